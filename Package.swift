@@ -1,0 +1,89 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Every target uses Swift 6 language mode with the same upcoming features.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Tally",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "TallyClient", targets: ["TallyClient"]),
+        .library(name: "TallyCore", targets: ["TallyCore"]),
+        .executable(name: "tally", targets: ["tally"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // The rules and formats: no I/O.
+        .target(
+            name: "TallyCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // Small file helpers shared by client, host and vendor: atomic writes, locks, secret files.
+        .target(
+            name: "TallyFiles",
+            dependencies: ["TallyCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TallyVendor",
+            dependencies: ["TallyCore", "TallyFiles"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TallyStore",
+            dependencies: ["TallyCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TallyHost",
+            dependencies: [
+                "TallyCore", "TallyFiles", "TallyStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What a vendor's application embeds: never the host, store or vendor targets.
+        .target(
+            name: "TallyClient",
+            dependencies: ["TallyCore", "TallyFiles"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tally",
+            dependencies: [
+                "TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyCoreTests",
+            dependencies: ["TallyCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyVendorTests",
+            dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyHost"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyCLITests",
+            dependencies: ["tally", "TallyCore"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

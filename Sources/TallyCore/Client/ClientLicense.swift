@@ -1,0 +1,114 @@
+import Foundation
+
+/// One installed SKU on a client and its timers, as a plain value: every transition takes the time (and the
+/// jitter) as input and no method does I/O.
+public struct ClientLicense: Codable, Sendable, Equatable {
+    public var sku: String
+    public var setupKey: String
+    public var installedAt: Date
+    /// End of the current grace period (30 days from install or rearm).
+    public var graceEnds: Date
+    /// The grace state before activation: initial grace, or extended grace after a rearm.
+    public var graceStatus: LicenseStatus
+    /// The ticket (compact JWS) held, if any.
+    public var ticket: String?
+    public var ticketExpires: Date?
+    public var activatedAt: Date?
+    /// Retry interval while not activated, minutes (the host's value after the first answer).
+    public var activationInterval: Int
+    /// Renewal interval once activated, minutes.
+    public var renewalInterval: Int
+    public var lastAttempt: Date?
+    public var lastResult: ResultCode?
+    public var hostCount: Int?
+    public var requiredCount: Int?
+    /// The host that gave the last answer (`name:port`).
+    public var lastHost: String?
+    /// When the next activation or renewal is due.
+    public var nextAttempt: Date
+
+    public init(sku: String, setupKey: String, installedAt: Date) {
+        self.sku = sku
+        self.setupKey = setupKey
+        self.installedAt = installedAt
+        graceEnds = installedAt.addingTimeInterval(Intervals.gracePeriod)
+        graceStatus = .initialGrace
+        activationInterval = Intervals.defaultActivationMinutes
+        renewalInterval = Intervals.defaultRenewalMinutes
+        nextAttempt = installedAt
+    }
+
+    /// The licence state at `now`, given what offline verification found of the ticket.
+    public func status(at now: Date, ticket check: TicketCheck) -> LicenseStatus {
+        switch check {
+        case let .valid(expires) where now < expires:
+            return .licensed
+        case let .valid(expires), let .expired(expires):
+            return now < expires.addingTimeInterval(Intervals.gracePeriod) ? .additionalGrace : .notification
+        case .invalid:
+            return now < graceEnds ? .nonGenuineGrace : .notification
+        case .none:
+            return now < graceEnds ? graceStatus : .notification
+        }
+    }
+
+    /// The jitter added to a timer: up to a tenth of the interval, at most 12 hours. `fraction` is in 0..<1.
+    public static func jitter(intervalMinutes: Int, fraction: Double) -> TimeInterval {
+        let clamped = min(max(fraction, 0), 1)
+        return min(Double(intervalMinutes) * 60 * 0.1, 12 * 3600) * clamped
+    }
+
+    /// Applies a verified answer from a host.
+    ///
+    /// A refusal keeps a ticket that is still valid: a count that fell below the threshold does not take away
+    /// an activation already granted.
+    public mutating func apply(_ response: ResponseClaims, ticketExpires: Date?, host: String?, now: Date, jitter fraction: Double) {
+        activationInterval = Intervals.clamp(minutes: response.ai)
+        renewalInterval = Intervals.clamp(minutes: response.ri)
+        lastAttempt = now
+        lastResult = response.res
+        hostCount = response.cur
+        requiredCount = response.req
+        lastHost = host
+        if response.res == .success, let tkt = response.tkt, let ticketExpires {
+            ticket = tkt
+            self.ticketExpires = ticketExpires
+            activatedAt = now
+            nextAttempt = now.addingTimeInterval(Double(renewalInterval) * 60
+                + ClientLicense.jitter(intervalMinutes: renewalInterval, fraction: fraction))
+        } else {
+            scheduleRetry(now: now, jitter: fraction)
+        }
+    }
+
+    /// Notes a failed attempt (no host, no answer, answer rejected): retry after the activation interval.
+    public mutating func applyFailure(_ code: ResultCode, host: String?, now: Date, jitter fraction: Double) {
+        lastAttempt = now
+        lastResult = code
+        lastHost = host
+        scheduleRetry(now: now, jitter: fraction)
+    }
+
+    private mutating func scheduleRetry(now: Date, jitter fraction: Double) {
+        nextAttempt = now.addingTimeInterval(Double(activationInterval) * 60
+            + ClientLicense.jitter(intervalMinutes: activationInterval, fraction: fraction))
+        // Never wait past the ticket's expiry to try again.
+        if let ticketExpires, ticketExpires > now { nextAttempt = min(nextAttempt, ticketExpires) }
+    }
+
+    /// Whether an activation or renewal is due.
+    public func isDue(at now: Date) -> Bool { now >= nextAttempt }
+
+    /// Forgets the ticket (a copied state, or a rearm) and restarts grace with `status`.
+    public mutating func reset(now: Date, status: LicenseStatus) {
+        ticket = nil
+        ticketExpires = nil
+        activatedAt = nil
+        lastResult = nil
+        hostCount = nil
+        requiredCount = nil
+        graceEnds = now.addingTimeInterval(Intervals.gracePeriod)
+        graceStatus = status
+        nextAttempt = now
+    }
+}

@@ -1,0 +1,29 @@
+/// Event ids as KMS numbers them.
+public enum EventID: Int, Codable, Sendable, CaseIterable {
+    /// Client: activation request sent.
+    case requestSent = 12288
+    /// Client: activation response processed.
+    case responseProcessed = 12289
+    /// Host: one per request.
+    case requestHandled = 12290
+    /// Host: failed to start.
+    case hostStartFailed = 12291
+    /// Host: DNS publishing failed.
+    case dnsPublishFailed = 12293
+    /// Host: DNS publishing succeeded.
+    case dnsPublishSucceeded = 12294
+    /// Host: one CMID from several machines (a cloned image).
+    case clonedImage = 12300
+
+    public var summary: String {
+        switch self {
+        case .requestSent: "activation request sent"
+        case .responseProcessed: "activation response processed"
+        case .requestHandled: "activation request handled"
+        case .hostStartFailed: "host failed to start"
+        case .dnsPublishFailed: "DNS publishing failed"
+        case .dnsPublishSucceeded: "DNS publishing succeeded"
+        case .clonedImage: "one CMID from several machines: a cloned image"
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Crypto
+import Foundation
+
+/// The claims of a host-signed usage report: distinct machines per SKU and class per day, chained by `seq`
+/// and the previous report's hash so the vendor sees a gap or an edit.
+public struct UsageReportClaims: Codable, Sendable, Equatable {
+    public struct DayUsage: Codable, Sendable, Equatable {
+        /// `YYYY-MM-DD`, UTC.
+        public var day: String
+        public var sku: String
+        public var `class`: String
+        /// Distinct machines that asked for this SKU on this day.
+        public var machines: Int
+
+        public init(day: String, sku: String, class productClass: String, machines: Int) {
+            self.day = day
+            self.sku = sku
+            self.class = productClass
+            self.machines = machines
+        }
+    }
+
+    public var ver: Int
+    /// Host id.
+    public var iss: String
+    /// Period start and end (inclusive days).
+    public var from: String
+    public var to: String
+    public var usage: [DayUsage]
+    public var seq: Int
+    /// SHA-256 (hex) of the previous report's compact form; empty for the first.
+    public var prv: String
+    public var iat: NumericDate
+
+    public init(iss: String, from: String, to: String, usage: [DayUsage], seq: Int, prv: String, iat: Date) {
+        ver = 1
+        self.iss = iss
+        self.from = from
+        self.to = to
+        self.usage = usage
+        self.seq = seq
+        self.prv = prv
+        self.iat = NumericDate(iat)
+    }
+}
+
+/// A verified usage report.
+public struct VerifiedUsageReport: Sendable {
+    public let compact: String
+    public let claims: UsageReportClaims
+    public let certificate: HostCertificate
+
+    public static func issue(_ claims: UsageReportClaims, hostKey: Curve25519.Signing.PrivateKey, certificate: HostCertificate) throws -> String {
+        try JWS.sign(claims, header: JWSHeader(typ: .report, kid: certificate.claims.sub, hct: certificate.compact), key: hostKey)
+    }
+
+    /// SHA-256 (hex) of a report's compact form, as the next report's `prv`.
+    public static func hash(_ compact: String) -> String { Hex.encode(SHA256.hash(data: Data(compact.utf8))) }
+
+    /// Verifies a report. The certificate is judged at the report's issue time: a report stays verifiable after
+    /// the certificate that signed it expired.
+    public static func verify(_ compact: String, roots: TrustedRoots) throws(TokenError) -> VerifiedUsageReport {
+        let parsed = try JWS.parse(compact, expecting: .report)
+        guard let hct = parsed.header.hct else { throw TokenError(.missingCertificate, "the report carries no host certificate") }
+        let claims = try parsed.decodePayload(UsageReportClaims.self)
+        let certificate = try HostCertificate.verify(hct, roots: roots, now: claims.iat.date)
+        guard parsed.header.kid == certificate.claims.sub, claims.iss == certificate.claims.sub else {
+            throw TokenError(.issuerMismatch, "the report's signer is not the certificate's host")
+        }
+        try parsed.verify(with: certificate.hostKey)
+        guard claims.ver == 1 else { throw TokenError(.unsupportedVersion, "report version \(claims.ver)") }
+        return VerifiedUsageReport(compact: compact, claims: claims, certificate: certificate)
+    }
+}
