@@ -1,0 +1,103 @@
+import Foundation
+import TallyCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A state directory (vendor, host or client): created 0700, locked while written, files written atomically,
+/// secrets 0600 and refused when their mode lets others read them.
+public struct StateDirectory: Sendable {
+    public let url: URL
+
+    public init(_ path: String) {
+        url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+    }
+
+    public func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+
+    public func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name).path) }
+
+    /// Creates the directory (and parents) with mode 0700 if it is missing.
+    public func create() throws(TallyError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw TallyError(.usageError, "\(url.path) exists and is not a directory") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw TallyError(.accessDenied, "could not create the state directory \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Runs `body` holding an exclusive lock on the directory (`flock` on `.lock`), so two processes never
+    /// interleave their writes.
+    public func withLock<T>(_ body: () throws -> T) throws -> T {
+        try create()
+        let path = file(".lock").path
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw AtomicFile.posixError("open the lock file \(path)") }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw AtomicFile.posixError("lock \(path)") }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+
+    public func read(_ name: String) throws(TallyError) -> Data {
+        do {
+            return try Data(contentsOf: file(name))
+        } catch {
+            if !exists(name) {
+                throw TallyError(.notInstalled, "\(file(name).path) does not exist")
+            }
+            throw TallyError(.stateUnreadable, "could not read \(file(name).path): \(error.localizedDescription)")
+        }
+    }
+
+    public func write(_ data: Data, to name: String) throws(TallyError) {
+        try create()
+        try AtomicFile.write(data, to: file(name), mode: 0o644)
+    }
+
+    /// Writes a secret (a private key, a host key) with mode 0600.
+    public func writeSecret(_ data: Data, to name: String) throws(TallyError) {
+        try create()
+        try AtomicFile.write(data, to: file(name), mode: 0o600)
+    }
+
+    /// Reads a secret, refusing one that group or others may read (as ssh does with private keys).
+    public func readSecret(_ name: String) throws(TallyError) -> Data {
+        let path = file(name).path
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+            throw TallyError(.accessDenied, "\(path) may be read by other users (mode \(String(info.st_mode & 0o777, radix: 8)))",
+                             remedy: "Run `chmod 600 \(path)`; if others could read it, treat the key as stolen and replace it.")
+        }
+        return try read(name)
+    }
+
+    public func readJSON<T: Decodable>(_ type: T.Type, from name: String) throws(TallyError) -> T {
+        let data = try read(name)
+        do {
+            return try TallyJSON.decode(type, from: data)
+        } catch {
+            throw TallyError(.stateUnreadable, "\(file(name).path) is corrupt: \(error)")
+        }
+    }
+
+    public func writeJSON<T: Encodable>(_ value: T, to name: String, secret: Bool = false) throws(TallyError) {
+        let data: Data
+        do {
+            data = try TallyJSON.encode(value, pretty: true)
+        } catch {
+            throw TallyError(.stateUnreadable, "could not encode \(name): \(error)")
+        }
+        if secret { try writeSecret(data, to: name) } else { try write(data, to: name) }
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import TallyCore
+
+/// `--json` for every command that shows state.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print one JSON object instead of text.")
+    var json = false
+}
+
+/// Prints results and failures the same way in every command.
+enum Output {
+    static func printJSON<T: Encodable>(_ value: T) {
+        let data = (try? TallyJSON.encode(value, pretty: true)) ?? Data("{}".utf8)
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Prints `value` as JSON, or `text` for people.
+    static func emit<T: Encodable>(_ value: T, json: Bool, text: () -> String) {
+        if json { printJSON(value) } else { print(text()) }
+    }
+
+    struct ErrorBody: Encodable {
+        var code: ResultCode
+        var name: String?
+        var meaning: String?
+        var message: String
+        var remedy: String
+        var hint: String?
+    }
+
+    /// Runs a command body; a failure prints its code, meaning and remedy and exits 1.
+    static func run(json: Bool, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as TallyError {
+            fail(error, json: json)
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as TokenError {
+            fail(error.tallyError("the token"), json: json)
+        } catch {
+            fail(TallyError(.usageError, "\(error)"), json: json)
+        }
+    }
+
+    static func fail(_ error: TallyError, json: Bool) -> Never {
+        let info = error.code.info
+        if json {
+            printJSON(["error": ErrorBody(code: error.code, name: info?.name, meaning: info?.meaning, message: error.message,
+                                          remedy: error.remedy, hint: error.hint)])
+        }
+        var text = "error \(error.code.hex)"
+        if let info { text += " (\(info.name)): \(info.meaning)" }
+        text += "\n  \(error.message)\n  Remedy: \(error.remedy)"
+        if let hint = error.hint { text += "\n  Hint: \(hint)" }
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+        Foundation.exit(1)
+    }
+
+    static func iso(_ date: Date?) -> String {
+        guard let date else { return "-" }
+        return ISO8601DateFormatter().string(from: date)
+    }
+}
+
+/// Where a role keeps its state: `--state-dir`, else an environment variable, else a default under the home.
+struct StateDirOption {
+    static func resolve(_ given: String?, environment name: String, role: String) -> String {
+        if let given { return given }
+        if let value = ProcessInfo.processInfo.environment[name], !value.isEmpty { return value }
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? "."
+        return home + "/.local/share/tally/" + role
+    }
+}
+
+extension String {
+    func readFileArgument() throws -> String {
+        do {
+            return try String(contentsOfFile: self, encoding: .utf8)
+        } catch {
+            throw TallyError(.stateUnreadable, "could not read \(self): \(error.localizedDescription)")
+        }
+    }
+}
