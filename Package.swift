@@ -72,7 +72,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyCoreTests",
-            dependencies: ["TallyCore"],
+            dependencies: ["TallyCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -82,7 +82,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyCLITests",
-            dependencies: ["tally", "TallyCore"],
+            dependencies: ["TallyCore"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Verifies a Tally host certificate and ticket with PyJWT, using only the vendor's JWK file and the
+certificate's cnf.jwk: proof that a vendor can check Tally's tokens in another language.
+
+usage: verify_pyjwt.py VENDOR_JWK CERTIFICATE TICKET CMID
+prints one JSON object; exits non-zero when anything does not verify.
+"""
+import json
+import sys
+
+import jwt
+from jwt import PyJWK
+
+
+def main():
+    vendor_jwk, cert_file, ticket_file, cmid = sys.argv[1:5]
+    with open(vendor_jwk) as f:
+        root = PyJWK(json.load(f), algorithm="EdDSA")
+    certificate = open(cert_file).read().strip()
+    ticket = open(ticket_file).read().strip()
+
+    cert_header = jwt.get_unverified_header(certificate)
+    assert cert_header["typ"] == "tally-host+jwt", cert_header
+    assert cert_header["alg"] == "EdDSA", cert_header
+    assert cert_header["kid"] == root.key_id, (cert_header, root.key_id)
+    claims = jwt.decode(certificate, root.key, algorithms=["EdDSA"], options={"verify_aud": False})
+
+    host = PyJWK(claims["cnf"]["jwk"], algorithm="EdDSA")
+    ticket_header = jwt.get_unverified_header(ticket)
+    assert ticket_header["typ"] == "tally-ticket+jwt", ticket_header
+    assert ticket_header["hct"] == certificate, "the ticket carries another certificate"
+    ticket_claims = jwt.decode(ticket, host.key, algorithms=["EdDSA"])
+    assert ticket_claims["sub"] == cmid, ticket_claims
+    assert ticket_claims["iss"] == claims["sub"], (ticket_claims, claims)
+    assert ticket_claims["exp"] <= claims["exp"]
+
+    # A token signed by the host must not verify against the vendor root.
+    try:
+        jwt.decode(ticket, root.key, algorithms=["EdDSA"])
+        raise SystemExit("a ticket verified against the vendor root")
+    except jwt.InvalidSignatureError:
+        pass
+
+    print(json.dumps({"certificate": claims["sub"], "ticket": ticket_claims["sub"], "sku": ticket_claims["sku"]}))
+
+
+if __name__ == "__main__":
+    main()
