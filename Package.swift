@@ -50,6 +50,7 @@ let package = Package(
             dependencies: [
                 "TallyCore", "TallyFiles", "TallyStore",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,9 +76,22 @@ let package = Package(
             dependencies: ["TallyCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
+        // Fixtures shared by the test targets: a vendor and an activated host in temporary directories, raw HTTP.
+        .target(
+            name: "TallyTestSupport",
+            dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyHost"],
+            path: "Tests/TallyTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyHostTests",
+            dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyStore", "TallyTestSupport",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TallyVendorTests",
-            dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyHost"],
+            dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -19,7 +19,8 @@ struct HostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "host",
         abstract: "The activation host: key, activation by the vendor, status.",
-        subcommands: [HostInstallKey.self, HostActivate.self, HostStatusCommand.self]
+        subcommands: [HostInstallKey.self, HostActivate.self, HostServe.self, HostSet.self, HostStatusCommand.self,
+                      HostClients.self, HostEvents.self]
     )
 }
 
@@ -86,22 +87,30 @@ struct HostActivate: ParsableCommand {
 }
 
 struct HostStatusCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the host's identity and activation (the host's dli).")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the host's dli: activation, count per class, port, intervals, requests by result.")
     @OptionGroup var host: HostOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         try Output.run(json: output.json) {
-            let status = try host.identity.status()
+            let status = try HostStatusReport.read(directory: host.directory)
             Output.emit(status, json: output.json) {
-                var lines = ["host id:      \(status.hostId)", "host key:     \(status.keyId)",
-                             "activated:    \(status.activated ? "yes" : "no")"]
-                if let problem = status.problem { lines.append("problem:      \(problem)") }
-                if status.activated {
-                    lines.append("certificate:  serial \(status.certificateSerial ?? 0), expires \(Output.iso(status.certificateExpires))")
-                    lines.append("group:        \(status.group ?? "-")")
-                    lines.append("SKUs:         " + status.skus.map { "\($0.sku) (\($0.class))" }.joined(separator: ", "))
-                    lines.append("thresholds:   " + status.thresholds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                var lines = ["host id:              \(status.hostId)", "host key:             \(status.keyId)",
+                             "activated:            \(status.activated ? "yes, certificate valid until \(Output.iso(status.certificateExpires))" : "no")"]
+                if let problem = status.problem { lines.append("problem:              \(problem)") }
+                for (productClass, count) in status.classes.sorted(by: { $0.key < $1.key }) {
+                    let verdict = count.currentCount >= count.requiredCount ? "activating" : "below threshold"
+                    lines.append("count (\(productClass)):".padding(toLength: 22, withPad: " ", startingAt: 0)
+                                 + "\(count.currentCount) of \(count.requiredCount) (\(verdict))")
+                }
+                lines.append("SKUs:                 " + (status.skus.isEmpty ? "-" : status.skus.map { "\($0.sku) (\($0.class))" }.joined(separator: ", ")))
+                lines.append("listening on:         \(status.listen)")
+                lines.append("activation interval:  \(status.activationInterval) min")
+                lines.append("renewal interval:     \(status.renewalInterval) min")
+                lines.append("DNS publishing:       \(status.dnsPublishing ? "on" : "off")\(status.lowPriority ? ", low priority" : "")")
+                lines.append("requests:             \(status.totalRequests) total, \(status.failedRequests) failed")
+                for total in status.requestsByResult {
+                    lines.append("  \(total.result.hex) \(total.name): \(total.requests)")
                 }
                 return lines.joined(separator: "\n")
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TallyCore
+import TallyTestSupport
 import TallyFiles
 import TallyHost
 import TallyVendor

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TallyCore
+import TallyTestSupport
 @testable import TallyVendor
 
 @Suite("Host key ledger: unlock limits as pure rules")

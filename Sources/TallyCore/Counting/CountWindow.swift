@@ -54,6 +54,19 @@ public struct CountWindow: Sendable, Equatable {
         return last > CountWindow.day(of: date) - days
     }
 
+    /// The last day `cmid` was recorded, if ever.
+    public func lastDay(of cmid: String) -> Int? { lastDay[cmid] }
+
+    /// Undoes a `record(cmid, day:)` that moved `cmid` from `previous` to `day`. Undo in reverse order of
+    /// recording: the host rolls back the sightings of a batch that failed to commit.
+    public mutating func undo(_ cmid: String, recordedDay day: Int, previous: Int?) {
+        guard lastDay[cmid] == day, previous != day else { return }
+        machinesByLastDay[day, default: 0] -= 1
+        if machinesByLastDay[day] == 0 { machinesByLastDay[day] = nil }
+        lastDay[cmid] = previous
+        if let previous { machinesByLastDay[previous, default: 0] += 1 }
+    }
+
     /// Every machine ever recorded, in or out of the window.
     public var knownMachines: Int { lastDay.count }
 
@@ -77,6 +90,14 @@ public struct ClassCounts: Sendable, Equatable {
 
     public mutating func record(_ cmid: String, class productClass: String, day: Int) {
         windows[productClass, default: CountWindow()].record(cmid, day: day)
+    }
+
+    public func lastDay(of cmid: String, class productClass: String) -> Int? {
+        windows[productClass]?.lastDay(of: cmid)
+    }
+
+    public mutating func undo(_ cmid: String, class productClass: String, recordedDay day: Int, previous: Int?) {
+        windows[productClass]?.undo(cmid, recordedDay: day, previous: previous)
     }
 
     public func count(class productClass: String, at date: Date) -> Int {

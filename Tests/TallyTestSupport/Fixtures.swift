@@ -5,28 +5,28 @@ import TallyHost
 import TallyVendor
 
 /// A temporary directory removed when the test's fixture goes away.
-final class TemporaryDirectory: @unchecked Sendable {
-    let url: URL
+public final class TemporaryDirectory: @unchecked Sendable {
+    public let url: URL
 
-    init() {
+    public init() {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("tally-test-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
 /// A vendor and a host in temporary directories, the host activated.
-struct ActivatedHost {
-    let temp = TemporaryDirectory()
-    let vendor: VendorAuthority
-    let host: HostIdentity
-    let hostKey: ProductKey
-    let certificate: HostCertificate
+public struct ActivatedHost {
+    public let temp = TemporaryDirectory()
+    public let vendor: VendorAuthority
+    public let host: HostIdentity
+    public let hostKey: ProductKey
+    public let certificate: HostCertificate
 
-    init(group: String = "studio-2026", maxHosts: Int = 6, now: Date = Date()) throws {
+    public init(group: String = "studio-2026", maxHosts: Int = 6, now: Date = Date()) throws {
         vendor = VendorAuthority(directory: StateDirectory(temp.path("vendor")))
         _ = try vendor.initialise(vendorID: "acme", vendorName: "Acme")
         hostKey = try vendor.issueHostKey(group: group, maxHosts: maxHosts, now: now)
@@ -35,4 +35,13 @@ struct ActivatedHost {
         let activation = try vendor.activateHost(request: try host.activationRequest(now: now), now: now)
         certificate = try host.installCertificate(activation.certificate, now: now)
     }
+}
+
+extension ActivatedHost {
+    /// The vendor's client profile (roots, SKUs, setup keys).
+    public func profile() throws -> ClientProfile {
+        ClientProfile(catalog: try vendor.catalog(), roots: [try vendor.publicKey()])
+    }
+
+    public func roots() throws -> TrustedRoots { try TrustedRoots([try vendor.publicKey()]) }
 }

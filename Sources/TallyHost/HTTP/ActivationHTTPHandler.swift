@@ -1,0 +1,116 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TallyCore
+
+/// The activation port's HTTP handler: `POST /v1/activate` and `GET /health`, nothing else. The body is capped
+/// at ``ActivationRequestBody/maximumBodyBytes``; anything malformed gets a JSON `{code, message}` and the
+/// connection stays usable for the next request.
+final class ActivationHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let service: ActivationService
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var rejected = false
+
+    init(service: ActivationService) {
+        self.service = service
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case let .head(head):
+            self.head = head
+            body = nil
+            rejected = false
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > ActivationRequestBody.maximumBodyBytes {
+                reject(context: context, status: .payloadTooLarge, "the body is larger than \(ActivationRequestBody.maximumBodyBytes) bytes")
+            }
+        case var .body(chunk):
+            guard !rejected else { return }
+            if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
+            if body!.readableBytes > ActivationRequestBody.maximumBodyBytes {
+                reject(context: context, status: .payloadTooLarge, "the body is larger than \(ActivationRequestBody.maximumBodyBytes) bytes")
+            }
+        case .end:
+            guard !rejected, let head else { return }
+            route(context: context, head: head)
+        }
+    }
+
+    private func route(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        switch (head.method, path) {
+        case (.POST, ProtocolPaths.activate):
+            let bytes = body.map { Data($0.readableBytesView) } ?? Data()
+            let address = context.channel.remoteAddress?.description ?? "unknown"
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let keepAlive = head.isKeepAlive
+            service.submit(bytes, from: address) { outcome in
+                loopBound.eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.respond(context: context, outcome: outcome, keepAlive: keepAlive)
+                }
+            }
+        case (.GET, "/health"):
+            write(context: context, status: .ok, json: #"{"status":"ok"}"#, keepAlive: head.isKeepAlive)
+        case (_, ProtocolPaths.activate):
+            error(context: context, status: .methodNotAllowed, "use POST for \(ProtocolPaths.activate)", keepAlive: head.isKeepAlive)
+        default:
+            error(context: context, status: .notFound, "no such path; the activation endpoint is POST \(ProtocolPaths.activate)", keepAlive: head.isKeepAlive)
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext, outcome: ActivationOutcome, keepAlive: Bool) {
+        switch outcome {
+        case let .answer(plan):
+            do {
+                let token = try plan.sign()
+                // The token is base64url and dots only: no JSON escaping is needed.
+                write(context: context, status: .ok, json: #"{"response":""# + token + #""}"#, keepAlive: keepAlive)
+            } catch {
+                self.error(context: context, status: .internalServerError, "the answer could not be signed", keepAlive: keepAlive)
+            }
+        case let .error(status, body):
+            write(context: context, status: HTTPResponseStatus(statusCode: status), json: Self.encode(body), keepAlive: keepAlive)
+        }
+    }
+
+    private func reject(context: ChannelHandlerContext, status: HTTPResponseStatus, _ message: String) {
+        rejected = true
+        body = nil
+        // The rest of an oversized body is not read: answer and close.
+        error(context: context, status: status, message, keepAlive: false)
+    }
+
+    private func error(context: ChannelHandlerContext, status: HTTPResponseStatus, _ message: String, keepAlive: Bool) {
+        write(context: context, status: status, json: Self.encode(ProtocolErrorBody(code: .malformedRequest, message: message)), keepAlive: keepAlive)
+    }
+
+    static func encode(_ body: ProtocolErrorBody) -> String {
+        String(decoding: (try? TallyJSON.encode(body)) ?? Data(), as: UTF8.self)
+    }
+
+    private func write(context: ChannelHandlerContext, status: HTTPResponseStatus, json: String, keepAlive: Bool) {
+        guard context.channel.isActive else { return }
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(json.utf8.count))
+        headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: json.utf8.count)
+        buffer.writeString(json)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import TallyCore
+
+/// The activation port: SwiftNIO HTTP/1.1 on the address of the settings, one event loop per core.
+public final class HostServer: Sendable {
+    public let address: BindAddress
+    private let channel: any Channel
+    private let group: MultiThreadedEventLoopGroup
+
+    /// Binds and starts accepting. `[::]` also accepts IPv4 (dual stack); where IPv6 is missing it falls back
+    /// to `0.0.0.0`.
+    public static func start(address: BindAddress, service: ActivationService, logger: Logger,
+                             threads: Int = System.coreCount) async throws -> HostServer {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(ActivationHTTPHandler(service: service))
+                }
+            }
+        let host = address.host == "localhost" ? "127.0.0.1" : address.host
+        do {
+            let channel: any Channel
+            do {
+                channel = try await bootstrap.bind(host: host, port: address.port).get()
+            } catch where host == "::" {
+                logger.warning("IPv6 is not available; listening on IPv4 only", metadata: ["error": "\(error)"])
+                channel = try await bootstrap.bind(host: "0.0.0.0", port: address.port).get()
+            }
+            let bound = BindAddress(host: channel.localAddress?.ipAddress ?? host, port: channel.localAddress?.port ?? address.port)
+            return HostServer(address: bound, channel: channel, group: group)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw TallyError(.usageError, "could not listen on \(address): \(error)",
+                             remedy: "Choose a free address with `tally host set listen ADDR:PORT` or `--listen`; ports below 1024 need privileges.")
+        }
+    }
+
+    private init(address: BindAddress, channel: any Channel, group: MultiThreadedEventLoopGroup) {
+        self.address = address
+        self.channel = channel
+        self.group = group
+    }
+
+    /// Stops accepting and closes the event loops.
+    public func shutdown() async {
+        try? await channel.close()
+        try? await group.shutdownGracefully()
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import TallyCore
+import TallyFiles
+
+/// The host's settings file (`settings.json` in the state directory), changed with `tally host set NAME VALUE`
+/// and re-read on SIGHUP. KMS's `/sai /sri /sprt /sdns /cdns /spri /cpri` live here.
+public struct HostSettings: Codable, Sendable, Equatable {
+    /// Retry interval handed to clients that are not activated, minutes (`/sai`).
+    public var activationInterval = Intervals.defaultActivationMinutes
+    /// Renewal interval handed to activated clients, minutes (`/sri`).
+    public var renewalInterval = Intervals.defaultRenewalMinutes
+    /// Activation port address, `[::]:1688` (all IPv6 and IPv4 addresses) by default (`/sprt`).
+    public var listen = "[::]:\(Intervals.defaultPort)"
+    /// DNS publishing on or off (`/sdns`, `/cdns`).
+    public var dnsPublishing = true
+    /// Low priority for the published SRV record (`/spri`, `/cpri`).
+    public var lowPriority = false
+    /// Admin interface address; loopback unless a token file is set.
+    public var adminListen = "127.0.0.1:1689"
+    public var adminTokenFile: String?
+    /// Group commit: most requests in one transaction.
+    public var groupCommitMaxBatch = 256
+    /// Group commit: how long to wait for more requests before committing a batch that is not full, µs.
+    public var groupCommitMaxWaitMicroseconds = 0
+    /// Events older than this many days are deleted.
+    public var eventRetentionDays = 400
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = HostSettings()
+        activationInterval = try c.decodeIfPresent(Int.self, forKey: .activationInterval) ?? d.activationInterval
+        renewalInterval = try c.decodeIfPresent(Int.self, forKey: .renewalInterval) ?? d.renewalInterval
+        listen = try c.decodeIfPresent(String.self, forKey: .listen) ?? d.listen
+        dnsPublishing = try c.decodeIfPresent(Bool.self, forKey: .dnsPublishing) ?? d.dnsPublishing
+        lowPriority = try c.decodeIfPresent(Bool.self, forKey: .lowPriority) ?? d.lowPriority
+        adminListen = try c.decodeIfPresent(String.self, forKey: .adminListen) ?? d.adminListen
+        adminTokenFile = try c.decodeIfPresent(String.self, forKey: .adminTokenFile)
+        groupCommitMaxBatch = try c.decodeIfPresent(Int.self, forKey: .groupCommitMaxBatch) ?? d.groupCommitMaxBatch
+        groupCommitMaxWaitMicroseconds = try c.decodeIfPresent(Int.self, forKey: .groupCommitMaxWaitMicroseconds) ?? d.groupCommitMaxWaitMicroseconds
+        eventRetentionDays = try c.decodeIfPresent(Int.self, forKey: .eventRetentionDays) ?? d.eventRetentionDays
+    }
+
+    /// The names `tally host set` takes, with what each means.
+    public static let names: [(name: String, help: String)] = [
+        ("activation-interval", "minutes between retries of clients that are not activated (15..43200, default 120)"),
+        ("renewal-interval", "minutes between renewals of activated clients (15..43200, default 10080)"),
+        ("listen", "activation address ADDR:PORT, e.g. [::]:1688 or 0.0.0.0:1688 (restart to apply)"),
+        ("dns-publishing", "on or off"),
+        ("low-priority", "on or off"),
+        ("admin-listen", "admin address ADDR:PORT (loopback unless admin-token-file is set)"),
+        ("admin-token-file", "file holding the admin bearer token, or 'none'"),
+        ("group-commit-max-batch", "requests per transaction at most (1..10000, default 256)"),
+        ("group-commit-max-wait-us", "microseconds to wait to fill a batch (0..100000, default 0)"),
+        ("event-retention-days", "days of events kept (1..36500, default 400)"),
+    ]
+
+    /// Sets one setting from text, validating it; the value is unchanged on error.
+    public mutating func set(_ name: String, to value: String) throws(TallyError) {
+        func integer(_ range: ClosedRange<Int>) throws(TallyError) -> Int {
+            guard let number = Int(value), range.contains(number) else {
+                throw TallyError(.usageError, "\(name) must be a whole number in \(range.lowerBound)...\(range.upperBound), not '\(value)'")
+            }
+            return number
+        }
+        func flag() throws(TallyError) -> Bool {
+            switch value.lowercased() {
+            case "on", "true", "yes", "1": return true
+            case "off", "false", "no", "0": return false
+            default: throw TallyError(.usageError, "\(name) must be on or off, not '\(value)'")
+            }
+        }
+        switch name {
+        case "activation-interval": activationInterval = try integer(Intervals.minimumMinutes...Intervals.maximumMinutes)
+        case "renewal-interval": renewalInterval = try integer(Intervals.minimumMinutes...Intervals.maximumMinutes)
+        case "listen": _ = try BindAddress(value); listen = value
+        case "dns-publishing": dnsPublishing = try flag()
+        case "low-priority": lowPriority = try flag()
+        case "admin-listen": _ = try BindAddress(value); adminListen = value
+        case "admin-token-file": adminTokenFile = value == "none" ? nil : value
+        case "group-commit-max-batch": groupCommitMaxBatch = try integer(1...10_000)
+        case "group-commit-max-wait-us": groupCommitMaxWaitMicroseconds = try integer(0...100_000)
+        case "event-retention-days": eventRetentionDays = try integer(1...36_500)
+        default:
+            throw TallyError(.usageError, "no setting named '\(name)'",
+                             remedy: "Settings: " + HostSettings.names.map(\.name).joined(separator: ", "))
+        }
+    }
+
+    static let fileName = "settings.json"
+
+    /// Reads the settings file; a missing file gives the defaults, a corrupt one an error.
+    public static func load(from directory: StateDirectory) throws -> HostSettings {
+        guard directory.exists(fileName) else { return HostSettings() }
+        return try directory.readJSON(HostSettings.self, from: fileName)
+    }
+
+    public func save(to directory: StateDirectory) throws {
+        try directory.withLock { try directory.writeJSON(self, to: HostSettings.fileName) }
+    }
+}
+
+/// An address to listen on: `[::]:1688`, `0.0.0.0:1688`, `127.0.0.1:0`, `localhost:1688`.
+public struct BindAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init(_ text: String) throws(TallyError) {
+        let invalid = TallyError(.usageError, "'\(text)' is not ADDR:PORT (e.g. [::]:1688, 0.0.0.0:1688, 127.0.0.1:0)")
+        var hostPart: Substring
+        var portPart: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw invalid }
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { throw invalid }
+            portPart = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon else { throw invalid }
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+        }
+        guard !hostPart.isEmpty, let port = Int(portPart), (0...65_535).contains(port) else { throw invalid }
+        host = String(hostPart)
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Whether this address only accepts connections from this machine.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import TallyCore
+import TallyHost
+import TallyStore
+
+struct HostSet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set",
+        abstract: "Change a host setting (send SIGHUP to a running host to apply).",
+        discussion: "Settings:\n" + HostSettings.names.map { "  \($0.name): \($0.help)" }.joined(separator: "\n")
+    )
+    @OptionGroup var host: HostOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "The setting's name.") var name: String
+    @Argument(help: "The new value.") var value: String
+
+    func run() throws {
+        try Output.run(json: output.json) {
+            var settings = try HostSettings.load(from: host.directory)
+            try settings.set(name, to: value)
+            try settings.save(to: host.directory)
+            Output.emit(settings, json: output.json) { "\(name) set to \(value); a running host applies it on SIGHUP (`systemctl reload tally-host`)" }
+        }
+    }
+}
+
+/// Opens the host's store for reading commands.
+func openStore(_ host: HostOptions) throws -> SQLiteHostStore {
+    let path = host.directory.file(HostRuntime.storeFile).path
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw TallyError(.notInstalled, "no store at \(path): the host has not served yet")
+    }
+    return try SQLiteHostStore(path: path)
+}
+
+struct HostClients: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "clients", abstract: "List the clients the host has seen, newest first.")
+    @OptionGroup var host: HostOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: "Only this SKU.") var sku: String?
+    @Option(name: .customLong("class"), help: "Only this product class.") var productClass: String?
+    @Option(help: "At most this many.") var limit = 100
+    @Option(help: "Skip this many.") var offset = 0
+
+    func run() throws {
+        try Output.run(json: output.json) {
+            let clients = try openStore(host).clients(ClientQuery(sku: sku, productClass: productClass, limit: limit, offset: offset))
+            Output.emit(["clients": clients], json: output.json) {
+                clients.map { c in
+                    "\(c.cmid)  \(c.sku) (\(c.productClass))  \(c.lastResult.hex)  last \(Output.iso(c.lastSeen))  \(c.requests) req  \(Sanitize.terminal(c.machine))"
+                }.joined(separator: "\n")
+            }
+        }
+    }
+}
+
+struct HostEvents: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "events", abstract: "Export the host's events as CSV or JSON lines.")
+    @OptionGroup var host: HostOptions
+    @Option(help: "csv or jsonl.") var format = "jsonl"
+    @Option(help: "Only events at or after this time (ISO 8601, e.g. 2026-11-01T00:00:00Z).") var since: String?
+    @Option(help: "Only this event id (e.g. 12290).") var id: Int?
+    @Option(help: "At most this many.") var limit = 100_000
+
+    func run() throws {
+        try Output.run(json: false) {
+            var sinceDate: Date?
+            if let since {
+                guard let date = ISO8601DateFormatter().date(from: since) else {
+                    throw TallyError(.usageError, "--since must be an ISO 8601 time such as 2026-11-01T00:00:00Z")
+                }
+                sinceDate = date
+            }
+            var eventID: EventID?
+            if let id {
+                guard let known = EventID(rawValue: id) else { throw TallyError(.usageError, "no event id \(id)") }
+                eventID = known
+            }
+            guard format == "csv" || format == "jsonl" else { throw TallyError(.usageError, "--format must be csv or jsonl") }
+            let events = try openStore(host).events(since: sinceDate, afterSeq: nil, id: eventID, limit: limit)
+            if format == "csv" {
+                print(EventExport.csvHeader)
+                for event in events { print(EventExport.csvLine(event)) }
+            } else {
+                for event in events { print(EventExport.jsonLine(event)) }
+            }
+        }
+    }
+}

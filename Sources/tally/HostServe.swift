@@ -1,0 +1,77 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import TallyCore
+import TallyHost
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct HostServe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the activation service until SIGTERM or SIGINT; SIGHUP re-reads settings and certificate."
+    )
+    @OptionGroup var host: HostOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: "Listen on ADDR:PORT instead of the settings' address (port 0 picks a free port).") var listen: String?
+    @Option(help: "Event loop threads (default: one per core).") var threads: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "tally.host")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let runtime: HostRuntime
+        do {
+            runtime = try await HostRuntime.start(directory: host.directory, listen: listen, logger: logger,
+                                                  threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        } catch let error as TallyError {
+            Output.fail(error, json: output.json)
+        }
+        let address = runtime.address.description
+        if output.json {
+            Output.printJSON(["listening": address, "host": runtime.address.host, "port": String(runtime.address.port)])
+        } else {
+            print("listening on \(address)")
+        }
+        fflush(stdout)
+
+        let signals = SignalStream([SIGTERM, SIGINT, SIGHUP])
+        for await signal in signals.stream {
+            if signal == SIGHUP {
+                do {
+                    try runtime.reload()
+                    logger.info("settings and certificate reloaded")
+                } catch {
+                    logger.error("reload failed; the previous settings stay", metadata: ["error": "\(error)"])
+                }
+                continue
+            }
+            logger.info("shutting down", metadata: ["signal": "\(signal)"])
+            break
+        }
+        await runtime.shutdown()
+    }
+}
+
+/// Delivers signals as an async sequence (through Dispatch signal sources on their own queue).
+final class SignalStream: @unchecked Sendable {
+    let stream: AsyncStream<Int32>
+    private var sources: [any DispatchSourceSignal] = []
+    private let queue = DispatchQueue(label: "tally.signals")
+
+    init(_ numbers: [Int32]) {
+        var continuation: AsyncStream<Int32>.Continuation!
+        stream = AsyncStream { continuation = $0 }
+        for number in numbers {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            let yield = continuation!
+            source.setEventHandler { yield.yield(number) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}

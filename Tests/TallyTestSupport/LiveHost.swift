@@ -1,0 +1,66 @@
+import Foundation
+import Logging
+import TallyCore
+import TallyFiles
+import TallyHost
+
+/// An activated host serving on 127.0.0.1 port 0 with a manual clock.
+public final class LiveHost: @unchecked Sendable {
+    public let fixture: ActivatedHost
+    public private(set) var runtime: HostRuntime
+    public let clock: HostClock
+
+    public init(fixture: ActivatedHost? = nil, clock: HostClock = .manual(Date()), settings: HostSettings? = nil) async throws {
+        self.fixture = try fixture ?? ActivatedHost(now: clock.now())
+        self.clock = clock
+        if let settings { try settings.save(to: self.fixture.host.directory) }
+        runtime = try await HostRuntime.start(directory: self.fixture.host.directory, listen: "127.0.0.1:0", clock: clock,
+                                              logger: LiveHost.quietLogger, threads: 2)
+    }
+
+    public static let quietLogger: Logger = {
+        var logger = Logger(label: "tally.test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    public var port: Int { runtime.address.port }
+
+    /// Stops and starts the host again on the same state directory (a restart).
+    public func restart() async throws {
+        await runtime.shutdown()
+        runtime = try await HostRuntime.start(directory: fixture.host.directory, listen: "127.0.0.1:0", clock: clock,
+                                              logger: LiveHost.quietLogger, threads: 2)
+    }
+
+    public func stop() async { await runtime.shutdown() }
+
+    /// A simulated machine.
+    public struct Machine: Sendable {
+        public var cmid = CMID.generate()
+        public var fingerprint = MachineFingerprint.compute(machineID: UUID().uuidString, productUUID: nil)
+        public var name = "machine"
+
+        public init(name: String = "machine") { self.name = name }
+    }
+
+    public static func body(_ machine: Machine, sku: String, clientTime: Date, nonce: String = LiveHost.nonce()) -> (Data, String) {
+        let body = ActivationRequestBody(cmid: machine.cmid, sku: sku, fingerprint: machine.fingerprint, machine: machine.name,
+                                         clientTime: clientTime, nonce: nonce, licenseStatus: .initialGrace, minutesToExpiry: 43_200)
+        return (try! TallyJSON.encode(body), nonce)
+    }
+
+    public static func nonce() -> String { Base64URL.encode(Data((0..<16).map { _ in UInt8.random(in: 0...255) })) }
+
+    /// Sends one activation over a new connection and verifies the signed answer.
+    public func activate(_ machine: Machine, sku: String = "studio-pro", clientTime: Date? = nil) throws -> VerifiedResponse {
+        let (body, nonce) = LiveHost.body(machine, sku: sku, clientTime: clientTime ?? clock.now())
+        let response = try RawHTTPConnection(port: port).post(ProtocolPaths.activate, body: body, keepAlive: false)
+        guard response.status == 200 else {
+            throw RawHTTPConnection.Failure(description: "status \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+        }
+        let token = try TallyJSON.decode(ActivationResponseBody.self, from: response.body).response
+        return try VerifiedResponse.verify(token, roots: fixture.roots(), now: clock.now(), nonce: nonce, cmid: machine.cmid,
+                                           fingerprint: machine.fingerprint)
+    }
+}
