@@ -1,1 +1,201 @@
+import Foundation
 import TallyCore
+import TallyFiles
+
+/// A Tally client for one vendor on one machine: installs client setup keys, activates them against a host,
+/// renews them, and verifies the ticket it holds offline every time it is asked.
+///
+/// The client keeps its state in a directory (one per vendor and machine): the vendor's client profile, the
+/// machine's CMID and licences, the discovery settings and an event log. Every operation locks the directory
+/// and writes it atomically, so several processes (the application and a renewal timer) may share it.
+///
+/// Every method takes the time as a parameter (defaulting to now) and blocks while it works: ``activate(sku:now:)``
+/// waits for the network for at most the connect timeout plus the read timeout. Call it from a background
+/// thread in an application with a user interface.
+///
+/// ```swift
+/// let client = TallyClient(stateDirectory: dir, identity: try .current(), profile: profile)
+/// try client.installKey("CXXXX-XXXXX-XXXXX-XXXXX-XXXXX")
+/// try client.setHost("kms.example.com")
+/// let outcome = try client.activate()
+/// ```
+public struct TallyClient: Sendable {
+    /// The state directory's path.
+    public let stateDirectory: String
+    /// The machine this client runs as.
+    public let identity: MachineIdentity
+    /// The profile the application embeds; when `nil`, the one stored by the first ``installKey(_:now:)``.
+    public let profile: ClientProfile?
+    /// How long to wait for each TCP connection to a host, in seconds.
+    public var connectTimeout: TimeInterval
+    /// How long to wait for a host's whole answer once connected, in seconds.
+    public var readTimeout: TimeInterval
+
+    /// Finds the hosts to try (the pinned host today; DNS SRV discovery later).
+    package var locator: any HostLocator
+    /// A random fraction in 0..<1 for the jitter added to retry and renewal times.
+    package var randomFraction: @Sendable () -> Double
+
+    let directory: StateDirectory
+
+    static let profileFile = "profile.json"
+    static let machineFile = "machine.json"
+    static let settingsFile = "settings.json"
+    static let eventsFile = "events.jsonl"
+
+    /// Creates a client over a state directory (created on first write, mode 0700).
+    ///
+    /// - Parameters:
+    ///   - stateDirectory: one directory per vendor on this machine.
+    ///   - identity: the machine; ``MachineIdentity/current()`` in an application.
+    ///   - profile: the vendor's client profile, which the application embeds. Needed for the first
+    ///     ``installKey(_:now:)``; it is stored in the directory and used when a later client passes `nil`. A
+    ///     profile given here always wins over the stored one (so an application update can rotate the roots).
+    ///   - connectTimeout: seconds to wait for a TCP connection to a host.
+    ///   - readTimeout: seconds to wait for the host's answer once connected.
+    public init(stateDirectory: String, identity: MachineIdentity, profile: ClientProfile? = nil,
+                connectTimeout: TimeInterval = 1, readTimeout: TimeInterval = 5) {
+        self.init(stateDirectory: stateDirectory, identity: identity, profile: profile, connectTimeout: connectTimeout,
+                  readTimeout: readTimeout, locator: PinnedHostLocator(), randomFraction: { Double.random(in: 0..<1) })
+    }
+
+    /// The same with the host locator and the jitter source replaced (tests, and DNS discovery later).
+    package init(stateDirectory: String, identity: MachineIdentity, profile: ClientProfile?, connectTimeout: TimeInterval,
+                 readTimeout: TimeInterval, locator: any HostLocator, randomFraction: @escaping @Sendable () -> Double) {
+        self.stateDirectory = stateDirectory
+        self.identity = identity
+        self.profile = profile
+        self.connectTimeout = connectTimeout
+        self.readTimeout = readTimeout
+        self.locator = locator
+        self.randomFraction = randomFraction
+        directory = StateDirectory(stateDirectory)
+    }
+}
+
+// MARK: - State
+
+/// Everything read from the state directory for one operation, with the clock reading taken.
+struct ClientState {
+    var profile: ClientProfile
+    var machine: ClientMachine
+    var settings: ClientSettings
+    /// The time to use: the clock, or the high-water mark when the clock was set back.
+    var clock: ClockGuard.Reading
+    /// Whether this load found the state copied from another machine (and gave it a new CMID).
+    var copied: Bool
+    /// The machine as read, to write only what changed.
+    let machineAsRead: ClientMachine?
+    let settingsAsRead: ClientSettings
+
+    var now: Date { clock.trusted }
+
+    /// The licence for `sku`, or the only one installed when `sku` is `nil`.
+    func select(_ sku: String?) throws(TallyError) -> String {
+        if let sku {
+            guard machine.licenses[sku] != nil else {
+                let installed = machine.licenses.keys.sorted()
+                throw TallyError(.notInstalled, "no key for SKU \(sku) is installed"
+                                    + (installed.isEmpty ? "" : " (installed: \(installed.joined(separator: ", ")))"),
+                                 remedy: "Install the SKU's client setup key: `tally client ipk KEY`.")
+            }
+            return sku
+        }
+        let installed = machine.licenses.keys.sorted()
+        switch installed.count {
+        case 0:
+            throw TallyError(.notInstalled, "no client setup key is installed", remedy: "Install one: `tally client ipk KEY`.")
+        case 1:
+            return installed[0]
+        default:
+            throw TallyError(.usageError, "several SKUs are installed (\(installed.joined(separator: ", "))); name one",
+                             remedy: "Pass the SKU (`--sku ID` on the command line).")
+        }
+    }
+}
+
+extension TallyClient {
+    /// Runs `body` holding the state directory's lock.
+    func locked<T>(_ body: () throws(TallyError) -> T) throws(TallyError) -> T {
+        do {
+            return try directory.withLock { try body() }
+        } catch let error as TallyError {
+            throw error
+        } catch {
+            throw TallyError(.stateUnreadable, "\(error)")
+        }
+    }
+
+    /// The profile to use: the one given, else the stored one. A given profile that differs from the stored
+    /// one replaces it when `store` is set.
+    func resolveProfile(store: Bool) throws(TallyError) -> ClientProfile {
+        if let profile {
+            _ = try trustedRoots(of: profile)
+            if store {
+                let stored = directory.exists(Self.profileFile) ? try? directory.readJSON(ClientProfile.self, from: Self.profileFile) : nil
+                if stored != profile { try directory.writeJSON(profile, to: Self.profileFile) }
+            }
+            return profile
+        }
+        guard directory.exists(Self.profileFile) else {
+            throw TallyError(.notInstalled, "no client profile in \(directory.url.path)",
+                             remedy: "Give the vendor's client profile on the first install: `tally client ipk KEY --profile client-profile.json` (or $TALLY_CLIENT_PROFILE).")
+        }
+        do {
+            return try directory.readJSON(ClientProfile.self, from: Self.profileFile)
+        } catch {
+            throw TallyError(.stateUnreadable, error.message,
+                             remedy: "Install the key again with the vendor's profile: `tally client ipk KEY --profile client-profile.json`.")
+        }
+    }
+
+    func trustedRoots(of profile: ClientProfile) throws(TallyError) -> TrustedRoots {
+        do {
+            return try profile.trustedRoots()
+        } catch {
+            throw TallyError(.stateUnreadable, "the client profile's vendor roots are unusable: \(error.detail)",
+                             remedy: "Use the client-profile.json the vendor publishes (`tally vendor catalog profile`).")
+        }
+    }
+
+    func readSettings() throws(TallyError) -> ClientSettings {
+        guard directory.exists(Self.settingsFile) else { return ClientSettings() }
+        do {
+            return try directory.readJSON(ClientSettings.self, from: Self.settingsFile)
+        } catch {
+            throw TallyError(.stateUnreadable, error.message,
+                             remedy: "Fix or remove \(directory.file(Self.settingsFile).path); set the host again with `tally client skms HOST`.")
+        }
+    }
+
+    func readMachine() throws(TallyError) -> ClientMachine? {
+        guard directory.exists(Self.machineFile) else { return nil }
+        do {
+            return try directory.readJSON(ClientMachine.self, from: Self.machineFile)
+        } catch {
+            throw TallyError(.stateUnreadable, error.message,
+                             remedy: "Restore \(directory.file(Self.machineFile).path) from a backup, or remove it and install the key again (`tally client ipk KEY`): the machine gets a new CMID and activates afresh.")
+        }
+    }
+
+    /// Loads the state (under the lock), reads the clock and checks the state against this machine.
+    func load(now: Date, storeProfile: Bool = false) throws(TallyError) -> ClientState {
+        let profile = try resolveProfile(store: storeProfile)
+        guard let read = try readMachine() else {
+            throw TallyError(.notInstalled, "no client setup key is installed in \(directory.url.path)",
+                             remedy: "Install the product's client setup key: `tally client ipk KEY`.")
+        }
+        var machine = read
+        let reading = machine.clock.observe(now)
+        let copied = machine.adopt(fingerprint: identity.fingerprint, now: reading.trusted)
+        let settings = try readSettings()
+        return ClientState(profile: profile, machine: machine, settings: settings, clock: reading, copied: copied,
+                           machineAsRead: read, settingsAsRead: settings)
+    }
+
+    /// Writes what changed.
+    func save(_ state: ClientState) throws(TallyError) {
+        if state.machine != state.machineAsRead { try directory.writeJSON(state.machine, to: Self.machineFile) }
+        if state.settings != state.settingsAsRead { try directory.writeJSON(state.settings, to: Self.settingsFile) }
+    }
+}

@@ -1,0 +1,293 @@
+import Foundation
+import TallyCore
+import TallyFiles
+
+/// The outcome of one activation attempt for one SKU.
+///
+/// A signed answer from a host is an outcome whatever its result: ``result`` is `0x00000000` when the host
+/// granted a ticket, or the host's refusal (`0xC004F038` when the count is too low, with the counts).
+/// ``TallyClient/activate(sku:now:)`` throws when no trustworthy answer was had; ``TallyClient/renewIfDue(now:)``
+/// reports those as outcomes with ``failure`` set.
+public struct ActivationOutcome: Codable, Sendable, Equatable {
+    public var sku: String
+    public var cmid: String
+    /// The result: the host's, or the failure's code.
+    public var result: ResultCode
+    /// Whether this answer granted a ticket.
+    public var granted: Bool
+    /// The licence state after the attempt ("Licensed" also when a refusal left an earlier ticket valid).
+    public var licenseStatus: LicenseStatus
+    /// The host's count for the SKU's class, and the count the class needs.
+    public var hostCount: Int?
+    public var requiredCount: Int?
+    /// The host that answered, or that was tried last.
+    public var host: String?
+    public var ticketExpires: Date?
+    /// When the next activation or renewal is due (with jitter).
+    public var nextAttempt: Date
+    public var activationInterval: Int
+    public var renewalInterval: Int
+    /// What went wrong, when no trustworthy answer was had.
+    public var message: String?
+    /// The error, when no trustworthy answer was had (not encoded; ``message`` and ``result`` carry it).
+    public var failure: TallyError? = nil
+
+    /// Whether the licence holds a valid ticket after this attempt.
+    public var isLicensed: Bool { licenseStatus == .licensed }
+
+    enum CodingKeys: String, CodingKey {
+        case sku, cmid, result, granted, licenseStatus, hostCount, requiredCount, host, ticketExpires, nextAttempt,
+             activationInterval, renewalInterval, message
+    }
+}
+
+extension TallyClient {
+    /// Activates now (`slmgr /ato`): asks a host, verifies its signed answer, and applies it.
+    ///
+    /// Records event 12288 before sending to each host and 12289 once the attempt is over (with the result).
+    /// The state directory stays locked during the exchange, at most the connect timeout plus the read timeout.
+    ///
+    /// - Parameter sku: the SKU; `nil` for the only one installed.
+    /// - Returns: the outcome of a signed answer: granted, or refused (check ``ActivationOutcome/result``).
+    /// - Throws: ``TallyError``: ``ResultCode/hostDidNotRespond`` (C004F039) when the pinned host does not
+    ///   answer; ``ResultCode/answerRejected`` or ``ResultCode/tokenRejected`` when the answer does not verify
+    ///   (nothing in it is trusted); the host's own code for an HTTP error answer; ``ResultCode/noDNSServer``
+    ///   when no host is pinned. A failure is also recorded in the licence (last result, next retry).
+    public func activate(sku: String? = nil, now: Date = Date()) throws(TallyError) -> ActivationOutcome {
+        try locked { () throws(TallyError) -> ActivationOutcome in
+            var state = try load(now: now, storeProfile: true)
+            let id = try state.select(sku)
+            let result = attempt(id, state: &state)
+            try save(state)
+            return try result.get()
+        }
+    }
+
+    /// Renews or retries every installed SKU whose next attempt has come (`tally client renew-due`, and at
+    /// application start). Failures are outcomes with ``ActivationOutcome/failure`` set, so one SKU's failure
+    /// does not stop the others.
+    ///
+    /// - Returns: one outcome per SKU attempted; empty when nothing was due.
+    public func renewIfDue(now: Date = Date()) throws(TallyError) -> [ActivationOutcome] {
+        try locked { () throws(TallyError) -> [ActivationOutcome] in
+            var state = try load(now: now, storeProfile: true)
+            var outcomes: [ActivationOutcome] = []
+            for id in state.machine.licenses.keys.sorted() where state.machine.licenses[id]!.isDue(at: state.now) {
+                switch attempt(id, state: &state) {
+                case let .success(outcome): outcomes.append(outcome)
+                case let .failure(error): outcomes.append(failureOutcome(id, error, state: state))
+                }
+            }
+            try save(state)
+            return outcomes
+        }
+    }
+
+    /// Verifies and applies a host's signed answer (the compact JWS of an ``ActivationResponseBody``) as
+    /// ``activate(sku:now:)`` does after the exchange: for tests, and transports other than HTTP.
+    package func applyAnswer(_ compact: String, nonce: String, sku: String? = nil, host: HostAddress? = nil,
+                             now: Date = Date()) throws(TallyError) -> ActivationOutcome {
+        try locked { () throws(TallyError) -> ActivationOutcome in
+            var state = try load(now: now, storeProfile: true)
+            let id = try state.select(sku)
+            let roots = try trustedRoots(of: state.profile)
+            do throws(TallyError) {
+                let outcome = try process(compact, nonce: nonce, sku: id, host: host, roots: roots, state: &state)
+                try save(state)
+                return outcome
+            } catch {
+                state.machine.licenses[id]!.applyFailure(error.code, host: host?.description, now: state.now, jitter: randomFraction())
+                try save(state)
+                throw error
+            }
+        }
+    }
+
+    // MARK: - One attempt
+
+    /// Tries the candidate hosts in order until one gives a trustworthy answer; records the outcome in the
+    /// licence and the event log.
+    func attempt(_ id: String, state: inout ClientState) -> Result<ActivationOutcome, TallyError> {
+        let log = ClientEventLog(directory: directory)
+        let now = state.now
+        func fail(_ error: TallyError, host: HostAddress?) -> Result<ActivationOutcome, TallyError> {
+            state.machine.licenses[id]!.applyFailure(error.code, host: host?.description, now: now, jitter: randomFraction())
+            return .failure(error)
+        }
+        let roots: TrustedRoots
+        let candidates: HostCandidates
+        do {
+            roots = try trustedRoots(of: state.profile)
+            candidates = try locator.candidates(settings: state.settings)
+        } catch {
+            return fail(error, host: nil)
+        }
+        var failures: [(HostAddress, TallyError)] = []
+        for host in candidates.hosts {
+            let license = state.machine.licenses[id]!
+            let (check, _) = checkTicket(license, machine: state.machine, roots: roots, now: now)
+            let status = license.status(at: now, ticket: check)
+            let expiry = Self.expiry(of: license, status: status, check: check)
+            let nonce = Self.makeNonce()
+            let body = ActivationRequestBody(
+                cmid: state.machine.cmid, sku: id, fingerprint: identity.fingerprint, machine: String(identity.name.prefix(ActivationRequestBody.maximumMachineNameLength)),
+                clientTime: now, nonce: nonce, licenseStatus: status,
+                minutesToExpiry: expiry.map { max(0, Int($0.timeIntervalSince(now) / 60)) })
+            log.append(TallyEvent(id: .requestSent, time: now, fields: [
+                "host": host.description, "cmid": body.cmid, "sku": id, "clientTime": ISO8601DateFormatter().string(from: now),
+                "licenseStatus": status.rawValue, "minutesToExpiry": body.minutesToExpiry.map(String.init) ?? "",
+                "machine": body.machine,
+            ]))
+            let result: Result<ActivationOutcome, TallyError>
+            switch exchange(body, with: host) {
+            case let .success(compact):
+                do {
+                    result = .success(try process(compact, nonce: nonce, sku: id, host: host, roots: roots, state: &state))
+                } catch {
+                    result = .failure(error)
+                }
+            case let .failure(error):
+                result = .failure(error)
+            }
+            switch result {
+            case let .success(outcome):
+                log.append(TallyEvent(id: .responseProcessed, time: now, result: outcome.result, fields: [
+                    "host": host.description, "cmid": outcome.cmid, "sku": id, "activated": String(outcome.granted),
+                    "currentCount": outcome.hostCount.map(String.init) ?? "", "requiredCount": outcome.requiredCount.map(String.init) ?? "",
+                    "activationInterval": String(outcome.activationInterval), "renewalInterval": String(outcome.renewalInterval),
+                ]))
+                if !candidates.pinned, state.settings.hostCaching { state.settings.cachedHost = host }
+                return .success(outcome)
+            case let .failure(error):
+                log.append(TallyEvent(id: .responseProcessed, time: now, result: error.code, fields: [
+                    "host": host.description, "cmid": state.machine.cmid, "sku": id, "activated": "false", "message": error.message,
+                ]))
+                failures.append((host, error))
+                // A host that answered with something untrustworthy is not retried elsewhere when pinned.
+                if candidates.pinned { return fail(error, host: host) }
+            }
+        }
+        guard let last = failures.last else {
+            return fail(TallyError(.noHostContacted, "no activation host was found to try"), host: nil)
+        }
+        if failures.count == 1 { return fail(last.1, host: last.0) }
+        let summary = failures.map { "\($0.0): \($0.1.code.hex) \($0.1.message)" }.joined(separator: "; ")
+        return fail(TallyError(.noHostContacted, "no host answered: \(summary)"), host: last.0)
+    }
+
+    /// Verifies a signed answer and applies it to the licence.
+    func process(_ compact: String, nonce: String, sku id: String, host: HostAddress?, roots: TrustedRoots,
+                 state: inout ClientState) throws(TallyError) -> ActivationOutcome {
+        let now = state.now
+        let verified: VerifiedResponse
+        do {
+            verified = try VerifiedResponse.verify(compact, roots: roots, now: now, nonce: nonce, cmid: state.machine.cmid,
+                                                   fingerprint: identity.fingerprint)
+        } catch {
+            throw Self.answerError(error, host: host)
+        }
+        let claims = verified.claims
+        guard claims.sku == id else {
+            throw TallyError(.answerRejected, "the answer\(host.map { " from \($0)" } ?? "") is for SKU \(claims.sku), not \(id)")
+        }
+        if claims.res.isSuccess, verified.ticket == nil {
+            throw TallyError(.answerRejected, "the answer\(host.map { " from \($0)" } ?? "") grants activation but carries no ticket")
+        }
+        state.machine.licenses[id]!.apply(claims, ticketExpires: verified.ticket?.claims.exp.date, host: host?.description,
+                                          now: now, jitter: randomFraction())
+        let license = state.machine.licenses[id]!
+        let (check, _) = checkTicket(license, machine: state.machine, roots: roots, now: now)
+        return ActivationOutcome(
+            sku: id, cmid: state.machine.cmid, result: claims.res, granted: verified.ticket != nil && claims.res.isSuccess,
+            licenseStatus: license.status(at: now, ticket: check), hostCount: claims.cur, requiredCount: claims.req,
+            host: host?.description, ticketExpires: license.ticketExpires, nextAttempt: license.nextAttempt,
+            activationInterval: license.activationInterval, renewalInterval: license.renewalInterval, message: nil)
+    }
+
+    func failureOutcome(_ id: String, _ error: TallyError, state: ClientState) -> ActivationOutcome {
+        let license = state.machine.licenses[id]!
+        let status: LicenseStatus
+        if let roots = try? trustedRoots(of: state.profile) {
+            status = license.status(at: state.now, ticket: checkTicket(license, machine: state.machine, roots: roots, now: state.now).0)
+        } else {
+            status = license.status(at: state.now, ticket: license.ticket == nil ? .none : .invalid(reason: "no roots"))
+        }
+        return ActivationOutcome(
+            sku: id, cmid: state.machine.cmid, result: error.code, granted: false, licenseStatus: status,
+            hostCount: nil, requiredCount: nil, host: license.lastHost, ticketExpires: license.ticketExpires,
+            nextAttempt: license.nextAttempt, activationInterval: license.activationInterval,
+            renewalInterval: license.renewalInterval, message: error.message, failure: error)
+    }
+
+    /// A refused answer token: a forgery or a replay (answer rejected), or a host whose certificate is no
+    /// longer good (token rejected).
+    static func answerError(_ error: TokenError, host: HostAddress?) -> TallyError {
+        let what = "the answer" + (host.map { " from \($0)" } ?? "")
+        switch error.reason {
+        case .expired, .notYetValid, .unknownSigner, .wrongSKU, .outlivesCertificate:
+            return TallyError(.tokenRejected, "\(what) was rejected: \(error.detail)",
+                              remedy: error.reason == .unknownSigner
+                                ? "The host was not certified by this vendor's root keys: pin a host of this vendor, or update the application's client profile if the vendor rotated its key."
+                                : "The host's certificate or ticket is out of date or does not fit: the host's administrator checks `tally host status` and reactivates the host if needed.")
+        default:
+            return TallyError(.answerRejected, "\(what) was rejected (\(error.reason.rawValue)): \(error.detail)")
+        }
+    }
+
+    /// 16 random bytes, base64url: the value the signed answer must echo.
+    static func makeNonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return Base64URL.encode(Data((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }))
+    }
+
+    // MARK: - The HTTP exchange
+
+    /// Posts the request; returns the answer token, or why there is none.
+    func exchange(_ body: ActivationRequestBody, with host: HostAddress) -> Result<String, TallyError> {
+        let data: Data
+        do {
+            data = try TallyJSON.encode(body)
+        } catch {
+            return .failure(TallyError(.malformedRequest, "could not encode the request: \(error)"))
+        }
+        let response: HTTPResponse
+        do {
+            response = try HTTPClient.post(ProtocolPaths.activate, body: data, to: host, connectTimeout: connectTimeout,
+                                           readTimeout: readTimeout)
+        } catch {
+            return .failure(Self.noResponse(error, host: host))
+        }
+        return Self.interpret(response, from: host)
+    }
+
+    static func noResponse(_ failure: HTTPFailure, host: HostAddress) -> TallyError {
+        switch failure.kind {
+        case .resolve:
+            return TallyError(.hostDidNotRespond, "the host \(host) did not respond: \(failure.detail)",
+                              remedy: "Check the host name given to `tally client skms` and this machine's DNS; or pin the host by address.")
+        case .connect, .timeout:
+            return TallyError(.hostDidNotRespond, "the host \(host) did not respond: \(failure.detail)")
+        case .malformed, .tooLarge:
+            return TallyError(.hostDidNotRespond, "the host \(host) did not give a Tally answer: \(failure.detail)",
+                              remedy: "Check that \(host) is a Tally host: something else may listen on that port (a proxy or another service).")
+        }
+    }
+
+    /// Reads an HTTP answer: 200 with a signed token, or an error body `{code, message}`.
+    static func interpret(_ response: HTTPResponse, from host: HostAddress) -> Result<String, TallyError> {
+        let notTally = "Check that \(host) is a Tally host: something else may listen on that port (a proxy or another service); the host's log says more."
+        if response.status == 200 {
+            guard let body = try? JSONDecoder().decode(ActivationResponseBody.self, from: response.body) else {
+                return .failure(TallyError(.hostDidNotRespond, "\(host) answered HTTP 200 without a Tally answer: \(HTTPResponseParser.preview(response.body))",
+                                           remedy: notTally))
+            }
+            return .success(body.response)
+        }
+        if let error = try? JSONDecoder().decode(ProtocolErrorBody.self, from: response.body) {
+            return .failure(TallyError(error.code, "\(host) refused the request (HTTP \(response.status)): \(error.message)"))
+        }
+        return .failure(TallyError(.hostDidNotRespond,
+                                   "\(host) answered HTTP \(response.status)\(response.reason.isEmpty ? "" : " \(response.reason)") without a Tally error body: \(HTTPResponseParser.preview(response.body))",
+                                   remedy: notTally))
+    }
+}
