@@ -57,6 +57,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The load driver behind `tally bench`: POSTs prepared requests over loopback and measures.
+        .target(
+            name: "TallyLoad",
+            dependencies: ["TallyCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         // What a vendor's application embeds: never the host, store or vendor targets.
         .target(
             name: "TallyClient",
@@ -66,7 +72,8 @@ let package = Package(
         .executableTarget(
             name: "tally",
             dependencies: [
-                "TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyClient",
+                "TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyClient", "TallyLoad",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

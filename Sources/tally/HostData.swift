@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TallyCore
+import TallyFiles
 import TallyHost
 import TallyStore
 

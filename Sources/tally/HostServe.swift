@@ -36,7 +36,7 @@ struct HostServe: AsyncParsableCommand {
         } else {
             print("listening on \(address)")
         }
-        fflush(stdout)
+        fflush(nil)
 
         let signals = SignalStream([SIGTERM, SIGINT, SIGHUP])
         for await signal in signals.stream {

@@ -7,6 +7,6 @@ struct Tally: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tally",
         abstract: "KMS-style volume activation for a vendor's own products.",
-        subcommands: [VendorCommand.self, HostCommand.self, ClientCommand.self, ExplainCommand.self]
+        subcommands: [VendorCommand.self, HostCommand.self, ClientCommand.self, ExplainCommand.self, BenchCommand.self]
     )
 }

@@ -10,13 +10,16 @@ public final class LiveHost: @unchecked Sendable {
     public private(set) var runtime: HostRuntime
     public let clock: HostClock
 
-    public init(fixture: ActivatedHost? = nil, clock: HostClock = .manual(Date()), settings: HostSettings? = nil) async throws {
+    public init(fixture: ActivatedHost? = nil, clock: HostClock = .manual(LiveHost.wholeSecondNow()), settings: HostSettings? = nil) async throws {
         self.fixture = try fixture ?? ActivatedHost(now: clock.now())
         self.clock = clock
         if let settings { try settings.save(to: self.fixture.host.directory) }
         runtime = try await HostRuntime.start(directory: self.fixture.host.directory, listen: "127.0.0.1:0", clock: clock,
                                               logger: LiveHost.quietLogger, threads: 2)
     }
+
+    /// Now, rounded down to a second: requests carry whole seconds, so edges such as "exactly 4 h" stay exact.
+    public static func wholeSecondNow() -> Date { Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)) }
 
     public static let quietLogger: Logger = {
         var logger = Logger(label: "tally.test")

@@ -102,9 +102,10 @@ public final class RawHTTPConnection {
         }
     }
 
-    /// Whether the peer closed the connection (reads EOF).
+    /// Whether the peer closed the connection: EOF, or a reset (a peer that closes with unread input resets).
     public func readsEOF() -> Bool {
         var byte: UInt8 = 0
-        return recv(fd, &byte, 1, 0) == 0
+        let n = recv(fd, &byte, 1, 0)
+        return n == 0 || (n < 0 && errno == ECONNRESET)
     }
 }
