@@ -48,6 +48,23 @@ public struct MachineIdentity: Sendable, Equatable {
         return MachineIdentity(machineID: machineID, productUUID: productUUID, name: hostName())
     }
 
+    /// This machine's identity with any of its parts replaced from `environment`: `TALLY_MACHINE_ID`,
+    /// `TALLY_PRODUCT_UUID` and `TALLY_MACHINE_NAME`. For tests and demos that simulate many machines on one;
+    /// with none of them set it is ``current()``.
+    public static func current(overriddenBy environment: [String: String]) throws(TallyError) -> MachineIdentity {
+        func value(_ name: String) -> String? {
+            guard let text = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
+            return text
+        }
+        guard let machineID = value("TALLY_MACHINE_ID") else {
+            var identity = try current()
+            if let name = value("TALLY_MACHINE_NAME") { identity.name = name }
+            return identity
+        }
+        // A simulated machine: nothing of the real one goes into its fingerprint.
+        return MachineIdentity(machineID: machineID, productUUID: value("TALLY_PRODUCT_UUID"), name: value("TALLY_MACHINE_NAME") ?? hostName())
+    }
+
     static func readTrimmed(_ path: String) -> String? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
