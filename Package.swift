@@ -102,6 +102,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TallyClientTests",
+            dependencies: ["TallyClient", "TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TallyCLITests",
             dependencies: ["TallyCore"],
             swiftSettings: swiftSettings
