@@ -57,6 +57,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // DNS on the wire: RFC 1035 messages, resolv.conf, a UDP/TCP stub resolver, RFC 2782 SRV selection,
+        // RFC 2136 updates signed with TSIG. POSIX sockets only, so the client library stays small.
+        .target(
+            name: "TallyDNS",
+            dependencies: ["TallyCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         // The load driver behind `tally bench`: POSTs prepared requests over loopback and measures.
         .target(
             name: "TallyLoad",
@@ -104,6 +111,11 @@ let package = Package(
         .testTarget(
             name: "TallyClientTests",
             dependencies: ["TallyClient", "TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyDNSTests",
+            dependencies: ["TallyCore", "TallyDNS", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
