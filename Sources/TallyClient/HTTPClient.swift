@@ -354,7 +354,14 @@ package struct HTTPResponseParser {
                 throw HTTPFailure(.malformed, "\(address) sent a malformed chunk size: \(preview(Data(sizeText.utf8)))")
             }
             index = lineEnd.upperBound
-            if size == 0 { return body }  // Trailers, if any, are ignored.
+            if size == 0 {
+                // Trailers, if any, are skipped up to the empty line that ends the body.
+                while true {
+                    guard let end = data.range(of: crlf, in: index..<data.endIndex) else { return nil }
+                    if end.lowerBound == index { return body }
+                    index = end.upperBound
+                }
+            }
             guard data.distance(from: index, to: data.endIndex) >= size + 2 else { return nil }
             let chunkEnd = data.index(index, offsetBy: size)
             body.append(data[index..<chunkEnd])

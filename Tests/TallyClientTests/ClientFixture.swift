@@ -17,7 +17,7 @@ enum Fixed {
 
 /// A vendor and an activated host (made at ``Fixed/epoch``), and clients for simulated machines in temporary
 /// state directories.
-struct ClientFixture {
+struct ClientFixture: @unchecked Sendable {  // Immutable after init.
     let vendorHost: ActivatedHost
     let profile: ClientProfile
     let temp = TemporaryDirectory()
