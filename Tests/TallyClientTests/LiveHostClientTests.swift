@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import TallyClient
+import TallyCore
+import TallyHost
+import TallyTestSupport
+
+/// The client against the real host (SwiftNIO, SQLite) on loopback: the two halves agree on the protocol.
+@Suite("Client against a live host", .serialized)
+struct LiveHostClientTests {
+    /// Runs `body` with a live host on a manual clock, and stops the host whatever happens.
+    func withLiveHost(_ body: (LiveHost) throws -> Void) async throws {
+        let live = try await LiveHost(clock: .manual(Fixed.epoch))
+        do {
+            try body(live)
+        } catch {
+            await live.stop()
+            throw error
+        }
+        await live.stop()
+    }
+
+    @Test("five server-class machines: four refusals with rising counts, then a ticket; the first retries and activates")
+    func threshold() async throws {
+        try await withLiveHost { live in
+            let profile = try live.fixture.profile()
+            let key = try #require(profile.skus.first { $0.id == "studio-server" }?.setupKey)
+            let temp = TemporaryDirectory()
+            var clients: [TallyClient] = []
+            var outcomes: [ActivationOutcome] = []
+            for i in 1...5 {
+                let client = TallyClient(stateDirectory: temp.path("c\(i)"),
+                                         identity: MachineIdentity(machineID: "live-\(i)", name: "pc-\(i)"), profile: profile)
+                try client.installKey(key, now: live.clock.now())
+                try client.setHost("127.0.0.1:\(live.port)")
+                outcomes.append(try client.activate(now: live.clock.now()))
+                clients.append(client)
+            }
+            #expect(outcomes.map(\.result) == [.countTooLow, .countTooLow, .countTooLow, .countTooLow, .success])
+            #expect(outcomes.map(\.hostCount) == [1, 2, 3, 4, 5])
+            #expect(outcomes.allSatisfy { $0.requiredCount == 5 })
+            #expect(outcomes.map(\.licenseStatus) == [.initialGrace, .initialGrace, .initialGrace, .initialGrace, .licensed])
+
+            // Nothing is due before the activation interval has passed.
+            #expect(try clients[0].renewIfDue(now: live.clock.now()).isEmpty)
+            live.clock.advance(by: 3 * Fixed.hour)
+            let retried = try clients[0].renewIfDue(now: live.clock.now())
+            #expect(retried.map(\.granted) == [true])
+            let report = try clients[0].status(now: live.clock.now())
+            #expect(report.licenseStatus == .licensed)
+            #expect(report.ticket?.hostID == live.fixture.certificate.claims.sub)
+            #expect(report.host == "127.0.0.1:\(live.port)")
+        }
+    }
+
+    @Test("a SKU the host's group does not cover is refused with C004F042, signed")
+    func skuNotCovered() async throws {
+        let fixture = try ActivatedHost(group: "studio-2025", now: Fixed.epoch)
+        let live = try await LiveHost(fixture: fixture, clock: .manual(Fixed.epoch))
+        do {
+            let profile = try fixture.profile()
+            let temp = TemporaryDirectory()
+            let client = TallyClient(stateDirectory: temp.path("c"), identity: MachineIdentity(machineID: "x", name: "x"), profile: profile)
+            try client.installKey(try #require(profile.skus.first { $0.id == "studio-pro" }?.setupKey), now: Fixed.epoch)
+            try client.setHost("127.0.0.1:\(live.port)")
+            let outcome = try client.activate(now: Fixed.epoch)
+            #expect(outcome.result == .skuNotCovered)
+            #expect(!outcome.granted)
+        } catch {
+            await live.stop()
+            throw error
+        }
+        await live.stop()
+    }
+}
