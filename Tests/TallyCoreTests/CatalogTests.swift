@@ -332,13 +332,8 @@ struct CatalogTests {
         let found = problems(text)
         #expect(found.count == 1)
         let problem = found.first
-        let knownLax = ["05", "5."].contains(number)
-        withKnownIssue("JSONParser.parseNumber accepts any text Double() accepts, e.g. leading zeros and a trailing '.'") {
-            #expect(problem?.line == place.line, "\(found)")
-            #expect(problem?.message.hasPrefix("not valid JSON") == true, "\(found)")
-        } when: {
-            knownLax
-        }
+        #expect(problem?.line == place.line, "\(found)")
+        #expect(problem?.message.hasPrefix("not valid JSON") == true, "\(found)")
     }
 
     @Test("columns count characters, not UTF-8 bytes")
@@ -349,9 +344,7 @@ struct CatalogTests {
         let line = text.split(separator: "\n", omittingEmptySubsequences: false)[2]
         let characterColumn = line.distance(from: line.startIndex, to: line.lastIndex(of: "}")!) + 1
         #expect(found.first?.line == 3)
-        withKnownIssue("JSONParser counts columns in UTF-8 bytes, so a column after a non-ASCII character is too large") {
-            #expect(found.first?.column == characterColumn, "\(found)")
-        }
+        #expect(found.first?.column == characterColumn, "\(found)")
     }
 
     @Test("JSON nested too deep is refused, not a crash")

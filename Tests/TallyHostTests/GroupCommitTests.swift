@@ -41,7 +41,7 @@ struct GroupCommitTests {
         return service
     }
 
-    func submit(_ service: ActivationService, _ machine: LiveHost.Machine, clock: HostClock) async -> ActivationOutcome {
+    func submit(_ service: ActivationService, _ machine: LiveHost.Machine, clock: HostClock) async -> HostDecision {
         await withCheckedContinuation { continuation in
             service.submit(LiveHost.body(machine, sku: "studio-pro", clientTime: clock.now()).0, from: "test") { continuation.resume(returning: $0) }
         }
@@ -79,7 +79,7 @@ struct GroupCommitTests {
                                             certificate: fixture.certificate, settings: settings, clock: clock, logger: LiveHost.quietLogger)
         service.start()
         defer { service.stop() }
-        await withTaskGroup(of: ActivationOutcome.self) { group in
+        await withTaskGroup(of: HostDecision.self) { group in
             for _ in 0..<32 { group.addTask { await self.submit(service, LiveHost.Machine(), clock: clock) } }
             for await _ in group {}
         }

@@ -76,6 +76,8 @@ public struct ClientLicense: Codable, Sendable, Equatable {
             activatedAt = now
             nextAttempt = now.addingTimeInterval(Double(renewalInterval) * 60
                 + ClientLicense.jitter(intervalMinutes: renewalInterval, fraction: fraction))
+            // A ticket that ends with its host certificate must be renewed before it ends, not after.
+            nextAttempt = min(nextAttempt, ticketExpires)
         } else {
             scheduleRetry(now: now, jitter: fraction)
         }

@@ -40,11 +40,14 @@ public struct CountWindow: Sendable, Equatable {
         return ((today - days + 1)...today).reduce(0) { $0 + (machinesByLastDay[$1] ?? 0) }
     }
 
-    /// The count if `cmid` asked at `date`, without recording it.
+    /// The count with `cmid` in it, as if it asked at `date`, without recording it.
+    ///
+    /// A machine whose last day is after `date` (the host's clock ran ahead and was set back) is not in
+    /// `count(at:)`, but it is asking now, so it is added.
     public func count(including cmid: String, at date: Date) -> Int {
         let today = CountWindow.day(of: date)
         let counted = count(at: date)
-        if let last = lastDay[cmid], last > today - days { return counted }
+        if let last = lastDay[cmid], last > today - days, last <= today { return counted }
         return counted + 1
     }
 
@@ -90,6 +93,11 @@ public struct ClassCounts: Sendable, Equatable {
 
     public mutating func record(_ cmid: String, class productClass: String, day: Int) {
         windows[productClass, default: CountWindow()].record(cmid, day: day)
+    }
+
+    /// Forgets, in every class, machines last seen before the window of `date`.
+    public mutating func prune(before date: Date) {
+        for key in windows.keys { windows[key]!.prune(before: date) }
     }
 
     public func lastDay(of cmid: String, class productClass: String) -> Int? {

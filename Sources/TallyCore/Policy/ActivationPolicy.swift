@@ -55,7 +55,8 @@ public struct ActivationPolicy: Sendable {
                                       currentCount: counts.count(class: productClass, at: now), requiredCount: required, counted: false)
         }
         counts.record(request.cmid, class: productClass, at: now)
-        let current = counts.count(class: productClass, at: now)
+        // The count includes the machine asking now, even when its kept sighting lies after `now`.
+        let current = counts.count(including: request.cmid, class: productClass, at: now)
         return ActivationDecision(code: current >= required ? .success : .countTooLow, productClass: productClass,
                                   currentCount: current, requiredCount: required, counted: true)
     }

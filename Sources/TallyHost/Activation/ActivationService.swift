@@ -10,7 +10,7 @@ import TallyStore
 /// When a batch fails to commit, its sightings and those of every request decided after it are undone, and all
 /// of them get an error, never a ticket.
 public final class ActivationService: @unchecked Sendable {
-    public typealias Completion = @Sendable (ActivationOutcome) -> Void
+    public typealias Completion = @Sendable (HostDecision) -> Void
 
     struct Pending {
         var record: ActivationRecord
@@ -27,6 +27,7 @@ public final class ActivationService: @unchecked Sendable {
         var certificate: HostCertificate?
         var running = true
         var batchSizes: [Int: Int] = [:]
+        var prunedDay = Int.min
     }
 
     private let condition = NSCondition()
@@ -124,6 +125,12 @@ public final class ActivationService: @unchecked Sendable {
             // Without a valid certificate nothing can be signed in a way the client could verify.
             completion(.error(status: 503, ProtocolErrorBody(code: .hostNotActivated, message: "this host has no valid certificate from the vendor")))
             return
+        }
+        let today = CountWindow.day(of: now)
+        if today > state.prunedDay {
+            // Once a day, forget machines that left the window, so memory follows the count, not history.
+            state.counts.prune(before: now)
+            state.prunedDay = today
         }
         let productClass = certificate.claims.productClass(of: policyRequest.sku)
         let previous = productClass.flatMap { state.counts.lastDay(of: policyRequest.cmid, class: $0) }

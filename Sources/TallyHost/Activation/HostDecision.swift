@@ -2,7 +2,7 @@ import Foundation
 import TallyCore
 
 /// What the activation service hands back for one request, once its records are committed.
-public enum ActivationOutcome: Sendable {
+public enum HostDecision: Sendable {
     /// A decision to sign and send (status 200). Signing is left to the caller's thread.
     case answer(SignablePlan)
     /// An unsigned protocol error: HTTP status and `{code, message}`.

@@ -63,7 +63,7 @@ final class ActivationHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
-    private func respond(context: ChannelHandlerContext, outcome: ActivationOutcome, keepAlive: Bool) {
+    private func respond(context: ChannelHandlerContext, outcome: HostDecision, keepAlive: Bool) {
         switch outcome {
         case let .answer(plan):
             do {
