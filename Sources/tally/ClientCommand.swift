@@ -32,13 +32,13 @@ struct ClientCommand: AsyncParsableCommand {
         commandName: "client",
         abstract: "The client verbs (slmgr-style): install a setup key, activate, show the licence, pin a host.",
         discussion: """
-        Every verb acts on a client state directory: --state-dir DIR, else $TALLY_CLIENT_DIR, else
-        ~/.local/share/tally/client. The first `ipk` needs the vendor's client profile: --profile FILE or
+        Every verb acts on a client state directory: --state-dir DIR, else $TALLY_CLIENT_DIR, else \
+        ~/.local/share/tally/client. The first `ipk` needs the vendor's client profile: --profile FILE or \
         $TALLY_CLIENT_PROFILE.
 
-        The machine is identified by /etc/machine-id and, where readable, /sys/class/dmi/id/product_uuid. For tests
-        and demos that simulate several machines on one, set $TALLY_MACHINE_ID (and optionally $TALLY_PRODUCT_UUID
-        and $TALLY_MACHINE_NAME) to use those values instead.
+        The machine is identified by /etc/machine-id and, where readable, /sys/class/dmi/id/product_uuid. For \
+        tests and demos that simulate several machines on one, set $TALLY_MACHINE_ID (and optionally \
+        $TALLY_PRODUCT_UUID and $TALLY_MACHINE_NAME) to use those values instead.
         """,
         subcommands: [ClientIPK.self, ClientUPK.self, ClientATO.self, ClientDLI.self, ClientDLV.self, ClientXPR.self,
                       ClientSKMS.self, ClientCKMS.self, ClientSKMSDomain.self, ClientCKMSDomain.self, ClientSKHC.self,

@@ -53,6 +53,33 @@ struct LiveHostClientTests {
         }
     }
 
+    @Test("thirty machines activating at once in one process (the demo's shape): counts 1 to 30, six tickets")
+    func thirtyAtOnce() async throws {
+        try await withLiveHost { live in
+            let profile = try live.fixture.profile()
+            let key = try #require(profile.skus.first { $0.id == "studio-pro" }?.setupKey)
+            let temp = TemporaryDirectory()
+            let now = live.clock.now()
+            let clients = try (1...30).map { i in
+                let client = TallyClient(stateDirectory: temp.path("c\(i)"),
+                                         identity: MachineIdentity(machineID: "demo-\(i)", name: "desk-\(i)"), profile: profile)
+                try client.installKey(key, now: now)
+                try client.setHost("127.0.0.1:\(live.port)")
+                return client
+            }
+            let results = Results()
+            DispatchQueue.concurrentPerform(iterations: clients.count) { i in
+                results.add(Result { try clients[i].activate(now: now) })
+            }
+            let outcomes = try results.all.map { try $0.get() }
+            #expect(outcomes.count == 30)
+            #expect(outcomes.compactMap(\.hostCount).sorted() == Array(1...30))
+            #expect(outcomes.filter(\.granted).count == 6)
+            #expect(outcomes.filter { $0.result == .countTooLow }.count == 24)
+            #expect(Set(outcomes.map(\.cmid)).count == 30)
+        }
+    }
+
     @Test("a SKU the host's group does not cover is refused with C004F042, signed")
     func skuNotCovered() async throws {
         let fixture = try ActivatedHost(group: "studio-2025", now: Fixed.epoch)
@@ -72,4 +99,13 @@ struct LiveHostClientTests {
         }
         await live.stop()
     }
+}
+
+/// Outcomes gathered from several threads.
+final class Results: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [Result<ActivationOutcome, any Error>] = []
+
+    func add(_ result: Result<ActivationOutcome, any Error>) { lock.withLock { stored.append(result) } }
+    var all: [Result<ActivationOutcome, any Error>] { lock.withLock { stored } }
 }
