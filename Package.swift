@@ -113,9 +113,16 @@ let package = Package(
             dependencies: ["TallyClient", "TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyTestSupport"],
             swiftSettings: swiftSettings
         ),
+        // BIND 9 on loopback for tests: named with a TSIG-updatable zone, dig, nsupdate; silent and stalled sockets.
+        .target(
+            name: "TallyDNSTestSupport",
+            dependencies: ["TallyDNS"],
+            path: "Tests/TallyDNSTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TallyDNSTests",
-            dependencies: ["TallyCore", "TallyDNS", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["TallyCore", "TallyDNS", "TallyDNSTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
