@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import TallyCore
 import TallyFiles
 import TallyHost
@@ -26,6 +25,9 @@ struct BenchCommand: AsyncParsableCommand {
         var signaturesPerSecondOneCore: Double
         var results: [LoadDriver.Result]
         var ratios: [String: Double]
+        var hostCPUMicrosecondsPerRequest: [String: Double]
+        var hostIdleRSSKilobytes: Int
+        var hostLoadedRSSKilobytes: Int
     }
 
     func run() async throws {
@@ -42,9 +44,10 @@ struct BenchCommand: AsyncParsableCommand {
         settings.groupCommitMaxBatch = batch
         settings.groupCommitMaxWaitMicroseconds = waitMicroseconds
         try settings.save(to: directory)
-        var logger = Logger(label: "tally.bench")
-        logger.logLevel = .error
-        let runtime = try await HostRuntime.start(directory: directory, listen: "127.0.0.1:0", logger: logger, threads: threads)
+        // The host runs as its own process (`tally host serve`), so its CPU is measured apart from the driver's.
+        let child = try HostProcess.start(stateDirectory: directory.url.path, threads: threads)
+        defer { child.stop() }
+        let idleRSS = child.residentKilobytes()
 
         let signing = SigningRate.measure(seconds: 1)
         let bodiesNeeded = Int(seconds * 40_000)
@@ -58,32 +61,94 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         // Pass the threshold first, so every measured answer carries a ticket.
-        _ = LoadDriver(port: runtime.address.port, connections: 1, keepAlive: true, duration: 30, bodies: bodies(25)).run()
+        _ = LoadDriver(port: child.port, connections: 1, keepAlive: true, duration: 30, bodies: bodies(25)).run()
 
         var results: [LoadDriver.Result] = []
+        var hostCPU: [String: Double] = [:]
         for keepAlive in [false, true] where mode == "both" || (mode == "keepalive") == keepAlive {
-            results.append(LoadDriver(port: runtime.address.port, connections: connections, keepAlive: keepAlive,
-                                      duration: seconds, bodies: bodies(bodiesNeeded)).run())
+            let prepared = bodies(bodiesNeeded)
+            let before = child.cpuSeconds()
+            let result = LoadDriver(port: child.port, connections: connections, keepAlive: keepAlive, duration: seconds, bodies: prepared).run()
+            hostCPU[result.mode] = (child.cpuSeconds() - before) / Double(max(result.requests, 1)) * 1_000_000
+            results.append(result)
         }
-        await runtime.shutdown()
+        let loadedRSS = child.residentKilobytes()
 
         let cores = ProcessInfo.processInfo.activeProcessorCount
         var ratios: [String: Double] = [:]
         for result in results {
             ratios[result.mode + " / (cores × signatures per second)"] = result.perSecond / (Double(cores) * signing)
         }
-        let report = Report(cores: cores, signaturesPerSecondOneCore: signing, results: results, ratios: ratios)
+        let report = Report(cores: cores, signaturesPerSecondOneCore: signing, results: results, ratios: ratios,
+                            hostCPUMicrosecondsPerRequest: hostCPU, hostIdleRSSKilobytes: idleRSS, hostLoadedRSSKilobytes: loadedRSS)
         Output.emit(report, json: output.json) {
             var lines = [String(format: "Ed25519 signatures per second, one core: %.0f (cores: %d)", signing, cores)]
-            lines.append("mode             conns  requests  errors  per second  p50 ms  p99 ms  max ms  CPU µs/req  vs cores×sign")
+            lines.append("mode             conns  requests  errors  per second  p50 ms  p99 ms  max ms  host CPU µs/req  vs cores×sign")
             for r in results {
-                lines.append(String(format: "%-16@ %5d  %8d  %6d  %10.0f  %6.2f  %6.2f  %6.1f  %10.1f  %12.1f%%",
+                lines.append(String(format: "%-16@ %5d  %8d  %6d  %10.0f  %6.2f  %6.2f  %6.1f  %15.1f  %12.1f%%",
                                     r.mode as NSString, r.connections, r.requests, r.errors, r.perSecond, r.p50Milliseconds,
-                                    r.p99Milliseconds, r.maxMilliseconds, r.cpuMicrosecondsPerRequest, 100 * r.perSecond / (Double(cores) * signing)))
+                                    r.p99Milliseconds, r.maxMilliseconds, hostCPU[r.mode] ?? 0, 100 * r.perSecond / (Double(cores) * signing)))
                 lines.append("                 results: " + r.resultCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             }
-            lines.append("CPU µs/req counts the host and this driver together (one process). Batch \(batch), wait \(waitMicroseconds) µs.")
+            lines.append("host RSS: \(idleRSS / 1024) MB idle, \(loadedRSS / 1024) MB after the runs. Batch \(batch), wait \(waitMicroseconds) µs; results sampled 1 in 64.")
             return lines.joined(separator: "\n")
         }
+    }
+}
+
+/// `tally host serve` as a child process on 127.0.0.1 port 0, with its CPU time and RSS read from /proc.
+final class HostProcess {
+    let process: Process
+    let port: Int
+
+    static func start(stateDirectory: String, threads: Int) throws -> HostProcess {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = ["host", "serve", "--state-dir", stateDirectory, "--listen", "127.0.0.1:0", "--json",
+                             "--log-level", "error", "--threads", String(threads)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        // `serve --json` prints one JSON object once it accepts; read until its closing brace.
+        var text = ""
+        while !text.contains("}") {
+            let chunk = pipe.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { throw TallyError(.usageError, "the host process exited before listening") }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String],
+              let port = object["port"].flatMap(Int.init)
+        else { throw TallyError(.usageError, "the host process printed no port: \(text)") }
+        return HostProcess(process: process, port: port)
+    }
+
+    private init(process: Process, port: Int) {
+        self.process = process
+        self.port = port
+    }
+
+    /// User plus system CPU seconds of the host process.
+    func cpuSeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command name: state is field 3, utime 14 and stime 15 (1-based in proc(5)).
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    func residentKilobytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        return 0
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
     }
 }

@@ -51,7 +51,8 @@ public enum Base64URL {
     public static func decode(_ text: some StringProtocol) -> Data? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 4 != 1 else { return nil }
-        var out = Data(capacity: utf8.count * 3 / 4)
+        var out = [UInt8]()
+        out.reserveCapacity(utf8.count * 3 / 4)
         var accumulator: UInt32 = 0
         var bits = 0
         for byte in utf8 {
@@ -66,6 +67,6 @@ public enum Base64URL {
             }
         }
         guard accumulator == 0 else { return nil }
-        return out
+        return Data(out)
     }
 }

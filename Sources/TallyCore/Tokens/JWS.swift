@@ -44,6 +44,19 @@ public enum JWS {
         return signingInput + "." + Base64URL.encode(signature)
     }
 
+    /// The encoded protected header, for signers that sign many tokens under one header (a host's answers all
+    /// carry the same certificate, so its header is encoded once, not per answer).
+    public static func encodeHeader(_ header: JWSHeader) throws -> String {
+        Base64URL.encode(try TallyJSON.encoder().encode(header))
+    }
+
+    /// Signs `payload` under a header encoded by ``encodeHeader(_:)``.
+    public static func sign<Payload: Encodable>(_ payload: Payload, encodedHeader: String, key: Curve25519.Signing.PrivateKey) throws -> String {
+        let signingInput = encodedHeader + "." + Base64URL.encode(try TallyJSON.encoder().encode(payload))
+        let signature = try key.signature(for: Data(signingInput.utf8))
+        return signingInput + "." + Base64URL.encode(signature)
+    }
+
     /// A token split and decoded, its signature not yet checked.
     public struct Parsed: Sendable {
         public let header: JWSHeader

@@ -25,6 +25,7 @@ public final class ActivationService: @unchecked Sendable {
         var pending: [Pending] = []
         var settings: HostSettings
         var certificate: HostCertificate?
+        var signer: HostSigner?
         var running = true
         var batchSizes: [Int: Int] = [:]
         var prunedDay = Int.min
@@ -46,7 +47,8 @@ public final class ActivationService: @unchecked Sendable {
         self.key = key
         self.clock = clock
         self.logger = logger
-        state = State(counts: try store.loadCounts(now: clock.now()), settings: settings, certificate: certificate)
+        state = State(counts: try store.loadCounts(now: clock.now()), settings: settings, certificate: certificate,
+                      signer: try certificate.map { try HostSigner(key: key, certificate: $0) })
     }
 
     /// Starts the committer thread.
@@ -76,9 +78,11 @@ public final class ActivationService: @unchecked Sendable {
     }
 
     /// A new certificate (after `tally host activate` and SIGHUP).
-    public func update(certificate: HostCertificate?) {
+    public func update(certificate: HostCertificate?) throws {
+        let signer = try certificate.map { try HostSigner(key: key, certificate: $0) }
         condition.lock()
         state.certificate = certificate
+        state.signer = signer
         condition.unlock()
     }
 
@@ -120,7 +124,7 @@ public final class ActivationService: @unchecked Sendable {
             return
         }
         let now = clock.now()
-        guard let certificate = state.certificate, now < certificate.expires else {
+        guard let certificate = state.certificate, let signer = state.signer, now < certificate.expires else {
             condition.unlock()
             // Without a valid certificate nothing can be signed in a way the client could verify.
             completion(.error(status: 503, ProtocolErrorBody(code: .hostNotActivated, message: "this host has no valid certificate from the vendor")))
@@ -165,7 +169,7 @@ public final class ActivationService: @unchecked Sendable {
         if decision.counted, let productClass {
             undo = (policyRequest.cmid, productClass, CountWindow.day(of: now), previous)
         }
-        state.pending.append(Pending(record: record, plan: SignablePlan(response: response, ticket: ticket, certificate: certificate, key: key),
+        state.pending.append(Pending(record: record, plan: SignablePlan(response: response, ticket: ticket, signer: signer),
                                      undo: undo, completion: completion))
         condition.signal()
         condition.unlock()

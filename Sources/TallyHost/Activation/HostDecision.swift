@@ -13,15 +13,30 @@ public enum HostDecision: Sendable {
 public struct SignablePlan: Sendable {
     public var response: ResponseClaims
     public var ticket: TicketClaims?
-    let certificate: HostCertificate
-    let key: SigningKey
+    let signer: HostSigner
 
     /// Signs the ticket (when granted) and the response; returns the compact response token.
     public func sign() throws -> String {
         var response = response
         if let ticket {
-            response.tkt = try VerifiedTicket.issue(ticket, hostKey: key.privateKey, certificate: certificate)
+            response.tkt = try JWS.sign(ticket, encodedHeader: signer.ticketHeader, key: signer.key.privateKey)
         }
-        return try VerifiedResponse.issue(response, hostKey: key.privateKey, certificate: certificate)
+        return try JWS.sign(response, encodedHeader: signer.responseHeader, key: signer.key.privateKey)
+    }
+}
+
+/// The host key with the headers of its tickets and answers encoded once per certificate: they carry the whole
+/// certificate, and encoding it per answer cost as much as a signature.
+struct HostSigner: Sendable {
+    let key: SigningKey
+    let certificate: HostCertificate
+    let ticketHeader: String
+    let responseHeader: String
+
+    init(key: SigningKey, certificate: HostCertificate) throws {
+        self.key = key
+        self.certificate = certificate
+        ticketHeader = try JWS.encodeHeader(JWSHeader(typ: .ticket, kid: certificate.claims.sub, hct: certificate.compact))
+        responseHeader = try JWS.encodeHeader(JWSHeader(typ: .response, kid: certificate.claims.sub, hct: certificate.compact))
     }
 }

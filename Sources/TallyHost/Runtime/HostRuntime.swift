@@ -76,7 +76,7 @@ public final class HostRuntime: Sendable {
     public func reload() throws {
         let settings = try HostSettings.load(from: directory)
         service.update(settings: settings)
-        service.update(certificate: try HostRuntime.certificateOrNil(HostIdentity(directory: directory), clock: clock, logger: logger))
+        try service.update(certificate: try HostRuntime.certificateOrNil(HostIdentity(directory: directory), clock: clock, logger: logger))
         if settings.listen != (try? BindAddress(settings.listen))?.description ?? settings.listen {
             logger.info("the listen address changes at the next restart")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import TallyCore
+import TallyDNS
 import TallyFiles
 
 /// The host's settings file (`settings.json` in the state directory), changed with `tally host set NAME VALUE`
@@ -24,6 +25,25 @@ public struct HostSettings: Codable, Sendable, Equatable {
     public var groupCommitMaxWaitMicroseconds = 0
     /// Events older than this many days are deleted.
     public var eventRetentionDays = 400
+    /// Domains to publish the SRV record in, each with priority and weight; empty: the resolver's own domain
+    /// (the first `search`/`domain` entry of resolv.conf).
+    public var dnsPublishList: [DNSPublishEntry] = []
+    /// TTL of the published records, seconds.
+    public var dnsTTL = 300
+    /// The `tsig-keygen` file whose key signs the updates.
+    public var dnsKeyFile: String?
+    /// Which key of the file, when it holds several.
+    public var dnsKeyName: String?
+    /// The zone's primary name server `ADDR[:PORT]`, instead of the SOA's MNAME.
+    public var dnsPrimary: String?
+    /// Name servers `ADDR[:PORT]` for finding the zone, instead of resolv.conf's.
+    public var dnsNameServers: [String] = []
+    /// The SRV target: this host's DNS name; by default the machine's host name qualified with each domain.
+    public var dnsTarget: String?
+    /// Addresses published as A/AAAA records of the target (none by default: the target's records are left alone).
+    public var dnsAddresses: [String] = []
+    /// The service label: clients look up `_<service>._tcp.<domain>` (the catalog's `service`).
+    public var dnsService = "tally"
 
     public init() {}
 
@@ -40,6 +60,15 @@ public struct HostSettings: Codable, Sendable, Equatable {
         groupCommitMaxBatch = try c.decodeIfPresent(Int.self, forKey: .groupCommitMaxBatch) ?? d.groupCommitMaxBatch
         groupCommitMaxWaitMicroseconds = try c.decodeIfPresent(Int.self, forKey: .groupCommitMaxWaitMicroseconds) ?? d.groupCommitMaxWaitMicroseconds
         eventRetentionDays = try c.decodeIfPresent(Int.self, forKey: .eventRetentionDays) ?? d.eventRetentionDays
+        dnsPublishList = try c.decodeIfPresent([DNSPublishEntry].self, forKey: .dnsPublishList) ?? d.dnsPublishList
+        dnsTTL = try c.decodeIfPresent(Int.self, forKey: .dnsTTL) ?? d.dnsTTL
+        dnsKeyFile = try c.decodeIfPresent(String.self, forKey: .dnsKeyFile)
+        dnsKeyName = try c.decodeIfPresent(String.self, forKey: .dnsKeyName)
+        dnsPrimary = try c.decodeIfPresent(String.self, forKey: .dnsPrimary)
+        dnsNameServers = try c.decodeIfPresent([String].self, forKey: .dnsNameServers) ?? d.dnsNameServers
+        dnsTarget = try c.decodeIfPresent(String.self, forKey: .dnsTarget)
+        dnsAddresses = try c.decodeIfPresent([String].self, forKey: .dnsAddresses) ?? d.dnsAddresses
+        dnsService = try c.decodeIfPresent(String.self, forKey: .dnsService) ?? d.dnsService
     }
 
     /// The names `tally host set` takes, with what each means.
@@ -54,6 +83,15 @@ public struct HostSettings: Codable, Sendable, Equatable {
         ("group-commit-max-batch", "requests per transaction at most (1..10000, default 256)"),
         ("group-commit-max-wait-us", "microseconds to wait to fill a batch (0..100000, default 0)"),
         ("event-retention-days", "days of events kept (1..36500, default 400)"),
+        ("dns-publish-list", "DOMAIN[:PRIORITY[:WEIGHT]],... to publish the SRV record in, or none (resolv.conf's domain)"),
+        ("dns-ttl", "TTL of the published records in seconds (60..86400, default 300)"),
+        ("dns-key-file", "the tsig-keygen file whose key signs DNS updates, or none"),
+        ("dns-key-name", "which key of that file, or none (the file's only key)"),
+        ("dns-primary", "the zone's primary name server ADDR[:PORT], or none (the SOA's MNAME)"),
+        ("dns-name-servers", "name servers ADDR[:PORT],... for finding the zone, or none (resolv.conf)"),
+        ("dns-target", "the host name published as SRV target, or none (this machine's name in each domain)"),
+        ("dns-addresses", "ADDR,... published as A/AAAA records of the target, or none"),
+        ("dns-service", "the SRV service label (default tally, as the catalog says)"),
     ]
 
     /// Sets one setting from text, validating it; the value is unchanged on error.
@@ -82,6 +120,35 @@ public struct HostSettings: Codable, Sendable, Equatable {
         case "group-commit-max-batch": groupCommitMaxBatch = try integer(1...10_000)
         case "group-commit-max-wait-us": groupCommitMaxWaitMicroseconds = try integer(0...100_000)
         case "event-retention-days": eventRetentionDays = try integer(1...36_500)
+        case "dns-publish-list": dnsPublishList = try DNSPublishEntry.parseList(value)
+        case "dns-ttl": dnsTTL = try integer(60...86_400)
+        case "dns-key-file": dnsKeyFile = value == "none" ? nil : value
+        case "dns-key-name": dnsKeyName = value == "none" ? nil : value
+        case "dns-primary":
+            if value != "none" {
+                do { _ = try DNSServerAddress(parsing: value) } catch { throw TallyError(.usageError, "dns-primary: \(error.detail)") }
+            }
+            dnsPrimary = value == "none" ? nil : value
+        case "dns-name-servers":
+            let list = value == "none" ? [] : value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            for server in list {
+                do { _ = try DNSServerAddress(parsing: server) } catch { throw TallyError(.usageError, "dns-name-servers: \(error.detail)") }
+            }
+            dnsNameServers = list
+        case "dns-target":
+            if value != "none", (try? DNSName(value)) == nil { throw TallyError(.usageError, "dns-target: '\(value)' is not a host name") }
+            dnsTarget = value == "none" ? nil : value
+        case "dns-addresses":
+            let list = value == "none" ? [] : value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            for address in list where DNSIPv4Address(address) == nil && DNSIPv6Address(address) == nil {
+                throw TallyError(.usageError, "dns-addresses: '\(address)' is not an IPv4 or IPv6 address")
+            }
+            dnsAddresses = list
+        case "dns-service":
+            guard !value.isEmpty, value.count <= 62, value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                throw TallyError(.usageError, "dns-service: '\(value)' is not a service label")
+            }
+            dnsService = value
         default:
             throw TallyError(.usageError, "no setting named '\(name)'",
                              remedy: "Settings: " + HostSettings.names.map(\.name).joined(separator: ", "))
