@@ -64,6 +64,21 @@ struct BadInputLiveTests {
         #expect(try host.activate(LiveHost.Machine()).claims.cur == 1)
     }
 
+    @Test("oversized headers (one huge field, or too many) get 400 and a closed connection; others are served")
+    func oversizedHeaders() async throws {
+        let host = try await LiveHost()
+        defer { Task { await host.stop() } }
+        let huge = try RawHTTPConnection(port: host.port)
+        try huge.send("POST /v1/activate HTTP/1.1\r\nHost: x\r\nX-Filler: \(String(repeating: "a", count: 20_000))\r\nContent-Length: 2\r\n\r\n{}")
+        #expect(try huge.readResponse().status == 400)
+        #expect(huge.readsEOF())
+        let many = try RawHTTPConnection(port: host.port)
+        let fields = (0..<100).map { "X-F\($0): v\r\n" }.joined()
+        try many.send("POST /v1/activate HTTP/1.1\r\nHost: x\r\n\(fields)Content-Length: 2\r\n\r\n{}")
+        #expect(try many.readResponse().status == 400)
+        #expect(try host.activate(LiveHost.Machine()).claims.cur == 1)
+    }
+
     @Test("wrong path, wrong method and garbage bytes get errors, not a crash")
     func wrongRequests() async throws {
         let host = try await LiveHost()

@@ -11,6 +11,16 @@ public final class HostServer: Sendable {
     private let channel: any Channel
     private let group: MultiThreadedEventLoopGroup
 
+    /// Request headers are capped: an activation request needs a few hundred bytes of headers, so 8 KiB in at
+    /// most 64 fields is generous; more is answered 400 and the connection closed.
+    public static let headerLimits: NIOHTTPDecoderLimitConfiguration = {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = 8 * 1024
+        limits.maxHeaderListSize = 8 * 1024
+        limits.maxHeaderFieldCount = 64
+        return limits
+    }()
+
     /// Binds and starts accepting. `[::]` also accepts IPv4 (dual stack); where IPv6 is missing it falls back
     /// to `0.0.0.0`.
     public static func start(address: BindAddress, service: ActivationService, logger: Logger,
@@ -23,7 +33,8 @@ public final class HostServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withErrorHandling: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: HostServer.headerLimits)
                     try channel.pipeline.syncOperations.addHandler(ActivationHTTPHandler(service: service))
                 }
             }
