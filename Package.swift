@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "TallyHost",
             dependencies: [
-                "TallyCore", "TallyFiles", "TallyStore",
+                "TallyCore", "TallyDNS", "TallyFiles", "TallyStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -123,6 +123,13 @@ let package = Package(
         .testTarget(
             name: "TallyDNSTests",
             dependencies: ["TallyCore", "TallyDNS", "TallyDNSTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // The DNS scenarios: hosts publishing into BIND and clients discovering them.
+        .testTarget(
+            name: "TallyDNSIntegrationTests",
+            dependencies: ["TallyCore", "TallyDNS", "TallyDNSTestSupport", "TallyFiles", "TallyHost", "TallyStore", "TallyClient",
+                           "TallyTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -43,9 +43,10 @@ extension DNSRepublisher {
         let store = runtime.store
         let port = runtime.address.port
         let clock = runtime.clock
+        let logger = runtime.logger
         self.init {
             guard let settings = try? HostSettings.load(from: directory), settings.dnsPublishing else { return nil }
-            return DNSPublisher(directory: directory, settings: settings, port: port, events: store, clock: { clock.now() })
+            return DNSPublisher(directory: directory, settings: settings, port: port, events: store, clock: { clock.now() }, logger: logger)
         }
     }
 }
