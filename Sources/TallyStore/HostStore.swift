@@ -59,12 +59,15 @@ public struct StoredEvent: Codable, Sendable, Equatable {
 public struct ClientQuery: Sendable {
     public var sku: String?
     public var productClass: String?
+    /// The licence state the client reported or was given (`Licensed`, `Initial grace`, …), any case.
+    public var licenseStatus: String?
     public var limit: Int
     public var offset: Int
 
-    public init(sku: String? = nil, productClass: String? = nil, limit: Int = 100, offset: Int = 0) {
+    public init(sku: String? = nil, productClass: String? = nil, licenseStatus: String? = nil, limit: Int = 100, offset: Int = 0) {
         self.sku = sku
         self.productClass = productClass
+        self.licenseStatus = licenseStatus
         self.limit = limit
         self.offset = offset
     }

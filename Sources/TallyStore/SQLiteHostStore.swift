@@ -60,6 +60,7 @@ public final class SQLiteHostStore: HostStore {
                 CREATE TABLE request_totals (result INTEGER PRIMARY KEY, requests INTEGER NOT NULL);
                 """)
         }
+        migrator.registerMigration("2-clone-reports", migrate: SQLiteHostStore.createCloneReports)
         return migrator
     }
 
@@ -146,6 +147,7 @@ public final class SQLiteHostStore: HostStore {
             var arguments: StatementArguments = []
             if let sku = query.sku { sql += " AND sku = ?"; arguments += [sku] }
             if let productClass = query.productClass { sql += " AND class = ?"; arguments += [productClass] }
+            if let licenseStatus = query.licenseStatus { sql += " AND license_status = ? COLLATE NOCASE"; arguments += [licenseStatus] }
             sql += " ORDER BY last_seen DESC, cmid LIMIT ? OFFSET ?"
             arguments += [query.limit, query.offset]
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in

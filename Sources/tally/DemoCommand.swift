@@ -51,7 +51,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         var logger = Logger(label: "tally.demo")
         logger.logLevel = .error
-        let runtime = try await HostRuntime.start(directory: hostDirectory, listen: "127.0.0.1:0", logger: logger, threads: 2)
+        let runtime = try await HostRuntime.start(directory: hostDirectory, listen: "127.0.0.1:0", adminListen: "none", logger: logger, threads: 2)
         let address = "127.0.0.1:\(runtime.address.port)"
         print("host listening on \(address)")
 

@@ -20,7 +20,7 @@ struct HostCommand: AsyncParsableCommand {
         commandName: "host",
         abstract: "The activation host: key, activation by the vendor, status.",
         subcommands: [HostInstallKey.self, HostActivate.self, HostServe.self, HostSet.self, HostStatusCommand.self,
-                      HostClients.self, HostEvents.self]
+                      HostClients.self, HostEvents.self, HostReport.self, HostBackup.self]
     )
 }
 
@@ -87,13 +87,18 @@ struct HostActivate: ParsableCommand {
 }
 
 struct HostStatusCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the host's dli: activation, count per class, port, intervals, requests by result.")
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the host's dli: activation, count per class, port, intervals, requests by result.",
+        discussion: "Asks the running host's admin interface when one serves from this state directory, else reads the store."
+    )
     @OptionGroup var host: HostOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         try Output.run(json: output.json) {
-            let status = try HostStatusReport.read(directory: host.directory)
+            let live = try AdminClient.fetch(AdminStatus.self, "/api/status", directory: host.directory)
+            let status = try live?.report ?? HostStatusReport.read(directory: host.directory)
             Output.emit(status, json: output.json) {
                 var lines = ["host id:              \(status.hostId)", "host key:             \(status.keyId)",
                              "activated:            \(status.activated ? "yes, certificate valid until \(Output.iso(status.certificateExpires))" : "no")"]
@@ -111,6 +116,12 @@ struct HostStatusCommand: ParsableCommand {
                 lines.append("requests:             \(status.totalRequests) total, \(status.failedRequests) failed")
                 for total in status.requestsByResult {
                     lines.append("  \(total.result.hex) \(total.name): \(total.requests)")
+                }
+                if let live {
+                    lines.append("serving:              yes, activation port \(live.activationAddress), since \(Output.iso(live.startedAt))")
+                    if let endpoint = AdminEndpoint.read(from: host.directory) { lines.append("admin / dashboard:    http://\(endpoint.address)/") }
+                } else {
+                    lines.append("serving:              no (read from the store)")
                 }
                 return lines.joined(separator: "\n")
             }

@@ -41,12 +41,17 @@ struct HostClients: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @Option(help: "Only this SKU.") var sku: String?
     @Option(name: .customLong("class"), help: "Only this product class.") var productClass: String?
+    @Option(help: "Only clients in this licence state (e.g. Licensed, \"Initial grace\").") var state: String?
     @Option(help: "At most this many.") var limit = 100
     @Option(help: "Skip this many.") var offset = 0
 
     func run() throws {
         try Output.run(json: output.json) {
-            let clients = try openStore(host).clients(ClientQuery(sku: sku, productClass: productClass, limit: limit, offset: offset))
+            var query = URLComponents()
+            query.queryItems = [URLQueryItem(name: "limit", value: String(limit)), URLQueryItem(name: "offset", value: String(offset))]
+                + [("sku", sku), ("class", productClass), ("state", state)].compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
+            let clients = try AdminClient.fetch(AdminClientPage.self, "/api/clients?" + (query.percentEncodedQuery ?? ""), directory: host.directory)?.clients
+                ?? openStore(host).clients(ClientQuery(sku: sku, productClass: productClass, licenseStatus: state, limit: limit, offset: offset))
             Output.emit(["clients": clients], json: output.json) {
                 clients.map { c in
                     "\(c.cmid)  \(c.sku) (\(c.productClass))  \(c.lastResult.hex)  last \(Output.iso(c.lastSeen))  \(c.requests) req  \(Sanitize.terminal(c.machine))"
@@ -57,10 +62,35 @@ struct HostClients: ParsableCommand {
 }
 
 struct HostEvents: ParsableCommand {
+    /// From the running host's admin interface in pages of 10,000, else from the store.
+    func fetchEvents(since: Date?, eventID: EventID?) throws -> [StoredEvent] {
+        guard AdminClient.endpoint(host.directory) != nil else {
+            return try openStore(host).events(since: since, afterSeq: after, id: eventID, limit: limit)
+        }
+        var events: [StoredEvent] = []
+        var cursor = after
+        while events.count < limit {
+            var query = URLComponents()
+            query.queryItems = [URLQueryItem(name: "limit", value: String(min(10_000, limit - events.count)))]
+                + (since.map { [URLQueryItem(name: "since", value: ISO8601DateFormatter().string(from: $0))] } ?? [])
+                + (cursor.map { [URLQueryItem(name: "after", value: String($0))] } ?? [])
+                + (eventID.map { [URLQueryItem(name: "id", value: String($0.rawValue))] } ?? [])
+            guard let page = try AdminClient.fetch(AdminEventPage.self, "/api/events?" + (query.percentEncodedQuery ?? ""), directory: host.directory) else {
+                // The host stopped between two pages: read on from the store.
+                return events + (try openStore(host).events(since: since, afterSeq: cursor, id: eventID, limit: limit - events.count))
+            }
+            events += page.events
+            guard !page.events.isEmpty else { break }
+            cursor = page.lastSeq
+        }
+        return events
+    }
+
     static let configuration = CommandConfiguration(commandName: "events", abstract: "Export the host's events as CSV or JSON lines.")
     @OptionGroup var host: HostOptions
     @Option(help: "csv or jsonl.") var format = "jsonl"
     @Option(help: "Only events at or after this time (ISO 8601, e.g. 2026-11-01T00:00:00Z).") var since: String?
+    @Option(help: "Only events after this sequence number (the seq column).") var after: Int64?
     @Option(help: "Only this event id (e.g. 12290).") var id: Int?
     @Option(help: "At most this many.") var limit = 100_000
 
@@ -79,7 +109,7 @@ struct HostEvents: ParsableCommand {
                 eventID = known
             }
             guard format == "csv" || format == "jsonl" else { throw TallyError(.usageError, "--format must be csv or jsonl") }
-            let events = try openStore(host).events(since: sinceDate, afterSeq: nil, id: eventID, limit: limit)
+            let events = try fetchEvents(since: sinceDate, eventID: eventID)
             if format == "csv" {
                 print(EventExport.csvHeader)
                 for event in events { print(EventExport.csvLine(event)) }

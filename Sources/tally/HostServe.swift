@@ -17,6 +17,8 @@ struct HostServe: AsyncParsableCommand {
     @OptionGroup var host: HostOptions
     @OptionGroup var output: OutputOptions
     @Option(help: "Listen on ADDR:PORT instead of the settings' address (port 0 picks a free port).") var listen: String?
+    @Option(help: "Serve the admin interface on ADDR:PORT instead of the settings' admin-listen (port 0 picks a free port; none turns it off).")
+    var adminListen: String?
     @Option(help: "Event loop threads (default: one per core).") var threads: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
 
@@ -25,16 +27,19 @@ struct HostServe: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let runtime: HostRuntime
         do {
-            runtime = try await HostRuntime.start(directory: host.directory, listen: listen, logger: logger,
+            runtime = try await HostRuntime.start(directory: host.directory, listen: listen, adminListen: adminListen, logger: logger,
                                                   threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         } catch let error as TallyError {
             Output.fail(error, json: output.json)
         }
         let address = runtime.address.description
         if output.json {
-            Output.printJSON(["listening": address, "host": runtime.address.host, "port": String(runtime.address.port)])
+            var fields = ["listening": address, "host": runtime.address.host, "port": String(runtime.address.port)]
+            if let admin = runtime.admin { fields["admin"] = admin.address.description }
+            Output.printJSON(fields)
         } else {
             print("listening on \(address)")
+            if let admin = runtime.admin { print("admin on \(admin.address)") }
         }
         fflush(nil)
 

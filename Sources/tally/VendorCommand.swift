@@ -18,7 +18,7 @@ struct VendorCommand: ParsableCommand {
         commandName: "vendor",
         abstract: "The vendor's side: root key, catalog, host keys, host activation.",
         subcommands: [VendorInit.self, VendorCatalog.self, VendorIssueHostKey.self, VendorActivateHost.self,
-                      VendorBlockHostKey.self, VendorHostKeys.self]
+                      VendorBlockHostKey.self, VendorHostKeys.self, VendorVerifyReport.self]
     )
 }
 

@@ -22,7 +22,8 @@ struct HostServeCLITests {
     static func serve(_ cli: CLIRunner) throws -> (Process, Int, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
-        process.arguments = ["host", "serve", "--state-dir", cli.path("h"), "--listen", "127.0.0.1:0", "--log-level", "error"]
+        process.arguments = ["host", "serve", "--state-dir", cli.path("h"), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                             "--log-level", "error"]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

@@ -9,12 +9,16 @@ public final class LiveHost: @unchecked Sendable {
     public let fixture: ActivatedHost
     public private(set) var runtime: HostRuntime
     public let clock: HostClock
+    /// Where the admin interface listens (127.0.0.1 port 0 unless a test asks for another address).
+    public let adminListen: String
 
-    public init(fixture: ActivatedHost? = nil, clock: HostClock = .manual(LiveHost.wholeSecondNow()), settings: HostSettings? = nil) async throws {
+    public init(fixture: ActivatedHost? = nil, clock: HostClock = .manual(LiveHost.wholeSecondNow()), settings: HostSettings? = nil,
+                adminListen: String = "127.0.0.1:0") async throws {
         self.fixture = try fixture ?? ActivatedHost(now: clock.now())
         self.clock = clock
+        self.adminListen = adminListen
         if let settings { try settings.save(to: self.fixture.host.directory) }
-        runtime = try await HostRuntime.start(directory: self.fixture.host.directory, listen: "127.0.0.1:0", clock: clock,
+        runtime = try await HostRuntime.start(directory: self.fixture.host.directory, listen: "127.0.0.1:0", adminListen: adminListen, clock: clock,
                                               logger: LiveHost.quietLogger, threads: 2)
     }
 
@@ -29,10 +33,13 @@ public final class LiveHost: @unchecked Sendable {
 
     public var port: Int { runtime.address.port }
 
+    /// The admin interface's port (127.0.0.1, port 0 when started).
+    public var adminPort: Int { runtime.admin?.address.port ?? 0 }
+
     /// Stops and starts the host again on the same state directory (a restart).
     public func restart() async throws {
         await runtime.shutdown()
-        runtime = try await HostRuntime.start(directory: fixture.host.directory, listen: "127.0.0.1:0", clock: clock,
+        runtime = try await HostRuntime.start(directory: fixture.host.directory, listen: "127.0.0.1:0", adminListen: adminListen, clock: clock,
                                               logger: LiveHost.quietLogger, threads: 2)
     }
 

@@ -17,6 +17,7 @@ public final class ActivationService: @unchecked Sendable {
         var plan: SignablePlan?
         var undo: (cmid: String, productClass: String, day: Int, previous: Int?)?
         var completion: Completion
+        var received = ContinuousClock.now
     }
 
     /// The state the lock guards.
@@ -41,9 +42,12 @@ public final class ActivationService: @unchecked Sendable {
     private var committer: Thread?
     private let stopped = NSCondition()
     private var committerDone = false
+    private let observer: (any ActivationObserver)?
 
-    public init(store: any HostStore, key: SigningKey, certificate: HostCertificate?, settings: HostSettings, clock: HostClock, logger: Logger) throws {
+    public init(store: any HostStore, key: SigningKey, certificate: HostCertificate?, settings: HostSettings, clock: HostClock, logger: Logger,
+                observer: (any ActivationObserver)? = nil) throws {
         self.store = store
+        self.observer = observer
         self.key = key
         self.clock = clock
         self.logger = logger
@@ -197,6 +201,7 @@ public final class ActivationService: @unchecked Sendable {
             do {
                 try store.commit(batch.map(\.record))
                 for item in batch { item.completion(.answer(item.plan!)) }
+                observe(batch, committed: true)
             } catch {
                 let failure = (error as? TallyError) ?? TallyError(.storeUnavailable, "\(error)")
                 logger.error("group commit failed; answering the batch with an error", metadata: ["error": "\(failure.message)", "batch": "\(batch.count)"])
@@ -209,12 +214,22 @@ public final class ActivationService: @unchecked Sendable {
                 condition.unlock()
                 let body = ProtocolErrorBody(code: .storeUnavailable, message: "the host could not store the request: \(failure.message)")
                 for item in batch + later { item.completion(.error(status: 503, body)) }
+                observe(batch + later, committed: false)
             }
         }
         stopped.lock()
         committerDone = true
         stopped.broadcast()
         stopped.unlock()
+    }
+}
+
+extension ActivationService {
+    /// Tells the observer (metrics, cloned images) what a batch did, after its answers were released.
+    private func observe(_ batch: [Pending], committed: Bool) {
+        guard let observer else { return }
+        let now = ContinuousClock.now
+        observer.observe(ObservedBatch(records: batch.map(\.record), latencies: batch.map { $0.received.duration(to: now) }, committed: committed))
     }
 }
 

@@ -6,7 +6,8 @@ import TallyStore
 /// with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` (CSV injection), and quotes are doubled.
 public enum EventExport {
     public static let fieldNames = ["minCount", "currentCount", "machine", "cmid", "fingerprint", "clientTime", "licenseStatus",
-                                    "sku", "minutesToExpiry", "vm", "address", "message", "domain", "rcode"]
+                                    "sku", "minutesToExpiry", "vm", "address", "message", "domain", "rcode",
+                                    "machines", "fingerprints", "newFingerprints", "machineCount", "remedy"]
 
     public static let csvHeader = (["seq", "id", "time", "result"] + fieldNames).joined(separator: ",")
 

@@ -14,12 +14,19 @@ public final class HostRuntime: Sendable {
     public let server: HostServer
     public let clock: HostClock
     let logger: Logger
+    /// Prometheus metrics of this host (`/metrics`); the DNS publisher reports through ``HostMetrics/recordDNSPublish(domain:succeeded:)``.
+    public let metrics: HostMetrics
+    public let clones: CloneDetector
+    /// The admin interface; `nil` when started with `adminListen: "none"`.
+    public let admin: AdminServer?
+    private let retention: Task<Void, Never>
 
     public static let storeFile = "host.sqlite"
 
-    /// Opens the store, loads the count, and starts listening. A failure is logged as event 12291 where the
-    /// store can be written, and thrown.
-    public static func start(directory: StateDirectory, listen: String? = nil, clock: HostClock = HostClock(),
+    /// Opens the store, loads the count, and starts listening: the activation port, and the admin interface on
+    /// `adminListen` (the settings' `admin-listen` when `nil`, none at all for `"none"`). A failure is logged as
+    /// event 12291 where the store can be written, and thrown.
+    public static func start(directory: StateDirectory, listen: String? = nil, adminListen: String? = nil, clock: HostClock = HostClock(),
                              logger: Logger = Logger(label: "tally.host"), threads: Int = System.coreCount) async throws -> HostRuntime {
         let identity = HostIdentity(directory: directory)
         var store: SQLiteHostStore?
@@ -27,27 +34,67 @@ public final class HostRuntime: Sendable {
             _ = try identity.info()
             let settings = try HostSettings.load(from: directory)
             store = try SQLiteHostStore(path: directory.file(storeFile).path)
+            // The admin rule is checked before anything listens (and after the store opened, so a refusal is
+            // event 12291): a non-loopback address needs a token file.
+            let adminText = adminListen ?? settings.adminListen
+            let adminAddress = ["none", "off"].contains(adminText) ? nil : try BindAddress(adminText)
+            let access = try adminAddress.map { try AdminAccess.load(address: $0, tokenFile: settings.adminTokenFile, directory: directory, clock: clock) }
+            let retention = EventRetention(store: store!, directory: directory, clock: clock, logger: logger)
+            try retention.sweep()
             let certificate = try certificateOrNil(identity, clock: clock, logger: logger)
+            let metrics = HostMetrics()
+            let clones = CloneDetector(store: store!, logger: logger) { _ in metrics.recordClone() }
             let service = try ActivationService(store: store!, key: identity.signingKey(), certificate: certificate,
-                                                settings: settings, clock: clock, logger: logger)
+                                                settings: settings, clock: clock, logger: logger,
+                                                observer: ActivationObservers([metrics, clones]))
             service.start()
             let address = try BindAddress(listen ?? settings.listen)
+            var server: HostServer?
             do {
-                let server = try await HostServer.start(address: address, service: service, logger: logger, threads: threads)
-                return HostRuntime(directory: directory, store: store!, service: service, server: server, clock: clock, logger: logger)
+                server = try await HostServer.start(address: address, service: service, logger: logger, threads: threads)
+                let admin = try await startAdmin(adminAddress, access: access, directory: directory, store: store!, service: service,
+                                                 metrics: metrics, clock: clock, activationAddress: server!.address, logger: logger)
+                let sweeper = Task { await retention.run() }
+                return HostRuntime(directory: directory, store: store!, service: service, server: server!, clock: clock, logger: logger,
+                                   metrics: metrics, clones: clones, admin: admin, retention: sweeper)
             } catch {
                 service.stop()
+                clones.stop()
+                await server?.shutdown()
                 throw error
             }
         } catch {
             let failure = (error as? TallyError) ?? TallyError(.usageError, "\(error)")
             logger.error("host failed to start", metadata: ["code": "\(failure.code)", "error": "\(failure.message)"])
-            try? store?.append([TallyEvent(id: .hostStartFailed, time: clock.now(), result: failure.code, fields: ["message": failure.message])])
+            try? store?.append([TallyEvent(id: .hostStartFailed, time: clock.now(), result: failure.code,
+                                             fields: ["message": failure.message, "remedy": failure.remedy])])
             throw failure
         }
     }
 
-    private init(directory: StateDirectory, store: SQLiteHostStore, service: ActivationService, server: HostServer, clock: HostClock, logger: Logger) {
+    /// The admin interface beside the activation port, and `admin.json` saying where it is.
+    private static func startAdmin(_ address: BindAddress?, access: AdminAccess?, directory: StateDirectory, store: SQLiteHostStore,
+                                   service: ActivationService, metrics: HostMetrics, clock: HostClock, activationAddress: BindAddress,
+                                   logger: Logger) async throws -> AdminServer? {
+        guard let address, let access else { return nil }
+        let context = AdminContext(directory: directory, store: store, service: service, metrics: metrics, clock: clock,
+                                   access: access, activationAddress: activationAddress, startedAt: clock.now())
+        let admin = try await AdminServer.start(address: address, router: AdminRouter(context: context), logger: logger)
+        do {
+            try AdminEndpoint(address: admin.address.description, tokenRequired: access.requiresToken).write(to: directory)
+        } catch {
+            await admin.shutdown()
+            throw error
+        }
+        return admin
+    }
+
+    private init(directory: StateDirectory, store: SQLiteHostStore, service: ActivationService, server: HostServer, clock: HostClock, logger: Logger,
+                 metrics: HostMetrics, clones: CloneDetector, admin: AdminServer?, retention: Task<Void, Never>) {
+        self.metrics = metrics
+        self.clones = clones
+        self.admin = admin
+        self.retention = retention
         self.directory = directory
         self.store = store
         self.service = service
@@ -86,5 +133,11 @@ public final class HostRuntime: Sendable {
     public func shutdown() async {
         service.stop()
         await server.shutdown()
+        clones.stop()
+        retention.cancel()
+        if let admin {
+            if AdminEndpoint.read(from: directory)?.address == admin.address.description { AdminEndpoint.remove(from: directory) }
+            await admin.shutdown()
+        }
     }
 }

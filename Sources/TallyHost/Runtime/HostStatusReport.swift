@@ -38,15 +38,15 @@ public struct HostStatusReport: Codable, Sendable {
     public var failedRequests: Int
     public var requestsByResult: [ResultTotal]
 
-    public static func read(directory: StateDirectory, now: Date = Date()) throws -> HostStatusReport {
+    /// `store`: the serving host's open store; otherwise the store file is opened when it exists.
+    public static func read(directory: StateDirectory, now: Date = Date(), store open: SQLiteHostStore? = nil) throws -> HostStatusReport {
         let identity = try HostIdentity(directory: directory).status(now: now)
         let settings = try HostSettings.load(from: directory)
         var classes: [String: ClassCount] = [:]
         var totals: [ResultCode: Int] = [:]
         let storePath = directory.file(HostRuntime.storeFile).path
         var counts = ClassCounts()
-        if FileManager.default.fileExists(atPath: storePath) {
-            let store = try SQLiteHostStore(path: storePath)
+        if let store = try open ?? (FileManager.default.fileExists(atPath: storePath) ? SQLiteHostStore(path: storePath) : nil) {
             counts = try store.loadCounts(now: now)
             totals = try store.totals()
         }

@@ -1,0 +1,105 @@
+import Foundation
+import TallyCore
+import TallyStore
+
+/// The admin port's routes. Plain values in, plain values out: tested without sockets.
+///
+/// | path | who |
+/// |---|---|
+/// | `GET /health`, `GET /ready` | anyone who can connect (they say nothing about clients) |
+/// | `GET /login`, `POST /login`, `POST /logout` | anyone; the login checks the token |
+/// | `GET /`, `GET /api/status`, `GET /api/clients`, `GET /api/events`, `GET /metrics` | a bearer token or a session cookie when a token is configured |
+public struct AdminRouter: Sendable {
+    public let context: AdminContext
+
+    public init(context: AdminContext) {
+        self.context = context
+    }
+
+    public func handle(_ request: AdminRequest) -> AdminResponse {
+        do {
+            return try route(request)
+        } catch let error as TallyError {
+            return .error(error.code == .usageError ? 400 : 500, error.message, code: error.code)
+        } catch {
+            return .error(500, "\(error)", code: .storeUnavailable)
+        }
+    }
+
+    private func route(_ request: AdminRequest) throws -> AdminResponse {
+        switch (request.method, request.path) {
+        case ("GET", "/health"), ("HEAD", "/health"):
+            return .json(["status": "ok"])
+        case ("GET", "/ready"):
+            return ready()
+        case ("GET", "/login"):
+            return LoginPage.response(message: nil, status: 200)
+        case ("POST", "/login"):
+            return login(request)
+        case ("POST", "/logout"):
+            if let session = request.cookies[AdminSessions.cookieName] { context.access.sessions.end(session) }
+            return .redirect("/login", extra: [("Set-Cookie", AdminSessions.expiredCookie)])
+        default:
+            break
+        }
+        let known = ["/", "/api/status", "/api/clients", "/api/events", "/metrics"]
+        guard known.contains(request.path) else { return .error(404, "no such path on the admin port") }
+        guard request.method == "GET" || request.method == "HEAD" else { return .error(405, "use GET for \(request.path)") }
+        guard context.access.proof(for: request) != nil else {
+            if request.path == "/" { return LoginPage.response(message: nil, status: 401) }
+            var response = AdminResponse.error(401, "this admin interface needs `Authorization: Bearer TOKEN` (the token file's content)",
+                                               code: .accessDenied)
+            response.headers.append(("WWW-Authenticate", "Bearer realm=\"tally\""))
+            return response
+        }
+        switch request.path {
+        case "/":
+            return .html(try Dashboard.page(DashboardData.read(context)), styleHash: DashboardStyle.hash)
+        case "/api/status":
+            return .json(try context.status())
+        case "/api/clients":
+            return .json(try context.clients(request))
+        case "/api/events":
+            return .json(try context.events(request))
+        default:
+            let counts = context.service.counts()
+            let expires = try? HostIdentity(directory: context.directory).status(now: context.clock.now()).certificateExpires
+            return .text(context.metrics.exposition(counts: counts, certificateExpires: expires ?? nil),
+                         contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+    }
+
+    /// Ready when the store answers and the host holds a valid certificate (else every client gets C004F041).
+    private func ready() -> AdminResponse {
+        var reasons: [String] = []
+        do {
+            _ = try context.store.totals()
+        } catch {
+            reasons.append("the store does not answer: \(error)")
+        }
+        let identity = try? HostIdentity(directory: context.directory).status(now: context.clock.now())
+        if identity?.activated != true {
+            reasons.append(identity?.problem ?? "no valid host certificate: run `tally host activate`")
+        }
+        struct Ready: Encodable { var ready: Bool; var reasons: [String] }
+        return .json(Ready(ready: reasons.isEmpty, reasons: reasons), status: reasons.isEmpty ? 200 : 503)
+    }
+
+    private func login(_ request: AdminRequest) -> AdminResponse {
+        // A form posted from another site's page is refused (the cookie is SameSite=Strict anyway).
+        if let origin = request.headers["origin"], origin != "null", let host = request.headers["host"],
+           URL(string: origin).map({ ($0.host ?? "") + ($0.port.map { ":\($0)" } ?? "") }) != AdminRouter.hostWithoutBrackets(host) {
+            return .error(403, "the login form must be posted from this admin page", code: .accessDenied)
+        }
+        guard context.access.requiresToken else { return .redirect("/") }
+        let token = AdminRequest.form(String(decoding: request.body, as: UTF8.self))["token"] ?? ""
+        guard context.access.tokenMatches(token) else {
+            return LoginPage.response(message: "That is not the token in the host's admin token file.", status: 401)
+        }
+        return .redirect("/", extra: [("Set-Cookie", AdminSessions.cookie(context.access.sessions.create()))])
+    }
+
+    static func hostWithoutBrackets(_ host: String) -> String {
+        host.replacingOccurrences(of: "[", with: "").replacingOccurrences(of: "]", with: "")
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import TallyCore
+import TallyStore
+
+/// One warning on the dashboard: what is wrong, and what to do.
+public struct DashboardWarning: Sendable, Equatable {
+    public enum Level: String, Sendable { case warning, error }
+    public enum Kind: String, Sendable { case belowThreshold, dnsPublishFailing, clonedImage, certificateExpiring, notActivated }
+
+    public var kind: Kind
+    public var level: Level
+    public var text: String
+    public var remedy: String
+}
+
+/// The rules behind the warnings, as a plain function of what the host knows and the time.
+public enum DashboardWarnings {
+    public struct Inputs: Sendable {
+        public var classes: [(name: String, current: Int, required: Int)]
+        public var activated: Bool
+        public var problem: String?
+        public var certificateExpires: Date?
+        /// The newest 12293 (DNS publishing failed) and 12294 (succeeded) events.
+        public var lastPublishFailure: StoredEvent?
+        public var lastPublishSuccess: StoredEvent?
+        public var clones: [(cmid: String, machines: [FingerprintSighting])]
+
+        public init(classes: [(name: String, current: Int, required: Int)], activated: Bool, problem: String?, certificateExpires: Date?,
+                    lastPublishFailure: StoredEvent?, lastPublishSuccess: StoredEvent?, clones: [(cmid: String, machines: [FingerprintSighting])]) {
+            self.classes = classes
+            self.activated = activated
+            self.problem = problem
+            self.certificateExpires = certificateExpires
+            self.lastPublishFailure = lastPublishFailure
+            self.lastPublishSuccess = lastPublishSuccess
+            self.clones = clones
+        }
+    }
+
+    public static let certificateWarningDays = 30
+
+    public static func evaluate(_ inputs: Inputs, now: Date) -> [DashboardWarning] {
+        var warnings: [DashboardWarning] = []
+        if !inputs.activated {
+            warnings.append(DashboardWarning(kind: .notActivated, level: .error,
+                                             text: "The host is not activated: every client gets C004F041. " + (inputs.problem ?? ""),
+                                             remedy: "Activate it: `tally host activate --offline-request FILE`, then install the vendor's certificate and send SIGHUP."))
+        } else if let expires = inputs.certificateExpires, expires.timeIntervalSince(now) < Double(certificateWarningDays) * 86_400 {
+            let days = max(0, Int(expires.timeIntervalSince(now) / 86_400))
+            warnings.append(DashboardWarning(kind: .certificateExpiring, level: days < 7 ? .error : .warning,
+                                             text: "The host certificate expires in \(days) day(s), on \(DashboardFormat.time(expires)); tickets never outlive it.",
+                                             remedy: "Renew it with the vendor: `tally host activate --offline-request FILE` (a renewal for the same key pair is free), then `--certificate`."))
+        }
+        for entry in inputs.classes where entry.current < entry.required {
+            warnings.append(DashboardWarning(kind: .belowThreshold, level: .warning,
+                                             text: "Class \(entry.name): \(entry.current) of \(entry.required) machines. Clients of this class get C004F038 until \(entry.required) distinct machines asked within 30 days.",
+                                             remedy: "Let more machines ask (`tally client ato`), or check that clients find this host (`tally client dli`, DNS)."))
+        }
+        if let failure = inputs.lastPublishFailure, failure.seq > (inputs.lastPublishSuccess?.seq ?? 0) {
+            let fields = failure.event.fields
+            let domain = fields["domain"].map { " in \($0)" } ?? ""
+            let code = fields["rcode"].map { " (\($0))" } ?? ""
+            warnings.append(DashboardWarning(kind: .dnsPublishFailing, level: .warning,
+                                             text: "DNS publishing is failing\(domain)\(code) since \(DashboardFormat.time(failure.event.time)): \(fields["message"] ?? "")",
+                                             remedy: fields["remedy"] ?? "See `tally host dns show` and event 12293; clients that rely on DNS will not find this host."))
+        }
+        for clone in inputs.clones {
+            warnings.append(DashboardWarning(kind: .clonedImage, level: .warning,
+                                             text: "Cloned image: CMID \(clone.cmid) was sent by \(clone.machines.count) machines (\(clone.machines.map(\.machine).joined(separator: ", "))). They count as one.",
+                                             remedy: CloneDetector.remedy))
+        }
+        return warnings
+    }
+}
+
+enum DashboardFormat {
+    static func time(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime]
+        return formatter.string(from: date) + " UTC"
+    }
+
+    static func day(_ day: Int) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(day) * 86_400))
+    }
+}

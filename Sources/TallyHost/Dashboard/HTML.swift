@@ -1,0 +1,25 @@
+/// HTML text escaping: everything that reaches a page and was not written here (machine names, CMIDs, SKUs,
+/// event fields, error messages) goes through `HTML.escape`.
+public enum HTML {
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default:
+                // Control characters (other than tab and newline) never reach a page.
+                if scalar.properties.generalCategory == .control && scalar != "\t" && scalar != "\n" {
+                    out += "\u{FFFD}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+}

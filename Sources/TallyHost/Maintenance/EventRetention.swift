@@ -1,0 +1,59 @@
+import Foundation
+import Logging
+import TallyCore
+import TallyFiles
+import TallyStore
+
+/// Event retention: events older than `event-retention-days` (default 400) are deleted when the host starts
+/// and once a day while it serves, so the store does not grow forever. Counts, sightings and clients are kept:
+/// usage reports read sightings, not events.
+public struct EventRetention: Sendable {
+    public static let interval: Duration = .seconds(24 * 3600)
+
+    public var store: SQLiteHostStore
+    public var directory: StateDirectory
+    public var clock: HostClock
+    public var logger: Logger
+
+    public init(store: SQLiteHostStore, directory: StateDirectory, clock: HostClock, logger: Logger) {
+        self.store = store
+        self.directory = directory
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// The oldest time kept for `days` of retention at `now`.
+    public static func cutoff(now: Date, days: Int) -> Date {
+        now.addingTimeInterval(-Double(max(1, days)) * 86_400)
+    }
+
+    /// Deletes what is older than the retention the settings ask for now; returns how many events went.
+    @discardableResult
+    public func sweep() throws -> Int {
+        let days = (try? HostSettings.load(from: directory))?.eventRetentionDays ?? HostSettings().eventRetentionDays
+        let deleted = try store.deleteEvents(before: EventRetention.cutoff(now: clock.now(), days: days))
+        if deleted > 0 { logger.info("deleted old events", metadata: ["events": "\(deleted)", "retentionDays": "\(days)"]) }
+        return deleted
+    }
+
+    /// Sweeps after every `interval` until cancelled (the start-up sweep is the runtime's). The wait is an
+    /// input, so tests run rounds without a timer.
+    public func run(interval: Duration = EventRetention.interval, rounds: Int? = nil,
+                    wait: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) async {
+        var done = 0
+        while !Task.isCancelled {
+            do {
+                try await wait(interval)
+            } catch {
+                return
+            }
+            do {
+                try sweep()
+            } catch {
+                logger.error("event retention failed", metadata: ["error": "\(error)"])
+            }
+            done += 1
+            if let rounds, done >= rounds { return }
+        }
+    }
+}

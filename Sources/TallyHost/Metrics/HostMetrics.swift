@@ -1,0 +1,108 @@
+import CoreMetrics
+import Foundation
+import Metrics
+import NIOConcurrencyHelpers
+import Prometheus
+import TallyStore
+import TallyCore
+
+/// The host's Prometheus metrics, made through swift-metrics with a factory of this host's own (not the
+/// process-wide `MetricsSystem`), so several hosts in one test process never share numbers.
+///
+/// | metric | type | labels |
+/// |---|---|---|
+/// | `tally_requests_total` | counter | `result` (hex code, or `store-unavailable`) |
+/// | `tally_count` / `tally_required_count` | gauge | `class` |
+/// | `tally_activation_latency_seconds` | histogram | |
+/// | `tally_group_commit_batch_size` | histogram | |
+/// | `tally_dns_publish_total` | counter | `domain`, `outcome` (`success`, `failure`) |
+/// | `tally_cloned_images_total` | counter | |
+/// | `tally_certificate_expiry_timestamp_seconds` | gauge | |
+public final class HostMetrics: ActivationObserver, Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+    private let latency: CoreMetrics.Timer
+    private let batchSize: CoreMetrics.Recorder
+    private let clones: CoreMetrics.Counter
+    private let requests = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
+    private let dnsOutcomes = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
+    private let gauges = NIOLockedValueBox<[String: CoreMetrics.Gauge]>([:])
+
+    public static let batchSizeBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 10_000]
+    public static let latencyBuckets: [Duration] = [
+        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+    ]
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["tally_activation_latency_seconds"] = HostMetrics.latencyBuckets
+        factory.valueHistogramBuckets["tally_group_commit_batch_size"] = HostMetrics.batchSizeBuckets
+        self.factory = factory
+        latency = CoreMetrics.Timer(label: "tally_activation_latency_seconds", factory: factory)
+        batchSize = CoreMetrics.Recorder(label: "tally_group_commit_batch_size", aggregate: true, factory: factory)
+        clones = CoreMetrics.Counter(label: "tally_cloned_images_total", factory: factory)
+    }
+
+    public func observe(_ batch: ObservedBatch) {
+        batchSize.record(batch.size)
+        for (record, waited) in zip(batch.records, batch.latencies) {
+            latency.recordNanoseconds(waited.nanoseconds)
+            request(result: batch.committed ? record.result.hex : "store-unavailable").increment()
+        }
+    }
+
+    private func request(result: String) -> CoreMetrics.Counter {
+        requests.withLockedValue { counters in
+            if let counter = counters[result] { return counter }
+            let counter = CoreMetrics.Counter(label: "tally_requests_total", dimensions: [("result", result)], factory: factory)
+            counters[result] = counter
+            return counter
+        }
+    }
+
+    /// The hook for DNS publishing: one call per domain and attempt (events 12294 / 12293).
+    public func recordDNSPublish(domain: String, succeeded: Bool) {
+        let outcome = succeeded ? "success" : "failure"
+        dnsOutcomes.withLockedValue { counters in
+            let key = domain + "\u{0}" + outcome
+            if let counter = counters[key] { return counter }
+            let counter = CoreMetrics.Counter(label: "tally_dns_publish_total", dimensions: [("domain", domain), ("outcome", outcome)], factory: factory)
+            counters[key] = counter
+            return counter
+        }.increment()
+    }
+
+    /// One cloned image reported (event 12300).
+    public func recordClone() { clones.increment() }
+
+    private func gauge(_ name: String, _ dimensions: [(String, String)]) -> CoreMetrics.Gauge {
+        gauges.withLockedValue { gauges in
+            let key = name + dimensions.map { "\u{0}\($0.0)=\($0.1)" }.joined()
+            if let gauge = gauges[key] { return gauge }
+            let gauge = CoreMetrics.Gauge(label: name, dimensions: dimensions, factory: factory)
+            gauges[key] = gauge
+            return gauge
+        }
+    }
+
+    /// The Prometheus text, with the count gauges read now.
+    public func exposition(counts: [String: (current: Int, required: Int)], certificateExpires: Date?) -> String {
+        for (productClass, count) in counts {
+            gauge("tally_count", [("class", productClass)]).record(count.current)
+            gauge("tally_required_count", [("class", productClass)]).record(count.required)
+        }
+        if let certificateExpires {
+            gauge("tally_certificate_expiry_timestamp_seconds", []).record(certificateExpires.timeIntervalSince1970)
+        }
+        return registry.emitToString()
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import TallyCore
+import TallyFiles
+import TallyStore
+
+/// Writes host-signed usage reports: distinct machines per SKU and class per day, from the sightings the host
+/// keeps. Reports are chained: `seq` counts up and `prv` is the SHA-256 of the previous report, both kept in
+/// `report-chain.json` in the host's state directory, so the vendor sees a missing or edited report.
+public struct UsageReportWriter: Sendable {
+    /// The chain's state: the last report's number and hash.
+    public struct Chain: Codable, Sendable, Equatable {
+        public var seq: Int
+        public var hash: String
+        public var to: String?
+    }
+
+    public static let chainFile = "report-chain.json"
+
+    public let directory: StateDirectory
+
+    public init(directory: StateDirectory) {
+        self.directory = directory
+    }
+
+    public func chain() throws -> Chain {
+        directory.exists(Self.chainFile) ? try directory.readJSON(Chain.self, from: Self.chainFile) : Chain(seq: 0, hash: "", to: nil)
+    }
+
+    /// Signs the report for days `from...to` (`YYYY-MM-DD`, UTC) with the host key, writes it to `output`, and
+    /// advances the chain. The host needs a valid certificate: the report carries it.
+    public func write(from: String, to: String, output: URL, store: SQLiteHostStore, now: Date = Date()) throws -> UsageReportClaims {
+        let first = try UsageReportWriter.day(from, name: "--from"), last = try UsageReportWriter.day(to, name: "--to")
+        guard first <= last else { throw TallyError(.usageError, "--from \(from) is after --to \(to)") }
+        let identity = HostIdentity(directory: directory)
+        guard let certificate = try identity.certificate(now: now) else {
+            throw TallyError(.hostNotActivated, "the host holds no certificate to sign a report with",
+                             remedy: "Activate the host first: `tally host activate`.")
+        }
+        let key = try identity.signingKey()
+        return try directory.withLock {
+            let previous = try chain()
+            let usage = try store.usage(fromDay: first, toDay: last).map {
+                UsageReportClaims.DayUsage(day: UsageReportWriter.text(day: $0.day), sku: $0.sku, class: $0.productClass, machines: $0.machines)
+            }
+            let claims = UsageReportClaims(iss: certificate.claims.sub, from: from, to: to, usage: usage, seq: previous.seq + 1,
+                                           prv: previous.hash, iat: now)
+            let compact = try VerifiedUsageReport.issue(claims, hostKey: key.privateKey, certificate: certificate)
+            try AtomicFile.write(Data((compact + "\n").utf8), to: output, mode: 0o644)
+            try directory.writeJSON(Chain(seq: claims.seq, hash: VerifiedUsageReport.hash(compact), to: to), to: Self.chainFile)
+            return claims
+        }
+    }
+
+    /// `YYYY-MM-DD` as days since 1970-01-01.
+    public static func day(_ text: String, name: String = "day") throws -> Int {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        guard text.count == 10, let date = formatter.date(from: text) else {
+            throw TallyError(.usageError, "\(name) must be a day such as 2026-11-01, not '\(text)'")
+        }
+        return CountWindow.day(of: date)
+    }
+
+    public static func text(day: Int) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(day) * 86_400))
+    }
+}
