@@ -78,7 +78,7 @@ let package = Package(
         // What a vendor's application embeds: never the host, store or vendor targets.
         .target(
             name: "TallyClient",
-            dependencies: ["TallyCore", "TallyFiles"],
+            dependencies: ["TallyCore", "TallyFiles", "TallyDNS"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -105,7 +105,10 @@ let package = Package(
         .testTarget(
             name: "TallyHostTests",
             dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyStore", "TallyTestSupport",
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOEmbedded", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -80,12 +80,16 @@ public struct ClientSettings: Codable, Sendable, Equatable {
     public var hostCaching: Bool
     /// The discovered host that last answered, reused while host caching is on.
     public var cachedHost: HostAddress?
+    /// The SRV target name of the discovered host that last answered (`dli`'s "host name from DNS").
+    public var discoveredHostName: String?
 
-    public init(pinnedHost: HostAddress? = nil, domain: String? = nil, hostCaching: Bool = true, cachedHost: HostAddress? = nil) {
+    public init(pinnedHost: HostAddress? = nil, domain: String? = nil, hostCaching: Bool = true, cachedHost: HostAddress? = nil,
+                discoveredHostName: String? = nil) {
         self.pinnedHost = pinnedHost
         self.domain = domain
         self.hostCaching = hostCaching
         self.cachedHost = cachedHost
+        self.discoveredHostName = discoveredHostName
     }
 
     public init(from decoder: any Decoder) throws {
@@ -94,5 +98,6 @@ public struct ClientSettings: Codable, Sendable, Equatable {
         domain = try container.decodeIfPresent(String.self, forKey: .domain)
         hostCaching = try container.decodeIfPresent(Bool.self, forKey: .hostCaching) ?? true
         cachedHost = try container.decodeIfPresent(HostAddress.self, forKey: .cachedHost)
+        discoveredHostName = try container.decodeIfPresent(String.self, forKey: .discoveredHostName)
     }
 }

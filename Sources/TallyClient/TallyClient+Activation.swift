@@ -118,61 +118,83 @@ extension TallyClient {
         let candidates: HostCandidates
         do {
             roots = try trustedRoots(of: state.profile)
-            candidates = try locator.candidates(settings: state.settings)
+            candidates = try locator.candidates(settings: state.settings, service: state.profile.service)
         } catch {
             return fail(error, host: nil)
         }
         var failures: [(HostAddress, TallyError)] = []
-        for host in candidates.hosts {
-            let license = state.machine.licenses[id]!
-            let (check, _) = checkTicket(license, machine: state.machine, roots: roots, now: now)
-            let status = license.status(at: now, ticket: check)
-            let expiry = Self.expiry(of: license, status: status, check: check)
-            let nonce = Self.makeNonce()
-            let body = ActivationRequestBody(
-                cmid: state.machine.cmid, sku: id, fingerprint: identity.fingerprint, machine: String(identity.name.prefix(ActivationRequestBody.maximumMachineNameLength)),
-                clientTime: now, nonce: nonce, licenseStatus: status,
-                minutesToExpiry: expiry.map { max(0, Int($0.timeIntervalSince(now) / 60)) })
-            log.append(TallyEvent(id: .requestSent, time: now, fields: [
-                "host": host.description, "cmid": body.cmid, "sku": id, "clientTime": ISO8601DateFormatter().string(from: now),
-                "licenseStatus": status.rawValue, "minutesToExpiry": body.minutesToExpiry.map(String.init) ?? "",
-                "machine": body.machine,
-            ]))
-            let result: Result<ActivationOutcome, TallyError>
-            switch exchange(body, with: host) {
-            case let .success(compact):
-                do {
-                    result = .success(try process(compact, nonce: nonce, sku: id, host: host, roots: roots, state: &state))
-                } catch {
+        var round = candidates
+        var tried: Set<HostAddress> = []
+        while true {
+            let hosts = round.hosts.filter { !tried.contains($0) }
+            for (index, host) in hosts.enumerated() {
+                tried.insert(host)
+                // While other discovered hosts remain, a host that accepts but does not answer is dropped after the
+                // connect timeout rather than the full read timeout (KMS: "drops a host that does not answer").
+                let othersRemain = !round.pinned && (round.cached || index < hosts.count - 1)
+                let hostReadTimeout = othersRemain ? min(readTimeout, max(connectTimeout, 1)) : readTimeout
+                let license = state.machine.licenses[id]!
+                let (check, _) = checkTicket(license, machine: state.machine, roots: roots, now: now)
+                let status = license.status(at: now, ticket: check)
+                let expiry = Self.expiry(of: license, status: status, check: check)
+                let nonce = Self.makeNonce()
+                let body = ActivationRequestBody(
+                    cmid: state.machine.cmid, sku: id, fingerprint: identity.fingerprint, machine: String(identity.name.prefix(ActivationRequestBody.maximumMachineNameLength)),
+                    clientTime: now, nonce: nonce, licenseStatus: status,
+                    minutesToExpiry: expiry.map { max(0, Int($0.timeIntervalSince(now) / 60)) })
+                log.append(TallyEvent(id: .requestSent, time: now, fields: [
+                    "host": host.description, "cmid": body.cmid, "sku": id, "clientTime": ISO8601DateFormatter().string(from: now),
+                    "licenseStatus": status.rawValue, "minutesToExpiry": body.minutesToExpiry.map(String.init) ?? "",
+                    "machine": body.machine,
+                ]))
+                let result: Result<ActivationOutcome, TallyError>
+                switch exchange(body, with: host, readTimeout: hostReadTimeout) {
+                case let .success(compact):
+                    do {
+                        result = .success(try process(compact, nonce: nonce, sku: id, host: host, roots: roots, state: &state))
+                    } catch {
+                        result = .failure(error)
+                    }
+                case let .failure(error):
                     result = .failure(error)
                 }
-            case let .failure(error):
-                result = .failure(error)
+                switch result {
+                case let .success(outcome):
+                    log.append(TallyEvent(id: .responseProcessed, time: now, result: outcome.result, fields: [
+                        "host": host.description, "cmid": outcome.cmid, "sku": id, "activated": String(outcome.granted),
+                        "currentCount": outcome.hostCount.map(String.init) ?? "", "requiredCount": outcome.requiredCount.map(String.init) ?? "",
+                        "activationInterval": String(outcome.activationInterval), "renewalInterval": String(outcome.renewalInterval),
+                    ]))
+                    if !round.pinned {
+                        state.settings.discoveredHostName = round.names[host]
+                        if state.settings.hostCaching { state.settings.cachedHost = host }
+                    }
+                    return .success(outcome)
+                case let .failure(error):
+                    log.append(TallyEvent(id: .responseProcessed, time: now, result: error.code, fields: [
+                        "host": host.description, "cmid": state.machine.cmid, "sku": id, "activated": "false", "message": error.message,
+                    ]))
+                    failures.append((host, error))
+                    // A host that answered with something untrustworthy is not retried elsewhere when pinned.
+                    if round.pinned { return fail(error, host: host) }
+                }
             }
-            switch result {
-            case let .success(outcome):
-                log.append(TallyEvent(id: .responseProcessed, time: now, result: outcome.result, fields: [
-                    "host": host.description, "cmid": outcome.cmid, "sku": id, "activated": String(outcome.granted),
-                    "currentCount": outcome.hostCount.map(String.init) ?? "", "requiredCount": outcome.requiredCount.map(String.init) ?? "",
-                    "activationInterval": String(outcome.activationInterval), "renewalInterval": String(outcome.renewalInterval),
-                ]))
-                if !candidates.pinned, state.settings.hostCaching { state.settings.cachedHost = host }
-                return .success(outcome)
-            case let .failure(error):
-                log.append(TallyEvent(id: .responseProcessed, time: now, result: error.code, fields: [
-                    "host": host.description, "cmid": state.machine.cmid, "sku": id, "activated": "false", "message": error.message,
-                ]))
-                failures.append((host, error))
-                // A host that answered with something untrustworthy is not retried elsewhere when pinned.
-                if candidates.pinned { return fail(error, host: host) }
+            // The cached host failed: forget it and discover afresh (KMS host caching re-queries DNS only then).
+            guard round.cached else { break }
+            state.settings.cachedHost = nil
+            do {
+                round = try locator.candidates(settings: state.settings, service: state.profile.service)
+            } catch {
+                let cachedFailure = failures.last.map { " (the cached host \($0.0) failed first: \($0.1.message))" } ?? ""
+                return fail(TallyError(error.code, error.message + cachedFailure, remedy: error.remedy, hint: error.hint), host: failures.last?.0)
             }
         }
         guard let last = failures.last else {
             return fail(TallyError(.noHostContacted, "no activation host was found to try"), host: nil)
         }
-        if failures.count == 1 { return fail(last.1, host: last.0) }
+        if failures.count == 1, candidates.pinned { return fail(last.1, host: last.0) }
         let summary = failures.map { "\($0.0): \($0.1.code.hex) \($0.1.message)" }.joined(separator: "; ")
-        return fail(TallyError(.noHostContacted, "no host answered: \(summary)"), host: last.0)
+        return fail(TallyError(.noHostContacted, "DNS names activation hosts, but none answered: \(summary)"), host: last.0)
     }
 
     /// Verifies a signed answer and applies it to the licence.
@@ -243,7 +265,7 @@ extension TallyClient {
     // MARK: - The HTTP exchange
 
     /// Posts the request; returns the answer token, or why there is none.
-    func exchange(_ body: ActivationRequestBody, with host: HostAddress) -> Result<String, TallyError> {
+    func exchange(_ body: ActivationRequestBody, with host: HostAddress, readTimeout: TimeInterval? = nil) -> Result<String, TallyError> {
         let data: Data
         do {
             data = try TallyJSON.encode(body)
@@ -253,7 +275,7 @@ extension TallyClient {
         let response: HTTPResponse
         do {
             response = try HTTPClient.post(ProtocolPaths.activate, body: data, to: host, connectTimeout: connectTimeout,
-                                           readTimeout: readTimeout)
+                                           readTimeout: readTimeout ?? self.readTimeout)
         } catch {
             return .failure(Self.noResponse(error, host: host))
         }

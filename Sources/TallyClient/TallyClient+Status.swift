@@ -24,8 +24,10 @@ public struct LicenseReport: Codable, Sendable, Equatable {
     public var hostCount: Int?
     /// The count the class needs.
     public var requiredCount: Int?
-    /// The host that gave the last answer (`name:port`).
+    /// The host that gave the last answer (`name:port`): the address used.
     public var host: String?
+    /// The SRV target of the discovered host that last answered (KMS's "KMS machine name from DNS").
+    public var hostNameFromDNS: String? = nil
     /// Retry interval while not activated, minutes.
     public var activationInterval: Int
     /// Renewal interval once activated, minutes.
@@ -140,7 +142,7 @@ extension TallyClient {
             cmid: state.machine.cmid, fingerprint: identity.fingerprint, machineName: identity.name, sku: id, name: sku?.name,
             productClass: sku?.class, licenseStatus: status, expires: Self.expiry(of: license, status: status, check: check),
             lastResult: license.lastResult, hostCount: license.hostCount, requiredCount: license.requiredCount,
-            host: license.lastHost, activationInterval: license.activationInterval, renewalInterval: license.renewalInterval,
+            host: license.lastHost, hostNameFromDNS: state.settings.discoveredHostName, activationInterval: license.activationInterval, renewalInterval: license.renewalInterval,
             lastAttempt: license.lastAttempt, nextAttempt: license.nextAttempt, activatedAt: license.activatedAt,
             installedAt: license.installedAt, graceEnds: license.graceEnds, ticketExpires: verified?.claims.exp.date,
             pinnedHost: state.settings.pinnedHost?.description, domain: state.settings.domain,

@@ -31,7 +31,7 @@ public struct TallyClient: Sendable {
     /// How long to wait for a host's whole answer once connected, in seconds.
     public var readTimeout: TimeInterval
 
-    /// Finds the hosts to try (the pinned host today; DNS SRV discovery later).
+    /// Finds the hosts to try: the pinned host, the cached host, or DNS SRV discovery.
     package var locator: any HostLocator
     /// A random fraction in 0..<1 for the jitter added to retry and renewal times.
     package var randomFraction: @Sendable () -> Double
@@ -52,14 +52,16 @@ public struct TallyClient: Sendable {
     ///     ``installKey(_:now:)``; it is stored in the directory and used when a later client passes `nil`. A
     ///     profile given here always wins over the stored one (so an application update can rotate the roots).
     ///   - connectTimeout: seconds to wait for a TCP connection to a host.
-    ///   - readTimeout: seconds to wait for the host's answer once connected.
+    ///   - readTimeout: seconds to wait for the host's answer once connected (while other discovered hosts
+    ///     remain to be tried, at most the connect timeout, so a stalled host does not hold activation up).
+    ///   - discovery: where DNS discovery finds name servers and search domains (resolv.conf by default).
     public init(stateDirectory: String, identity: MachineIdentity, profile: ClientProfile? = nil,
-                connectTimeout: TimeInterval = 1, readTimeout: TimeInterval = 5) {
+                connectTimeout: TimeInterval = 1, readTimeout: TimeInterval = 5, discovery: DiscoveryOptions = DiscoveryOptions()) {
         self.init(stateDirectory: stateDirectory, identity: identity, profile: profile, connectTimeout: connectTimeout,
-                  readTimeout: readTimeout, locator: PinnedHostLocator(), randomFraction: { Double.random(in: 0..<1) })
+                  readTimeout: readTimeout, locator: DNSHostLocator(options: discovery), randomFraction: { Double.random(in: 0..<1) })
     }
 
-    /// The same with the host locator and the jitter source replaced (tests, and DNS discovery later).
+    /// The same with the host locator and the jitter source replaced (tests).
     package init(stateDirectory: String, identity: MachineIdentity, profile: ClientProfile?, connectTimeout: TimeInterval,
                  readTimeout: TimeInterval, locator: any HostLocator, randomFraction: @escaping @Sendable () -> Double) {
         self.stateDirectory = stateDirectory

@@ -36,6 +36,24 @@ public final class SQLiteHostStore: HostStore {
         try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
     }
 
+    /// Caps the file at `pages` pages (`PRAGMA max_page_count`), to test a full disk; `nil` lifts the cap.
+    package func setMaxPageCount(_ pages: Int?) throws {
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA max_page_count = \(pages ?? 1_073_741_823)")
+        }
+    }
+
+    /// The store's size in pages.
+    package func pageCount() throws -> Int {
+        try pool.read { try Int.fetchOne($0, sql: "PRAGMA page_count") ?? 0 }
+    }
+
+    /// Makes the writer refuse writes (`PRAGMA query_only`), to test a store that cannot be written while
+    /// running as root, where file modes prove nothing.
+    package func setQueryOnly(_ on: Bool) throws {
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = \(on ? 1 : 0)") }
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("1-clients-sightings-events") { db in

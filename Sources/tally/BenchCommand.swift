@@ -43,6 +43,7 @@ struct BenchCommand: AsyncParsableCommand {
         var settings = HostSettings()
         settings.groupCommitMaxBatch = batch
         settings.groupCommitMaxWaitMicroseconds = waitMicroseconds
+        settings.rateLimitPerAddress = 0  // every request comes from 127.0.0.1
         try settings.save(to: directory)
         // The host runs as its own process (`tally host serve`), so its CPU is measured apart from the driver's.
         let child = try HostProcess.start(stateDirectory: directory.url.path, threads: threads)

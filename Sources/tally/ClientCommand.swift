@@ -9,9 +9,22 @@ struct ClientOptions: ParsableArguments {
     var stateDir: String?
 
     func client(profile: ClientProfile? = nil, connectTimeout: Double = 1, readTimeout: Double = 5) throws -> TallyClient {
-        let identity = try MachineIdentity.current(overriddenBy: ProcessInfo.processInfo.environment)
+        let environment = ProcessInfo.processInfo.environment
+        let identity = try MachineIdentity.current(overriddenBy: environment)
         return TallyClient(stateDirectory: StateDirOption.resolve(stateDir, environment: "TALLY_CLIENT_DIR", role: "client"),
-                           identity: identity, profile: profile, connectTimeout: connectTimeout, readTimeout: readTimeout)
+                           identity: identity, profile: profile, connectTimeout: connectTimeout, readTimeout: readTimeout,
+                           discovery: ClientOptions.discovery(environment))
+    }
+
+    /// DNS discovery's sources: `$TALLY_RESOLV_CONF` instead of /etc/resolv.conf, `$TALLY_DNS_SERVERS`
+    /// (ADDR[:PORT],…) instead of its name servers.
+    static func discovery(_ environment: [String: String]) -> DiscoveryOptions {
+        var options = DiscoveryOptions()
+        if let path = environment["TALLY_RESOLV_CONF"], !path.isEmpty { options.resolvConfPath = path }
+        if let servers = environment["TALLY_DNS_SERVERS"], !servers.isEmpty {
+            options.nameServers = servers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        return options
     }
 }
 
@@ -234,9 +247,10 @@ enum ReportText {
             lines.append(("Host count", "\(current) of \(required) required"))
         }
         lines.append(("Last host", report.host ?? "-"))
+        lines.append(("Host name from DNS", report.pinnedHost == nil ? (report.hostNameFromDNS ?? "-") : "- (pinned)"))
         lines.append(("Pinned host (skms)", report.pinnedHost ?? "none (discovery)"))
         lines.append(("Domain (skms-domain)", report.domain ?? "none (search list)"))
-        lines.append(("Host caching", report.hostCaching ? "enabled" : "disabled"))
+        lines.append(("Host caching", report.hostCaching ? "enabled\(report.cachedHost.map { " (cached \($0))" } ?? "")" : "disabled"))
         lines.append(("Activation interval", minutes(report.activationInterval)))
         lines.append(("Renewal interval", minutes(report.renewalInterval)))
         lines.append(("Next attempt", Output.iso(report.nextAttempt)))

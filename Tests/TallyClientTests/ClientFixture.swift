@@ -34,8 +34,10 @@ struct ClientFixture: @unchecked Sendable {  // Immutable after init.
     /// A client for machine `name` over the state directory `dir` (default: the machine's name).
     func client(_ name: String = "m1", dir: String? = nil, profile: ClientProfile?? = nil, readTimeout: TimeInterval = 5,
                 identity: MachineIdentity? = nil) -> TallyClient {
+        // An empty resolv.conf: a client without a pinned host must never ask the machine's real name servers.
         TallyClient(stateDirectory: temp.path(dir ?? name), identity: identity ?? Self.machine(name),
-                    profile: profile ?? self.profile, connectTimeout: 1, readTimeout: readTimeout)
+                    profile: profile ?? self.profile, connectTimeout: 1, readTimeout: readTimeout,
+                    discovery: DiscoveryOptions(resolvConfPath: "/dev/null"))
     }
 
     func setupKey(_ sku: String) -> String { profile.skus.first { $0.id == sku }!.setupKey }

@@ -6,7 +6,7 @@ import Glibc
 
 /// A deliberately small HTTP/1.1 client over a POSIX socket, for tests that must send exact bytes (malformed
 /// requests, oversized bodies) to a live host on loopback.
-public final class RawHTTPConnection {
+public final class RawHTTPConnection: @unchecked Sendable {
     public let fd: Int32
 
     public struct Response: Sendable {
@@ -24,9 +24,20 @@ public final class RawHTTPConnection {
     }
 
     /// Connects to `127.0.0.1:port` (or `::1` when `ipv6`), with a receive timeout so a test cannot hang.
-    public init(port: Int, ipv6: Bool = false, timeout: TimeInterval = 10) throws {
+    /// `source` binds the local end to another loopback address (e.g. 127.0.0.2) to act as another client.
+    public init(port: Int, ipv6: Bool = false, timeout: TimeInterval = 10, source: String? = nil) throws {
         fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
+        if let source, !ipv6 {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard bound == 0 else {
+                close(fd)
+                throw Failure(description: "bind to \(source): errno \(errno)")
+            }
+        }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let result: Int32

@@ -92,4 +92,7 @@ extension ResultCode {
     public static let answerRejected = ResultCode(0xC0A7_0008)
     public static let notInstalled = ResultCode(0xC0A7_0009)
     public static let usageError = ResultCode(0xC0A7_000A)
+    public static let rateLimited = ResultCode(0xC0A7_000B)
+    public static let hostBusy = ResultCode(0xC0A7_000C)
+    public static let requestTimeout = ResultCode(0xC0A7_000D)
 }

@@ -11,12 +11,15 @@ final class ActivationHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
     typealias OutboundOut = HTTPServerResponsePart
 
     private let service: ActivationService
+    private let limiter: SharedRateLimiter?
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var rejected = false
+    private var rateLimited = false
 
-    init(service: ActivationService) {
+    init(service: ActivationService, limiter: SharedRateLimiter? = nil) {
         self.service = service
+        self.limiter = limiter
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -25,17 +28,28 @@ final class ActivationHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
             self.head = head
             body = nil
             rejected = false
+            rateLimited = false
+            if let limiter, let address = context.channel.remoteAddress?.hostOnly, !limiter.allow(address) {
+                // Answered once the request is read, so the connection stays usable.
+                rateLimited = true
+            }
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > ActivationRequestBody.maximumBodyBytes {
                 reject(context: context, status: .payloadTooLarge, "the body is larger than \(ActivationRequestBody.maximumBodyBytes) bytes")
             }
         case var .body(chunk):
-            guard !rejected else { return }
+            guard !rejected, !rateLimited else { return }
             if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
             if body!.readableBytes > ActivationRequestBody.maximumBodyBytes {
                 reject(context: context, status: .payloadTooLarge, "the body is larger than \(ActivationRequestBody.maximumBodyBytes) bytes")
             }
         case .end:
             guard !rejected, let head else { return }
+            if rateLimited {
+                write(context: context, status: .tooManyRequests,
+                      json: Self.encode(ProtocolErrorBody(code: .rateLimited, message: "too many requests from this address; retry after the activation interval")),
+                      keepAlive: head.isKeepAlive)
+                return
+            }
             route(context: context, head: head)
         }
     }

@@ -24,8 +24,10 @@ public final class HostServer: Sendable {
     /// Binds and starts accepting. `[::]` also accepts IPv4 (dual stack); where IPv6 is missing it falls back
     /// to `0.0.0.0`.
     public static func start(address: BindAddress, service: ActivationService, logger: Logger,
-                             threads: Int = System.coreCount) async throws -> HostServer {
+                             threads: Int = System.coreCount, limits: ConnectionLimits = ConnectionLimits()) async throws -> HostServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let gate = ConnectionGate(limit: limits.maxConnections)
+        let limiter = SharedRateLimiter(ratePerSecond: limits.ratePerAddress)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -33,9 +35,18 @@ public final class HostServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                    let pipeline = channel.pipeline.syncOperations
+                    guard gate.enter() else {
+                        try pipeline.addHandler(RefuseConnectionHandler())
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in gate.leave() }
+                    let timeouts = RequestTimeoutHandler(timers: ConnectionTimers(idleTimeout: limits.idleTimeout, readTimeout: limits.readTimeout))
+                    try pipeline.addHandler(timeouts)
+                    try pipeline.configureHTTPServerPipeline(
                         withErrorHandling: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: HostServer.headerLimits)
-                    try channel.pipeline.syncOperations.addHandler(ActivationHTTPHandler(service: service))
+                    try pipeline.addHandler(RequestCompleteHandler(timeouts: timeouts))
+                    try pipeline.addHandler(ActivationHTTPHandler(service: service, limiter: limiter))
                 }
             }
         let host = address.host == "localhost" ? "127.0.0.1" : address.host
@@ -67,4 +78,19 @@ public final class HostServer: Sendable {
         try? await channel.close()
         try? await group.shutdownGracefully()
     }
+}
+
+/// Answers a connection over the limit with 503 and closes it, before any HTTP is read.
+final class RefuseConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    func channelActive(context: ChannelHandlerContext) {
+        let body = #"{"code":"\#(ResultCode.hostBusy.hex)","message":"the host has as many connections as it allows; retry later"}"#
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        buffer.writeString("HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n\(body)")
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }

@@ -39,6 +39,8 @@ public final class HostRuntime: Sendable {
             let adminText = adminListen ?? settings.adminListen
             let adminAddress = ["none", "off"].contains(adminText) ? nil : try BindAddress(adminText)
             let access = try adminAddress.map { try AdminAccess.load(address: $0, tokenFile: settings.adminTokenFile, directory: directory, clock: clock) }
+            let synchronous = try store!.synchronousMode()
+            logger.info("store opened", metadata: ["path": "\(store!.path)", "journal": "wal", "synchronous": "\(synchronous)"])
             let retention = EventRetention(store: store!, directory: directory, clock: clock, logger: logger)
             try retention.sweep()
             let certificate = try certificateOrNil(identity, clock: clock, logger: logger)
@@ -51,7 +53,8 @@ public final class HostRuntime: Sendable {
             let address = try BindAddress(listen ?? settings.listen)
             var server: HostServer?
             do {
-                server = try await HostServer.start(address: address, service: service, logger: logger, threads: threads)
+                server = try await HostServer.start(address: address, service: service, logger: logger, threads: threads,
+                                                    limits: ConnectionLimits(settings: settings))
                 let admin = try await startAdmin(adminAddress, access: access, directory: directory, store: store!, service: service,
                                                  metrics: metrics, clock: clock, activationAddress: server!.address, logger: logger)
                 let sweeper = Task { await retention.run() }

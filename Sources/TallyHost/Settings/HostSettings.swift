@@ -45,6 +45,15 @@ public struct HostSettings: Codable, Sendable, Equatable {
     /// The service label: clients look up `_<service>._tcp.<domain>` (the catalog's `service`).
     public var dnsService = "tally"
 
+    /// Most open connections on the activation port; more are answered 503 and closed.
+    public var maxConnections = 10_000
+    /// Seconds a kept-alive connection may stay idle between requests.
+    public var idleTimeoutSeconds = 60
+    /// Seconds a client has to send a whole request once it started (a slow sender loses its slot).
+    public var readTimeoutSeconds = 10
+    /// Requests per second from one address (a token bucket, bursts of twice that); 0 turns the limit off.
+    public var rateLimitPerAddress = 1000
+
     public init() {}
 
     public init(from decoder: any Decoder) throws {
@@ -69,6 +78,10 @@ public struct HostSettings: Codable, Sendable, Equatable {
         dnsTarget = try c.decodeIfPresent(String.self, forKey: .dnsTarget)
         dnsAddresses = try c.decodeIfPresent([String].self, forKey: .dnsAddresses) ?? d.dnsAddresses
         dnsService = try c.decodeIfPresent(String.self, forKey: .dnsService) ?? d.dnsService
+        maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
+        idleTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .idleTimeoutSeconds) ?? d.idleTimeoutSeconds
+        readTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .readTimeoutSeconds) ?? d.readTimeoutSeconds
+        rateLimitPerAddress = try c.decodeIfPresent(Int.self, forKey: .rateLimitPerAddress) ?? d.rateLimitPerAddress
     }
 
     /// The names `tally host set` takes, with what each means.
@@ -92,6 +105,10 @@ public struct HostSettings: Codable, Sendable, Equatable {
         ("dns-target", "the host name published as SRV target, or none (this machine's name in each domain)"),
         ("dns-addresses", "ADDR,... published as A/AAAA records of the target, or none"),
         ("dns-service", "the SRV service label (default tally, as the catalog says)"),
+        ("max-connections", "open connections on the activation port at most (1..1000000, default 10000; restart to apply)"),
+        ("idle-timeout", "seconds a kept-alive connection may idle (1..3600, default 60; restart to apply)"),
+        ("read-timeout", "seconds to receive a whole request (1..300, default 10; restart to apply)"),
+        ("rate-limit", "requests per second from one address, 0 for no limit (0..100000, default 1000, generous for machines behind NAT; restart to apply)"),
     ]
 
     /// Sets one setting from text, validating it; the value is unchanged on error.
@@ -120,6 +137,10 @@ public struct HostSettings: Codable, Sendable, Equatable {
         case "group-commit-max-batch": groupCommitMaxBatch = try integer(1...10_000)
         case "group-commit-max-wait-us": groupCommitMaxWaitMicroseconds = try integer(0...100_000)
         case "event-retention-days": eventRetentionDays = try integer(1...36_500)
+        case "max-connections": maxConnections = try integer(1...1_000_000)
+        case "idle-timeout": idleTimeoutSeconds = try integer(1...3600)
+        case "read-timeout": readTimeoutSeconds = try integer(1...300)
+        case "rate-limit": rateLimitPerAddress = try integer(0...100_000)
         case "dns-publish-list": dnsPublishList = try DNSPublishEntry.parseList(value)
         case "dns-ttl": dnsTTL = try integer(60...86_400)
         case "dns-key-file": dnsKeyFile = value == "none" ? nil : value

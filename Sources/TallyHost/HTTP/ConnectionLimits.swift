@@ -1,0 +1,98 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import TallyCore
+
+/// The activation port's limits, from the settings: open connections, idle and read timeouts, requests per
+/// address per second.
+public struct ConnectionLimits: Sendable {
+    public var maxConnections: Int
+    public var idleTimeout: TimeAmount
+    public var readTimeout: TimeAmount
+    /// Requests per second from one address; 0 means no limit.
+    public var ratePerAddress: Int
+
+    public init(maxConnections: Int = 10_000, idleTimeout: TimeAmount = .seconds(60), readTimeout: TimeAmount = .seconds(10), ratePerAddress: Int = 1000) {
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.readTimeout = readTimeout
+        self.ratePerAddress = ratePerAddress
+    }
+
+    public init(settings: HostSettings) {
+        self.init(maxConnections: settings.maxConnections, idleTimeout: .seconds(Int64(settings.idleTimeoutSeconds)),
+                  readTimeout: .seconds(Int64(settings.readTimeoutSeconds)), ratePerAddress: settings.rateLimitPerAddress)
+    }
+}
+
+/// Counts open connections across event loops and refuses those over the limit.
+final class ConnectionGate: Sendable {
+    private let open = NIOLockedValueBox(0)
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Takes a slot; `false` when the host is full.
+    func enter() -> Bool {
+        open.withLockedValue { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() { open.withLockedValue { $0 -= 1 } }
+
+    var current: Int { open.withLockedValue { $0 } }
+}
+
+/// A token bucket per client address: `rate` requests per second, bursts of twice that. Time is an input.
+struct RateLimiter: Sendable {
+    struct Bucket: Sendable {
+        var tokens: Double
+        var updated: NIODeadline
+    }
+
+    let rate: Double
+    let burst: Double
+    private(set) var buckets: [String: Bucket] = [:]
+
+    init(ratePerSecond: Int) {
+        rate = Double(ratePerSecond)
+        burst = Double(max(1, ratePerSecond * 2))
+    }
+
+    /// Whether a request from `address` at `now` may go ahead; takes a token when it may.
+    mutating func allow(_ address: String, now: NIODeadline) -> Bool {
+        guard rate > 0 else { return true }
+        var bucket = buckets[address] ?? Bucket(tokens: burst, updated: now)
+        let elapsed = Double((now - bucket.updated).nanoseconds) / 1e9
+        bucket.tokens = min(burst, bucket.tokens + max(0, elapsed) * rate)
+        bucket.updated = now
+        let allowed = bucket.tokens >= 1
+        if allowed { bucket.tokens -= 1 }
+        buckets[address] = bucket
+        if buckets.count > 100_000 { forgetFull(now: now) }
+        return allowed
+    }
+
+    /// Drops buckets that have refilled completely: they hold no information.
+    private mutating func forgetFull(now: NIODeadline) {
+        buckets = buckets.filter { Double((now - $0.value.updated).nanoseconds) / 1e9 * rate + $0.value.tokens < burst }
+    }
+}
+
+/// The rate limiter shared by every event loop.
+final class SharedRateLimiter: Sendable {
+    private let limiter: NIOLockedValueBox<RateLimiter>
+
+    init(ratePerSecond: Int) { limiter = NIOLockedValueBox(RateLimiter(ratePerSecond: ratePerSecond)) }
+
+    func allow(_ address: String) -> Bool {
+        limiter.withLockedValue { $0.allow(address, now: .now()) }
+    }
+}
+
+extension SocketAddress {
+    /// The address without the port: what rate limiting counts by.
+    var hostOnly: String { ipAddress ?? description }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+import TallyCore
+import TallyHost
+import TallyStore
+import TallyTestSupport
+
+@Suite("Live host: a full or read-only store gives a clear error, counts nothing and recovers", .serialized)
+struct StoreFailureLiveTests {
+    /// Posts one activation and returns the status and the body's code (for errors) or result (for answers).
+    static func post(_ host: LiveHost) throws -> (Int, String) {
+        let (body, _) = LiveHost.body(LiveHost.Machine(name: String(repeating: "m", count: 200)), sku: "studio-pro", clientTime: host.clock.now())
+        let response = try RawHTTPConnection(port: host.port).post(ProtocolPaths.activate, body: body, keepAlive: false)
+        if response.status == 200 {
+            let token = try TallyJSON.decode(ActivationResponseBody.self, from: response.body).response
+            return (200, try JWS.parse(token, expecting: .response).decodePayload(ResponseClaims.self).res.hex)
+        }
+        let json = try response.json()
+        return (response.status, "\(json["code"] as? String ?? "") \(json["message"] as? String ?? "")")
+    }
+
+    @Test("a full disk (max_page_count): 503 0xC0A70006 naming the cause, the count unchanged; lifting the cap recovers")
+    func fullStore() async throws {
+        let host = try await LiveHost()
+        defer { Task { await host.stop() } }
+        #expect(try Self.post(host).0 == 200)
+        try host.runtime.store.setMaxPageCount(try host.runtime.store.pageCount())
+        var failure: (Int, String)?
+        for _ in 0..<2000 {
+            let answer = try Self.post(host)
+            if answer.0 != 200 {
+                failure = answer
+                break
+            }
+        }
+        let (status, text) = try #require(failure)
+        #expect(status == 503)
+        #expect(text.hasPrefix("0xC0A70006"))
+        #expect(text.lowercased().contains("full"))
+        let counted = try #require(host.runtime.service.counts()["client"]?.current)
+        // A second refused request changes nothing either.
+        #expect(try Self.post(host).0 == 503)
+        #expect(host.runtime.service.counts()["client"]?.current == counted)
+        try host.runtime.store.setMaxPageCount(nil)
+        #expect(try Self.post(host).0 == 200)
+        #expect(host.runtime.service.counts()["client"]?.current == counted + 1)
+        let stored = try host.runtime.store.loadCounts(now: host.clock.now()).count(class: "client", at: host.clock.now())
+        #expect(stored == counted + 1)
+    }
+
+    @Test("a store that cannot be written: 503 naming it, nothing counted; writable again recovers")
+    func readOnlyStore() async throws {
+        let host = try await LiveHost()
+        defer { Task { await host.stop() } }
+        #expect(try Self.post(host).0 == 200)
+        try host.runtime.store.setQueryOnly(true)
+        let (status, text) = try Self.post(host)
+        #expect(status == 503)
+        #expect(text.hasPrefix("0xC0A70006"))
+        #expect(text.lowercased().contains("readonly") || text.lowercased().contains("read-only") || text.lowercased().contains("read only"))
+        #expect(host.runtime.service.counts()["client"]?.current == 1)
+        try host.runtime.store.setQueryOnly(false)
+        #expect(try Self.post(host).0 == 200)
+        #expect(host.runtime.service.counts()["client"]?.current == 2)
+    }
+}
