@@ -40,6 +40,14 @@ public struct UsageReportAudit: Codable, Sendable {
         public var peakMachines: Int
         public var machineDays: Int
         public var days: Int
+
+        public init(sku: String, productClass: String, peakMachines: Int, machineDays: Int, days: Int) {
+            self.sku = sku
+            self.productClass = productClass
+            self.peakMachines = peakMachines
+            self.machineDays = machineDays
+            self.days = days
+        }
     }
 
     public var reports: [Report] = []

@@ -23,9 +23,16 @@ public enum AdminHTTP {
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+
+        public init(description: String) { self.description = description }
     }
 
-    public static func request(_ method: String = "GET", _ path: String, host: String = "127.0.0.1", port: Int,
+    /// A GET.
+    public static func request(_ path: String, host: String = "127.0.0.1", port: Int, headers: [String: String] = [:]) throws -> Response {
+        try request("GET", path, host: host, port: port, headers: headers)
+    }
+
+    public static func request(_ method: String, _ path: String, host: String = "127.0.0.1", port: Int,
                                headers: [String: String] = [:], body: Data = Data()) throws -> Response {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)

@@ -7,6 +7,11 @@ public struct AdminStatus: Codable, Sendable {
     public struct LiveCount: Codable, Sendable, Equatable {
         public var currentCount: Int
         public var requiredCount: Int
+
+        public init(currentCount: Int, requiredCount: Int) {
+            self.currentCount = currentCount
+            self.requiredCount = requiredCount
+        }
     }
 
     public var report: HostStatusReport

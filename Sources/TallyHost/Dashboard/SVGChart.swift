@@ -54,8 +54,10 @@ public struct SVGChart: Sendable {
 
         var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(SVGChart.width) \(SVGChart.height)\" width=\"100%\" role=\"img\" aria-labelledby=\"chart-title\">"
         out += "<title id=\"chart-title\">Activations and refusals per day, last \(days.count) days</title>"
-        for fraction in [0, 1, 2, 3, 4] {
-            let value = maximum * fraction / 4
+        // Grid lines at whole numbers only: 0, ¼, ½, ¾ and all of the maximum, without repeats.
+        var ticks: [Int] = []
+        for fraction in [0, 1, 2, 3, 4] where !ticks.contains(maximum * fraction / 4) { ticks.append(maximum * fraction / 4) }
+        for value in ticks {
             let lineY = number(y(value))
             out += "<line x1=\"\(SVGChart.left)\" x2=\"\(SVGChart.width - 8)\" y1=\"\(lineY)\" y2=\"\(lineY)\" stroke=\"#d0d7de\" stroke-width=\"1\"/>"
             out += "<text x=\"\(SVGChart.left - 6)\" y=\"\(number(y(value) + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#6e7781\">\(value)</text>"

@@ -5,7 +5,7 @@ import TallyStore
 /// request waited from its decision until its answer was released, and whether the batch was stored.
 public struct ObservedBatch: Sendable {
     public var records: [ActivationRecord]
-    /// Per record, in the same order: from the decision to the end of the commit.
+    /// Per record, in the same order: from the decision to the end of the commit (or of the failed attempt).
     public var latencies: [Duration]
     /// `false` when the batch failed to commit and its requests were answered with an error.
     public var committed: Bool
@@ -21,8 +21,8 @@ public struct ObservedBatch: Sendable {
 
 /// Watches the activation path without changing it: metrics, cloned-image detection.
 ///
-/// Called on the committer thread after the batch's answers were released, so an observer must return quickly
-/// and hand slow work (store reads) to a thread of its own.
+/// Called on the committer thread after the commit and just before the batch's answers are released, so an
+/// observer must return quickly and hand slow work (store reads) to a thread of its own.
 public protocol ActivationObserver: Sendable {
     func observe(_ batch: ObservedBatch)
 }

@@ -12,6 +12,12 @@ public struct UsageReportWriter: Sendable {
         public var seq: Int
         public var hash: String
         public var to: String?
+
+        public init(seq: Int, hash: String, to: String?) {
+            self.seq = seq
+            self.hash = hash
+            self.to = to
+        }
     }
 
     public static let chainFile = "report-chain.json"

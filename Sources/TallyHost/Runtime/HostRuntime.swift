@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import TallyCore
@@ -20,6 +21,7 @@ public final class HostRuntime: Sendable {
     /// The admin interface; `nil` when started with `adminListen: "none"`.
     public let admin: AdminServer?
     private let retention: Task<Void, Never>
+    private let stopping = NIOLockedValueBox(false)
 
     public static let storeFile = "host.sqlite"
 
@@ -134,6 +136,7 @@ public final class HostRuntime: Sendable {
 
     /// Graceful shutdown: stop accepting, commit and answer what is in flight, close.
     public func shutdown() async {
+        guard stopping.withLockedValue({ stopping in defer { stopping = true }; return !stopping }) else { return }
         service.stop()
         await server.shutdown()
         clones.stop()
