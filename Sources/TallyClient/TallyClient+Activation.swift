@@ -51,8 +51,10 @@ extension TallyClient {
     /// - Returns: the outcome of a signed answer: granted, or refused (check ``ActivationOutcome/result``).
     /// - Throws: ``TallyError``: ``ResultCode/hostDidNotRespond`` (C004F039) when the pinned host does not
     ///   answer; ``ResultCode/answerRejected`` or ``ResultCode/tokenRejected`` when the answer does not verify
-    ///   (nothing in it is trusted); the host's own code for an HTTP error answer; ``ResultCode/noDNSServer``
-    ///   when no host is pinned. A failure is also recorded in the licence (last result, next retry).
+    ///   (nothing in it is trusted); the host's own code for an HTTP error answer; with no host pinned, the DNS
+    ///   discovery codes (``ResultCode/noDNSServer``, ``ResultCode/dnsServerFailure``, ``ResultCode/dnsNameNotFound``,
+    ///   ``ResultCode/dnsNoSRVRecords``) or ``ResultCode/noHostContacted`` (C004F074) when records exist but no host
+    ///   answered. A failure is also recorded in the licence (last result, next retry).
     public func activate(sku: String? = nil, now: Date = Date()) throws(TallyError) -> ActivationOutcome {
         try locked { () throws(TallyError) -> ActivationOutcome in
             var state = try load(now: now, storeProfile: true)

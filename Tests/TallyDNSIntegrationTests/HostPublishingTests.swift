@@ -9,161 +9,164 @@ import TallyStore
 import TallyTestSupport
 import Testing
 
-/// The publishing scenarios against BIND 9: several hosts share one SRV owner name, each changing only
-/// its own record.
-@Suite(.serialized) struct HostPublishingTests {
-    /// A host's publisher pointed at the test's named (as primary and as name server), never at the machine's
-    /// resolv.conf.
-    static func publisher(_ named: NamedServer, _ directory: TemporaryDirectory, target: String, port: Int,
-                          priority: Int = 0, weight: Int = 0, domains: [String] = ["tally.test"], keyFile: String? = nil,
-                          events: (any HostStore)? = nil) -> DNSPublisher {
-        var settings = HostSettings()
-        settings.dnsPublishList = domains.map { DNSPublishEntry(domain: $0, priority: priority, weight: weight) }
-        settings.dnsKeyFile = keyFile ?? named.keyFile
-        settings.dnsPrimary = named.server.description
-        settings.dnsNameServers = [named.server.description]
-        settings.dnsTarget = target
-        return DNSPublisher(directory: StateDirectory(directory.url.path), settings: settings, port: port, events: events,
-                            resolvConf: ResolverConfiguration(), hostName: "unused", logger: LiveHost.quietLogger)
-    }
-
-    @Test func threeHostsShareTheOwnerNameAndEachChangesOnlyItsOwnRecord() throws {
-        let named = try NamedServer.start()
-        defer { named.stop() }
-        let dirs = (0..<3).map { _ in TemporaryDirectory() }
-        var publishers = (0..<3).map { HostPublishingTests.publisher(named, dirs[$0], target: "host\($0 + 1).tally.test", port: 1688) }
-
-        // Three hosts publish: three records under one name.
-        for publisher in publishers {
-            let outcomes = publisher.publish()
-            #expect(outcomes.count == 1 && outcomes.allSatisfy { $0.succeeded }, "\(outcomes)")
+extension DNSScenarios {
+    /// The publishing scenarios against BIND 9: several hosts share one SRV owner name, each changing only
+    /// its own record.
+    @Suite struct HostPublishingTests {
+        /// A host's publisher pointed at the test's named (as primary and as name server), never at the machine's
+        /// resolv.conf.
+        static func publisher(_ named: NamedServer, _ directory: TemporaryDirectory, target: String, port: Int,
+                              priority: Int = 0, weight: Int = 0, domains: [String] = ["tally.test"], keyFile: String? = nil,
+                              events: (any HostStore)? = nil) -> DNSPublisher {
+            var settings = HostSettings()
+            settings.dnsPublishList = domains.map { DNSPublishEntry(domain: $0, priority: priority, weight: weight) }
+            settings.dnsKeyFile = keyFile ?? named.keyFile
+            settings.dnsPrimary = named.server.description
+            settings.dnsNameServers = [named.server.description]
+            settings.dnsTarget = target
+            return DNSPublisher(directory: StateDirectory(directory.url.path), settings: settings, port: port, events: events,
+                                resolvConf: ResolverConfiguration(), hostName: "unused", logger: LiveHost.quietLogger)
         }
-        #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 0 1688 host1.tally.test.", "0 0 1688 host2.tally.test.", "0 0 1688 host3.tally.test."])
 
-        // Host 2 moves to another port: its old record is replaced, not left behind.
-        publishers[1].port = 1700
-        #expect(publishers[1].publish().allSatisfy { $0.succeeded })
-        #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 0 1688 host1.tally.test.", "0 0 1688 host3.tally.test.", "0 0 1700 host2.tally.test."])
-        #expect(try DNSPublication.load(from: StateDirectory(dirs[1].url.path)).records.map(\.port) == [1700])
+        @Test func threeHostsShareTheOwnerNameAndEachChangesOnlyItsOwnRecord() throws {
+            let named = try NamedServer.start()
+            defer { named.stop() }
+            let dirs = (0..<3).map { _ in TemporaryDirectory() }
+            var publishers = (0..<3).map { HostPublishingTests.publisher(named, dirs[$0], target: "host\($0 + 1).tally.test", port: 1688) }
 
-        // Host 3 is decommissioned: only its record goes.
-        #expect(publishers[2].unpublish().allSatisfy { $0.succeeded })
-        #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 0 1688 host1.tally.test.", "0 0 1700 host2.tally.test."])
-        #expect(try DNSPublication.load(from: StateDirectory(dirs[2].url.path)).records.isEmpty)
+            // Three hosts publish: three records under one name.
+            for publisher in publishers {
+                let outcomes = publisher.publish()
+                #expect(outcomes.count == 1 && outcomes.allSatisfy { $0.succeeded }, "\(outcomes)")
+            }
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 0 1688 host1.tally.test.", "0 0 1688 host2.tally.test.", "0 0 1688 host3.tally.test."])
 
-        // Re-publishing unchanged (the 24-hour refresh) changes nothing.
-        #expect(publishers[0].publish().allSatisfy { $0.succeeded })
-        #expect(try named.dig("_tally._tcp.tally.test", "SRV").count == 2)
+            // Host 2 moves to another port: its old record is replaced, not left behind.
+            publishers[1].port = 1700
+            #expect(publishers[1].publish().allSatisfy { $0.succeeded })
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 0 1688 host1.tally.test.", "0 0 1688 host3.tally.test.", "0 0 1700 host2.tally.test."])
+            #expect(try DNSPublication.load(from: StateDirectory(dirs[1].url.path)).records.map(\.port) == [1700])
 
-        // `show` reads back both records and marks host 1's as its own.
-        let shown = publishers[0].show()
-        #expect(shown.count == 1)
-        #expect(shown[0].records.count == 2)
-        #expect(shown[0].records.filter { $0.mine }.map(\.record) == ["0 0 1688 host1.tally.test."])
+            // Host 3 is decommissioned: only its record goes.
+            #expect(publishers[2].unpublish().allSatisfy { $0.succeeded })
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 0 1688 host1.tally.test.", "0 0 1700 host2.tally.test."])
+            #expect(try DNSPublication.load(from: StateDirectory(dirs[2].url.path)).records.isEmpty)
+
+            // Re-publishing unchanged (the 24-hour refresh) changes nothing.
+            #expect(publishers[0].publish().allSatisfy { $0.succeeded })
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV").count == 2)
+
+            // `show` reads back both records and marks host 1's as its own.
+            let shown = publishers[0].show()
+            #expect(shown.count == 1)
+            #expect(shown[0].records.count == 2)
+            #expect(shown[0].records.filter { $0.mine }.map(\.record) == ["0 0 1688 host1.tally.test."])
+        }
+
+        @Test func priorityWeightListChangesAndLowPriority() throws {
+            let named = try NamedServer.start()
+            defer { named.stop() }
+            let dir = TemporaryDirectory()
+            var publisher = HostPublishingTests.publisher(named, dir, target: "host1.tally.test", port: 1688, priority: 5, weight: 20,
+                                                          domains: ["tally.test", "branch.tally.test"])
+            #expect(publisher.publish().allSatisfy { $0.succeeded })
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["5 20 1688 host1.tally.test."])
+            #expect(try named.dig("_tally._tcp.branch.tally.test", "SRV") == ["5 20 1688 host1.tally.test."])
+
+            // Low priority: clients try this host last. The branch domain leaves the list: the record there goes.
+            publisher.settings.lowPriority = true
+            publisher.settings.dnsPublishList = [DNSPublishEntry(domain: "tally.test", priority: 5, weight: 20)]
+            let outcomes = publisher.publish()
+            #expect(outcomes.map(\.action) == [.publish, .unpublish])
+            #expect(outcomes.allSatisfy { $0.succeeded })
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["65535 20 1688 host1.tally.test."])
+            #expect(try named.dig("_tally._tcp.branch.tally.test", "SRV").isEmpty)
+        }
+
+        @Test func theTargetsAddressIsPublishedAndRemovedWhenAsked() throws {
+            let named = try NamedServer.start()
+            defer { named.stop() }
+            let dir = TemporaryDirectory()
+            var publisher = HostPublishingTests.publisher(named, dir, target: "kms7.tally.test", port: 1688)
+            publisher.settings.dnsAddresses = ["127.0.0.7", "::7"]
+            publisher.settings.dnsTTL = 120
+            #expect(publisher.publish().allSatisfy { $0.succeeded })
+            #expect(try named.dig("kms7.tally.test", "A") == ["127.0.0.7"])
+            #expect(try named.dig("kms7.tally.test", "AAAA") == ["::7"])
+            #expect(publisher.unpublish().allSatisfy { $0.succeeded })
+            #expect(try named.dig("kms7.tally.test", "A").isEmpty)
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV").isEmpty)
+        }
+
+        @Test func aWrongKeyIsRefusedAndLoggedAs12293WhileTheHostServes() async throws {
+            let named = try NamedServer.start()
+            defer { named.stop() }
+            let live = try await LiveHost()
+            defer { Task { await live.stop() } }
+            var settings = try HostSettings.load(from: live.runtime.directory)
+            settings.dnsPublishList = [DNSPublishEntry(domain: "tally.test")]
+            settings.dnsKeyFile = named.wrongSecretKeyFile
+            settings.dnsPrimary = named.server.description
+            settings.dnsNameServers = [named.server.description]
+            settings.dnsTarget = "host1.tally.test"
+            try settings.save(to: live.runtime.directory)
+
+            // One round of the serving host's re-publisher, as `serve` runs it.
+            await DNSRepublisher(runtime: live.runtime).run(rounds: 1)
+
+            let failures = try live.runtime.store.events(since: nil, afterSeq: nil, id: .dnsPublishFailed, limit: 10)
+            #expect(failures.count == 1)
+            #expect(failures.first?.event.fields["rcode"] == "BADSIG")
+            #expect(failures.first?.event.fields["remedy"]?.contains("secret") == true)
+            #expect(failures.first?.event.fields["domain"] == "tally.test.")
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV").isEmpty)
+            // The host still answers activations.
+            let answer = try live.activate(LiveHost.Machine())
+            #expect(answer.claims.res == .countTooLow)
+
+            // With the right key the next round publishes the port the host really listens on: 12294.
+            settings.dnsKeyFile = named.keyFile
+            try settings.save(to: live.runtime.directory)
+            await DNSRepublisher(runtime: live.runtime).run(rounds: 1)
+            let successes = try live.runtime.store.events(since: nil, afterSeq: nil, id: .dnsPublishSucceeded, limit: 10)
+            #expect(successes.count == 1)
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 0 \(live.port) host1.tally.test."])
+        }
+
+        @Test func theRepublisherRunsEvery24HoursUntilStopped() async throws {
+            let named = try NamedServer.start()
+            defer { named.stop() }
+            let dir = TemporaryDirectory()
+            let store = try SQLiteHostStore(path: dir.path("host.sqlite"))
+            let publisher = HostPublishingTests.publisher(named, dir, target: "host1.tally.test", port: 1688, events: store)
+            let waits = Waits()
+            await DNSRepublisher { publisher }.run(rounds: 3) { await waits.record($0) }
+            #expect(await waits.all == [.seconds(86_400), .seconds(86_400)])
+            #expect(try store.events(since: nil, afterSeq: nil, id: .dnsPublishSucceeded, limit: 10).count == 3)
+            // Publishing off: a round does nothing.
+            await DNSRepublisher { nil }.run(rounds: 1) { await waits.record($0) }
+            #expect(try store.events(since: nil, afterSeq: nil, id: nil, limit: 10).count == 3)
+        }
+
+        @Test func missingKeyAndMissingDomainAreFailuresWithRemedies() throws {
+            let dir = TemporaryDirectory()
+            var settings = HostSettings()
+            settings.dnsTarget = "host1.example.com"
+            let noDomain = DNSPublisher(directory: StateDirectory(dir.url.path), settings: settings, port: 1688, events: nil,
+                                        resolvConf: ResolverConfiguration(), hostName: "h", logger: LiveHost.quietLogger)
+            let outcome = noDomain.publish()
+            #expect(outcome.count == 1 && !outcome[0].succeeded)
+            #expect(outcome[0].remedy?.contains("dns-publish-list") == true)
+
+            settings.dnsPublishList = [DNSPublishEntry(domain: "example.com")]
+            let noKey = DNSPublisher(directory: StateDirectory(dir.url.path), settings: settings, port: 1688, events: nil,
+                                     resolvConf: ResolverConfiguration(), hostName: "h", logger: LiveHost.quietLogger)
+            let keyless = noKey.publish()
+            #expect(keyless.count == 1 && !keyless[0].succeeded)
+            #expect(keyless[0].remedy?.contains("tsig-keygen") == true)
+        }
     }
 
-    @Test func priorityWeightListChangesAndLowPriority() throws {
-        let named = try NamedServer.start()
-        defer { named.stop() }
-        let dir = TemporaryDirectory()
-        var publisher = HostPublishingTests.publisher(named, dir, target: "host1.tally.test", port: 1688, priority: 5, weight: 20,
-                                                      domains: ["tally.test", "branch.tally.test"])
-        #expect(publisher.publish().allSatisfy { $0.succeeded })
-        #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["5 20 1688 host1.tally.test."])
-        #expect(try named.dig("_tally._tcp.branch.tally.test", "SRV") == ["5 20 1688 host1.tally.test."])
-
-        // Low priority: clients try this host last. The branch domain leaves the list: the record there goes.
-        publisher.settings.lowPriority = true
-        publisher.settings.dnsPublishList = [DNSPublishEntry(domain: "tally.test", priority: 5, weight: 20)]
-        let outcomes = publisher.publish()
-        #expect(outcomes.map(\.action) == [.publish, .unpublish])
-        #expect(outcomes.allSatisfy { $0.succeeded })
-        #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["65535 20 1688 host1.tally.test."])
-        #expect(try named.dig("_tally._tcp.branch.tally.test", "SRV").isEmpty)
-    }
-
-    @Test func theTargetsAddressIsPublishedAndRemovedWhenAsked() throws {
-        let named = try NamedServer.start()
-        defer { named.stop() }
-        let dir = TemporaryDirectory()
-        var publisher = HostPublishingTests.publisher(named, dir, target: "kms7.tally.test", port: 1688)
-        publisher.settings.dnsAddresses = ["127.0.0.7", "::7"]
-        publisher.settings.dnsTTL = 120
-        #expect(publisher.publish().allSatisfy { $0.succeeded })
-        #expect(try named.dig("kms7.tally.test", "A") == ["127.0.0.7"])
-        #expect(try named.dig("kms7.tally.test", "AAAA") == ["::7"])
-        #expect(publisher.unpublish().allSatisfy { $0.succeeded })
-        #expect(try named.dig("kms7.tally.test", "A").isEmpty)
-        #expect(try named.dig("_tally._tcp.tally.test", "SRV").isEmpty)
-    }
-
-    @Test func aWrongKeyIsRefusedAndLoggedAs12293WhileTheHostServes() async throws {
-        let named = try NamedServer.start()
-        defer { named.stop() }
-        let live = try await LiveHost()
-        defer { Task { await live.stop() } }
-        var settings = try HostSettings.load(from: live.runtime.directory)
-        settings.dnsPublishList = [DNSPublishEntry(domain: "tally.test")]
-        settings.dnsKeyFile = named.wrongSecretKeyFile
-        settings.dnsPrimary = named.server.description
-        settings.dnsNameServers = [named.server.description]
-        settings.dnsTarget = "host1.tally.test"
-        try settings.save(to: live.runtime.directory)
-
-        // One round of the serving host's re-publisher, as `serve` runs it.
-        await DNSRepublisher(runtime: live.runtime).run(rounds: 1)
-
-        let failures = try live.runtime.store.events(since: nil, afterSeq: nil, id: .dnsPublishFailed, limit: 10)
-        #expect(failures.count == 1)
-        #expect(failures.first?.event.fields["rcode"] == "BADSIG")
-        #expect(failures.first?.event.fields["remedy"]?.contains("secret") == true)
-        #expect(failures.first?.event.fields["domain"] == "tally.test.")
-        #expect(try named.dig("_tally._tcp.tally.test", "SRV").isEmpty)
-        // The host still answers activations.
-        let answer = try live.activate(LiveHost.Machine())
-        #expect(answer.claims.res == .countTooLow)
-
-        // With the right key the next round publishes the port the host really listens on: 12294.
-        settings.dnsKeyFile = named.keyFile
-        try settings.save(to: live.runtime.directory)
-        await DNSRepublisher(runtime: live.runtime).run(rounds: 1)
-        let successes = try live.runtime.store.events(since: nil, afterSeq: nil, id: .dnsPublishSucceeded, limit: 10)
-        #expect(successes.count == 1)
-        #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 0 \(live.port) host1.tally.test."])
-    }
-
-    @Test func theRepublisherRunsEvery24HoursUntilStopped() async throws {
-        let named = try NamedServer.start()
-        defer { named.stop() }
-        let dir = TemporaryDirectory()
-        let store = try SQLiteHostStore(path: dir.path("host.sqlite"))
-        let publisher = HostPublishingTests.publisher(named, dir, target: "host1.tally.test", port: 1688, events: store)
-        let waits = Waits()
-        await DNSRepublisher { publisher }.run(rounds: 3) { await waits.record($0) }
-        #expect(await waits.all == [.seconds(86_400), .seconds(86_400)])
-        #expect(try store.events(since: nil, afterSeq: nil, id: .dnsPublishSucceeded, limit: 10).count == 3)
-        // Publishing off: a round does nothing.
-        await DNSRepublisher { nil }.run(rounds: 1) { await waits.record($0) }
-        #expect(try store.events(since: nil, afterSeq: nil, id: nil, limit: 10).count == 3)
-    }
-
-    @Test func missingKeyAndMissingDomainAreFailuresWithRemedies() throws {
-        let dir = TemporaryDirectory()
-        var settings = HostSettings()
-        settings.dnsTarget = "host1.example.com"
-        let noDomain = DNSPublisher(directory: StateDirectory(dir.url.path), settings: settings, port: 1688, events: nil,
-                                    resolvConf: ResolverConfiguration(), hostName: "h", logger: LiveHost.quietLogger)
-        let outcome = noDomain.publish()
-        #expect(outcome.count == 1 && !outcome[0].succeeded)
-        #expect(outcome[0].remedy?.contains("dns-publish-list") == true)
-
-        settings.dnsPublishList = [DNSPublishEntry(domain: "example.com")]
-        let noKey = DNSPublisher(directory: StateDirectory(dir.url.path), settings: settings, port: 1688, events: nil,
-                                 resolvConf: ResolverConfiguration(), hostName: "h", logger: LiveHost.quietLogger)
-        let keyless = noKey.publish()
-        #expect(keyless.count == 1 && !keyless[0].succeeded)
-        #expect(keyless[0].remedy?.contains("tsig-keygen") == true)
-    }
 }
 
 /// Records the waits the re-publisher asks for, instead of waiting.
