@@ -112,9 +112,10 @@ public final class SQLiteHostStore: HostStore {
                     ON CONFLICT (cmid, fingerprint) DO UPDATE SET machine = excluded.machine, last_day = MAX(last_day, excluded.last_day)
                     """)
                 let total = try db.cachedStatement(sql: """
-                    INSERT INTO request_totals (result, requests) VALUES (?, 1)
-                    ON CONFLICT (result) DO UPDATE SET requests = requests + 1
+                    INSERT INTO request_totals (result, requests) VALUES (?, ?)
+                    ON CONFLICT (result) DO UPDATE SET requests = requests + excluded.requests
                     """)
+                var totals: [Int64: Int] = [:]
                 for record in batch {
                     let day = CountWindow.day(of: record.time)
                     let time = record.time.timeIntervalSince1970
@@ -124,9 +125,11 @@ public final class SQLiteHostStore: HostStore {
                         try sighting.execute(arguments: [record.cmid, record.sku, productClass, day])
                         try fingerprint.execute(arguments: [record.cmid, record.fingerprint, record.machine, day])
                     }
-                    try total.execute(arguments: [Int64(record.result.rawValue)])
+                    totals[Int64(record.result.rawValue), default: 0] += 1
                     try insert(record.event, db)
                 }
+                // One row per result, not per request.
+                for (result, requests) in totals { try total.execute(arguments: [result, requests]) }
             }
         } catch {
             throw SQLiteHostStore.storeError("commit \(batch.count) activation(s)", error)
@@ -144,7 +147,7 @@ public final class SQLiteHostStore: HostStore {
     }
 
     private func insert(_ event: TallyEvent, _ db: Database) throws {
-        let fields = String(decoding: try JSONEncoder.sorted.encode(event.fields), as: UTF8.self)
+        let fields = String(decoding: JSONObjectWriter.object(event.fields), as: UTF8.self)
         try db.cachedStatement(sql: "INSERT INTO events (event_id, time, result, fields) VALUES (?, ?, ?, ?)")
             .execute(arguments: [event.id.rawValue, event.time.timeIntervalSince1970, event.result.map { Int64($0.rawValue) }, fields])
     }

@@ -43,6 +43,10 @@ struct HostServe: AsyncParsableCommand {
         }
         fflush(nil)
 
+        // Publish this host's SRV record now and every 24 h (12294 on success, 12293 with a remedy on failure).
+        let republisher = DNSRepublisher(runtime: runtime)
+        let dns = Task { await republisher.run() }
+
         let signals = SignalStream([SIGTERM, SIGINT, SIGHUP])
         for await signal in signals.stream {
             if signal == SIGHUP {
@@ -57,6 +61,7 @@ struct HostServe: AsyncParsableCommand {
             logger.info("shutting down", metadata: ["signal": "\(signal)"])
             break
         }
+        dns.cancel()
         await runtime.shutdown()
     }
 }

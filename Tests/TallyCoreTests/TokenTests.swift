@@ -618,3 +618,24 @@ extension Data {
         self.init(bytes)
     }
 }
+
+@Suite("Hand-written token JSON")
+struct HandWrittenJSONTests {
+    @Test("ticket and response claims written by hand decode to the same values as JSONEncoder's, with hostile strings")
+    func sameAsEncoder() throws {
+        let odd = "quote\" back\\slash \n\r\t \u{01} \u{1F} é 𝄞 </script>"
+        let ticket = TicketClaims(iss: odd, sub: "cmid", sku: odd, fpr: "f", cnt: 25, iat: Date(timeIntervalSince1970: 1_800_000_000),
+                                  rnw: Date(timeIntervalSince1970: 1_800_600_000), exp: Date(timeIntervalSince1970: 1_815_000_000), jti: odd)
+        #expect(try TallyJSON.decode(TicketClaims.self, from: Data(ticket.jsonBytes)) == ticket)
+        // Keys sorted exactly as TallyJSON sorts them.
+        #expect(String(decoding: ticket.jsonBytes, as: UTF8.self) == String(decoding: try TallyJSON.encode(ticket), as: UTF8.self))
+        for tkt in [nil, "a.b.c"] as [String?] {
+            let response = ResponseClaims(iss: "h", sub: odd, sku: "s", res: .countTooLow, cur: 3, req: 25, ai: 120, ri: 10_080,
+                                          htm: Date(timeIntervalSince1970: 1_800_000_000), nce: "n", tkt: tkt)
+            #expect(try TallyJSON.decode(ResponseClaims.self, from: Data(response.jsonBytes)) == response)
+            #expect(String(decoding: response.jsonBytes, as: UTF8.self) == String(decoding: try TallyJSON.encode(response), as: UTF8.self))
+        }
+        let fields = ["machine": odd, "a": "1", "z": ""]
+        #expect(try JSONDecoder().decode([String: String].self, from: Data(JSONObjectWriter.object(fields))) == fields)
+    }
+}

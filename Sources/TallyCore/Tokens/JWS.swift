@@ -57,6 +57,13 @@ public enum JWS {
         return signingInput + "." + Base64URL.encode(signature)
     }
 
+    /// Signs a payload that is already JSON bytes under an encoded header.
+    public static func sign(payloadJSON: [UInt8], encodedHeader: String, key: Curve25519.Signing.PrivateKey) throws -> String {
+        let signingInput = encodedHeader + "." + Base64URL.encode(payloadJSON)
+        let signature = try key.signature(for: Data(signingInput.utf8))
+        return signingInput + "." + Base64URL.encode(signature)
+    }
+
     /// A token split and decoded, its signature not yet checked.
     public struct Parsed: Sendable {
         public let header: JWSHeader

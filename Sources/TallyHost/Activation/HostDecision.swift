@@ -19,9 +19,9 @@ public struct SignablePlan: Sendable {
     public func sign() throws -> String {
         var response = response
         if let ticket {
-            response.tkt = try JWS.sign(ticket, encodedHeader: signer.ticketHeader, key: signer.key.privateKey)
+            response.tkt = try JWS.sign(payloadJSON: ticket.jsonBytes, encodedHeader: signer.ticketHeader, key: signer.key.privateKey)
         }
-        return try JWS.sign(response, encodedHeader: signer.responseHeader, key: signer.key.privateKey)
+        return try JWS.sign(payloadJSON: response.jsonBytes, encodedHeader: signer.responseHeader, key: signer.key.privateKey)
     }
 }
 
