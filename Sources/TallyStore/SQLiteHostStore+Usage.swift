@@ -23,6 +23,12 @@ public struct DailyResults: Sendable, Equatable {
     public var day: Int
     public var result: TallyCore.ResultCode
     public var requests: Int
+
+    public init(day: Int, result: TallyCore.ResultCode, requests: Int) {
+        self.day = day
+        self.result = result
+        self.requests = requests
+    }
 }
 
 extension SQLiteHostStore {

@@ -11,7 +11,7 @@ public enum Dashboard {
             <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Tally host \(e(data.hostId))</title>
             <meta name="viewport" content="width=device-width, initial-scale=1"><meta http-equiv="refresh" content="30">
             \(DashboardStyle.element)</head><body>
-            <form class="logout" method="post" action="/logout"><button type="submit">Log out</button></form>
+            \(data.tokenRequired ? "<form class=\"logout\" method=\"post\" action=\"/logout\"><button type=\"submit\">Log out</button></form>" : "")
             <h1>Tally host</h1>
             <p class="meta">host <code id="host-id">\(e(data.hostId))</code> · activation port \(e(data.activationAddress)) ·
             \(data.activated ? "certificate valid until " + e(DashboardFormat.time(data.certificateExpires ?? data.now)) : "not activated") ·
@@ -49,7 +49,7 @@ public enum Dashboard {
         html += "<h2>Requests by result</h2><table id=\"results\"><thead><tr><th>code</th><th>meaning</th><th class=\"num\">requests</th></tr></thead><tbody>"
         if data.results.isEmpty { html += "<tr><td colspan=\"3\" class=\"none\">No requests yet.</td></tr>" }
         for total in data.results {
-            html += "<tr><td><code>\(e(total.result.hex))</code></td><td>\(e(total.name))</td><td class=\"num\">\(total.requests)</td></tr>"
+            html += "<tr><td><code>\(e(total.result.hex))</code></td><td>\(e(total.result.info?.meaning ?? total.name))</td><td class=\"num\">\(total.requests)</td></tr>"
         }
         html += "</tbody><tfoot><tr><th colspan=\"2\">total</th><th class=\"num\">\(data.totalRequests)</th></tr></tfoot></table>"
 

@@ -9,6 +9,8 @@ public struct DashboardData: Sendable {
     public var certificateExpires: Date?
     public var activationAddress: String
     public var dnsPublishing: Bool
+    /// Whether this admin interface needs a token (and so shows a log-out button).
+    public var tokenRequired: Bool
     public var now: Date
     public var classes: [(name: String, current: Int, required: Int)]
     public var chart: SVGChart
@@ -39,7 +41,8 @@ public struct DashboardData: Sendable {
                                               lastPublishSuccess: try store.lastEvent(.dnsPublishSucceeded),
                                               clones: try store.clonedImages(since: firstDay))
         return DashboardData(hostId: report.hostId, activated: report.activated, certificateExpires: report.certificateExpires,
-                             activationAddress: context.activationAddress.description, dnsPublishing: report.dnsPublishing, now: now,
+                             activationAddress: context.activationAddress.description, dnsPublishing: report.dnsPublishing,
+                             tokenRequired: context.access.requiresToken, now: now,
                              classes: classes, chart: SVGChart(results: try store.resultsByDay(since: firstDay), today: today),
                              results: report.requestsByResult, totalRequests: report.totalRequests,
                              events: try store.newestEvents(limit: newestEvents),
