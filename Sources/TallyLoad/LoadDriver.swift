@@ -30,12 +30,17 @@ public struct LoadDriver: Sendable {
     /// Bodies to send; each is used once (requests stop when they run out).
     public var bodies: [Data]
 
-    public init(port: Int, connections: Int, keepAlive: Bool, duration: TimeInterval, bodies: [Data]) {
+    /// Requests per second in all, paced; `nil` sends as fast as answers come back. With a rate, latency counts
+    /// from when a request was due, not when it was sent, so a stalled host is not hidden.
+    public var rate: Double?
+
+    public init(port: Int, connections: Int, keepAlive: Bool, duration: TimeInterval, bodies: [Data], rate: Double? = nil) {
         self.port = port
         self.connections = connections
         self.keepAlive = keepAlive
         self.duration = duration
         self.bodies = bodies
+        self.rate = rate
     }
 
     final class Shared: @unchecked Sendable {
@@ -60,13 +65,20 @@ public struct LoadDriver: Sendable {
                 var errors = 0
                 var results: [String: Int] = [:]
                 var connection: Int32 = -1
+                let interval = rate.map { Double(connections) / $0 }
+                var due = monotonic() + (interval.map { Double.random(in: 0..<$0) } ?? 0)
                 while monotonic() < deadline {
+                    if let interval {
+                        let wait = due - monotonic()
+                        if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
+                    }
                     shared.lock.lock()
                     let index = shared.next
                     shared.next += 1
                     shared.lock.unlock()
                     guard index < bodies.count else { break }
-                    let began = monotonic()
+                    let began = interval == nil ? monotonic() : due
+                    if let interval { due += interval }
                     if connection < 0 { connection = connect(port: port) }
                     guard connection >= 0, let (status, body) = exchange(connection, bodies[index], keepAlive: keepAlive) else {
                         errors += 1
@@ -104,7 +116,7 @@ public struct LoadDriver: Sendable {
             guard !sorted.isEmpty else { return 0 }
             return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000
         }
-        return Result(mode: keepAlive ? "keep-alive" : "new connection", connections: connections, requests: sorted.count,
+        return Result(mode: (keepAlive ? "keep-alive" : "new connection") + (rate.map { String(format: " at %.0f/s", $0) } ?? ""), connections: connections, requests: sorted.count,
                       errors: shared.errors, seconds: elapsed, perSecond: Double(sorted.count) / elapsed,
                       p50Milliseconds: percentile(0.5), p99Milliseconds: percentile(0.99), maxMilliseconds: (sorted.last ?? 0) * 1000,
                       cpuMicrosecondsPerRequest: sorted.isEmpty ? 0 : cpu / Double(sorted.count) * 1_000_000, resultCounts: shared.results)

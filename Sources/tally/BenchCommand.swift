@@ -18,6 +18,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Host event loop threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Group commit: most requests per transaction.") var batch = 256
     @Option(help: "Group commit: microseconds to wait to fill a batch.") var waitMicroseconds = 0
+    @Option(help: "Also run keep-alive paced at this fraction of the keep-alive maximum (0 to skip).") var paced = 0.5
     @OptionGroup var output: OutputOptions
 
     struct Report: Encodable {
@@ -70,6 +71,14 @@ struct BenchCommand: AsyncParsableCommand {
             let prepared = bodies(bodiesNeeded)
             let before = child.cpuSeconds()
             let result = LoadDriver(port: child.port, connections: connections, keepAlive: keepAlive, duration: seconds, bodies: prepared).run()
+            hostCPU[result.mode] = (child.cpuSeconds() - before) / Double(max(result.requests, 1)) * 1_000_000
+            results.append(result)
+        }
+        if paced > 0, let best = results.last(where: { $0.mode == "keep-alive" }) {
+            let prepared = bodies(bodiesNeeded)
+            let before = child.cpuSeconds()
+            let result = LoadDriver(port: child.port, connections: connections, keepAlive: true, duration: seconds, bodies: prepared,
+                                    rate: best.perSecond * paced).run()
             hostCPU[result.mode] = (child.cpuSeconds() - before) / Double(max(result.requests, 1)) * 1_000_000
             results.append(result)
         }

@@ -20,7 +20,7 @@ struct HostCommand: AsyncParsableCommand {
         commandName: "host",
         abstract: "The activation host: key, activation by the vendor, status.",
         subcommands: [HostInstallKey.self, HostActivate.self, HostServe.self, HostSet.self, HostStatusCommand.self,
-                      HostClients.self, HostEvents.self, HostReport.self, HostBackup.self, HostDNSCommand.self]
+                      HostClients.self, HostEvents.self, HostReport.self, HostBackup.self, HostDNSCommand.self, HostFill.self]
     )
 }
 
