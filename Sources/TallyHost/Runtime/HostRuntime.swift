@@ -48,9 +48,15 @@ public final class HostRuntime: Sendable {
             let certificate = try certificateOrNil(identity, clock: clock, logger: logger)
             let metrics = HostMetrics()
             let clones = CloneDetector(store: store!, logger: logger) { _ in metrics.recordClone() }
-            let service = try ActivationService(store: store!, key: identity.signingKey(), certificate: certificate,
+            let service: ActivationService
+            do {
+                service = try ActivationService(store: store!, key: identity.signingKey(), certificate: certificate,
                                                 settings: settings, clock: clock, logger: logger,
                                                 observer: ActivationObservers([metrics, clones]))
+            } catch {
+                clones.stop()
+                throw error
+            }
             service.start()
             let address = try BindAddress(listen ?? settings.listen)
             var server: HostServer?
