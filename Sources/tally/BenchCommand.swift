@@ -45,6 +45,7 @@ struct BenchCommand: AsyncParsableCommand {
         settings.groupCommitMaxBatch = batch
         settings.groupCommitMaxWaitMicroseconds = waitMicroseconds
         settings.rateLimitPerAddress = 0  // every request comes from 127.0.0.1
+        settings.dnsPublishing = false
         try settings.save(to: directory)
         // The host runs as its own process (`tally host serve`), so its CPU is measured apart from the driver's.
         let child = try HostProcess.start(stateDirectory: directory.url.path, threads: threads)
@@ -114,7 +115,7 @@ final class HostProcess {
     static func start(stateDirectory: String, threads: Int) throws -> HostProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["host", "serve", "--state-dir", stateDirectory, "--listen", "127.0.0.1:0", "--json",
+        process.arguments = ["host", "serve", "--state-dir", stateDirectory, "--listen", "127.0.0.1:0", "--admin-listen", "none", "--json",
                              "--log-level", "error", "--threads", String(threads)]
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -52,10 +52,10 @@ public struct ActivationRequestBody: Codable, Sendable, Equatable {
         guard fingerprint.count == 64, fingerprint.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
             throw bad("fingerprint must be 64 lower-case hex digits (SHA-256)")
         }
-        guard machine.count <= ActivationRequestBody.maximumMachineNameLength else {
+        guard machine.unicodeScalars.count <= ActivationRequestBody.maximumMachineNameLength else {
             throw bad("machine must be at most \(ActivationRequestBody.maximumMachineNameLength) characters")
         }
-        guard (16...64).contains(nonce.count), Base64URL.decode(nonce) != nil else {
+        guard (16...64).contains(nonce.utf8.count), nonce.utf8.allSatisfy(ActivationRequestBody.isBase64URL) else {
             throw bad("nonce must be 16 to 64 base64url characters")
         }
         guard LicenseStatus(rawValue: licenseStatus) != nil else {
@@ -63,6 +63,16 @@ public struct ActivationRequestBody: Codable, Sendable, Equatable {
         }
         guard clientTime > 0, clientTime < 32_503_680_000 else { throw bad("clientTime must be seconds since 1970") }
         return PolicyRequest(cmid: cmid, sku: sku, fingerprint: fingerprint, clientTime: clientTime.date)
+    }
+
+    static func isBase64URL(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "_"):
+            return true
+        default:
+            return false
+        }
     }
 
     /// Decodes and validates a body; every failure is C0A70001 with a message naming the problem.
@@ -90,7 +100,9 @@ public struct ActivationRequestBody: Codable, Sendable, Equatable {
         case let .keyNotFound(key, _): return "\(key.stringValue) is missing"
         case let .typeMismatch(type, context): return "\(path(context)) must be \(type == String.self ? "a string" : type == Bool.self ? "a boolean" : "a number")"
         case let .valueNotFound(_, context): return "\(path(context)) must not be null"
-        case .dataCorrupted: return "the body is not valid JSON"
+        case let .dataCorrupted(context):
+            // A number too large for its field is reported here too, with its path.
+            return context.codingPath.isEmpty ? "the body is not valid JSON" : "\(path(context)) is not a valid value"
         @unknown default: return "the body could not be read"
         }
     }

@@ -13,8 +13,13 @@ public struct DNSRepublisher: Sendable {
     public var makePublisher: @Sendable () -> DNSPublisher?
     public var interval: Duration
 
-    public init(interval: Duration = DNSRepublisher.interval, makePublisher: @escaping @Sendable () -> DNSPublisher?) {
+    /// Told every round's outcomes (the host's metrics count them).
+    let report: @Sendable ([DNSPublishOutcome]) -> Void
+
+    public init(interval: Duration = DNSRepublisher.interval, report: @escaping @Sendable ([DNSPublishOutcome]) -> Void = { _ in },
+                makePublisher: @escaping @Sendable () -> DNSPublisher?) {
         self.interval = interval
+        self.report = report
         self.makePublisher = makePublisher
     }
 
@@ -23,7 +28,8 @@ public struct DNSRepublisher: Sendable {
                     wait: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) async {
         var done = 0
         while !Task.isCancelled {
-            makePublisher()?.publish()
+            let outcomes = makePublisher()?.publish() ?? []
+            report(outcomes)
             done += 1
             if let rounds, done >= rounds { return }
             do {
@@ -44,7 +50,10 @@ extension DNSRepublisher {
         let port = runtime.address.port
         let clock = runtime.clock
         let logger = runtime.logger
-        self.init {
+        let metrics = runtime.metrics
+        self.init(report: { outcomes in
+            for outcome in outcomes { metrics.recordDNSPublish(domain: outcome.domain, succeeded: outcome.succeeded) }
+        }) {
             guard let settings = try? HostSettings.load(from: directory), settings.dnsPublishing else { return nil }
             return DNSPublisher(directory: directory, settings: settings, port: port, events: store, clock: { clock.now() }, logger: logger)
         }

@@ -70,8 +70,10 @@ final class ActivationHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
             }
         case (.GET, "/health"):
             write(context: context, status: .ok, json: #"{"status":"ok"}"#, keepAlive: head.isKeepAlive)
+        case (_, "/health"):
+            error(context: context, status: .methodNotAllowed, "use GET for /health", keepAlive: head.isKeepAlive, allow: "GET")
         case (_, ProtocolPaths.activate):
-            error(context: context, status: .methodNotAllowed, "use POST for \(ProtocolPaths.activate)", keepAlive: head.isKeepAlive)
+            error(context: context, status: .methodNotAllowed, "use POST for \(ProtocolPaths.activate)", keepAlive: head.isKeepAlive, allow: "POST")
         default:
             error(context: context, status: .notFound, "no such path; the activation endpoint is POST \(ProtocolPaths.activate)", keepAlive: head.isKeepAlive)
         }
@@ -99,17 +101,19 @@ final class ActivationHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
         error(context: context, status: status, message, keepAlive: false)
     }
 
-    private func error(context: ChannelHandlerContext, status: HTTPResponseStatus, _ message: String, keepAlive: Bool) {
-        write(context: context, status: status, json: Self.encode(ProtocolErrorBody(code: .malformedRequest, message: message)), keepAlive: keepAlive)
+    private func error(context: ChannelHandlerContext, status: HTTPResponseStatus, _ message: String, keepAlive: Bool, allow: String? = nil) {
+        write(context: context, status: status, json: Self.encode(ProtocolErrorBody(code: .malformedRequest, message: message)), keepAlive: keepAlive,
+              allow: allow)
     }
 
     static func encode(_ body: ProtocolErrorBody) -> String {
         String(decoding: (try? TallyJSON.encode(body)) ?? Data(), as: UTF8.self)
     }
 
-    private func write(context: ChannelHandlerContext, status: HTTPResponseStatus, json: String, keepAlive: Bool) {
+    private func write(context: ChannelHandlerContext, status: HTTPResponseStatus, json: String, keepAlive: Bool, allow: String? = nil) {
         guard context.channel.isActive else { return }
         var headers = HTTPHeaders()
+        if let allow { headers.add(name: "allow", value: allow) }
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "content-length", value: String(json.utf8.count))
         headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
