@@ -6,6 +6,8 @@ import TallyCore
 public final class SQLiteHostStore: HostStore {
     public let path: String
     let pool: DatabasePool
+    /// The background checkpointer of a serving host, if started.
+    let checkpointer = LockedValue<WALCheckpointer?>(nil)
 
     /// Opens (creating or migrating) the store at `path`.
     public init(path: String) throws {

@@ -45,6 +45,7 @@ public final class HostRuntime: Sendable {
             logger.info("store opened", metadata: ["path": "\(store!.path)", "journal": "wal", "synchronous": "\(synchronous)"])
             let retention = EventRetention(store: store!, directory: directory, clock: clock, logger: logger)
             try retention.sweep()
+            try store!.startBackgroundCheckpoints()
             let certificate = try certificateOrNil(identity, clock: clock, logger: logger)
             let metrics = HostMetrics()
             let clones = CloneDetector(store: store!, logger: logger) { _ in metrics.recordClone() }
@@ -76,6 +77,7 @@ public final class HostRuntime: Sendable {
             }
         } catch {
             let failure = (error as? TallyError) ?? TallyError(.usageError, "\(error)")
+            store?.stopBackgroundCheckpoints()
             logger.error("host failed to start", metadata: ["code": "\(failure.code)", "error": "\(failure.message)"])
             try? store?.append([TallyEvent(id: .hostStartFailed, time: clock.now(), result: failure.code,
                                              fields: ["message": failure.message, "remedy": failure.remedy])])
@@ -144,6 +146,7 @@ public final class HostRuntime: Sendable {
     public func shutdown() async {
         guard stopping.withLockedValue({ stopping in defer { stopping = true }; return !stopping }) else { return }
         service.stop()
+        store.stopBackgroundCheckpoints()
         await server.shutdown()
         clones.stop()
         retention.cancel()
