@@ -72,10 +72,7 @@ extension SQLiteHostStore {
                     if db.changesCount > 0 { new.append(fingerprint) }
                 }
                 if !new.isEmpty {
-                    let event = event(new)
-                    let fields = String(decoding: try JSONEncoder.sorted.encode(event.fields), as: UTF8.self)
-                    try db.execute(sql: "INSERT INTO events (event_id, time, result, fields) VALUES (?, ?, ?, ?)",
-                                   arguments: [event.id.rawValue, event.time.timeIntervalSince1970, event.result.map { Int64($0.rawValue) }, fields])
+                    try insert(event(new), db)
                 }
                 return new
             }

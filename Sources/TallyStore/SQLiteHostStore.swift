@@ -148,7 +148,8 @@ public final class SQLiteHostStore: HostStore {
         }
     }
 
-    private func insert(_ event: TallyEvent, _ db: Database) throws {
+    /// Appends one event in the caller's transaction.
+    func insert(_ event: TallyEvent, _ db: Database) throws {
         let fields = String(decoding: JSONObjectWriter.object(event.fields), as: UTF8.self)
         try db.cachedStatement(sql: "INSERT INTO events (event_id, time, result, fields) VALUES (?, ?, ?, ?)")
             .execute(arguments: [event.id.rawValue, event.time.timeIntervalSince1970, event.result.map { Int64($0.rawValue) }, fields])
@@ -224,10 +225,3 @@ public final class SQLiteHostStore: HostStore {
     }
 }
 
-extension JSONEncoder {
-    static let sorted: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-}
