@@ -91,6 +91,21 @@ package enum HTTPClient {
         return try receive(on: fd, deadline: deadline, address: address)
     }
 
+    /// Sends `GET path` and reads the whole answer (`tally doctor` asks each host's `/health`, which counts nothing).
+    package static func get(_ path: String, from address: HostAddress, connectTimeout: TimeInterval,
+                            readTimeout: TimeInterval) throws(HTTPFailure) -> HTTPResponse {
+        let fd = try connect(to: address, timeout: connectTimeout)
+        defer { close(fd) }
+        var request = "GET \(path) HTTP/1.1\r\n"
+        request += "Host: \(address.description)\r\n"
+        request += "User-Agent: tally-client/1\r\n"
+        request += "Accept: application/json\r\n"
+        request += "Connection: close\r\n\r\n"
+        let deadline = Deadline(after: readTimeout)
+        try send(Data(request.utf8), on: fd, deadline: deadline, address: address)
+        return try receive(on: fd, deadline: deadline, address: address)
+    }
+
     // MARK: - Connecting
 
     static func connect(to address: HostAddress, timeout: TimeInterval) throws(HTTPFailure) -> Int32 {

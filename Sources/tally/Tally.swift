@@ -7,6 +7,6 @@ struct Tally: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tally",
         abstract: "KMS-style volume activation for a vendor's own products.",
-        subcommands: [DemoCommand.self, VendorCommand.self, HostCommand.self, ClientCommand.self, ExplainCommand.self, BenchCommand.self]
+        subcommands: [DemoCommand.self, VendorCommand.self, HostCommand.self, ClientCommand.self, DoctorCommand.self, ExplainCommand.self, BenchCommand.self]
     )
 }
