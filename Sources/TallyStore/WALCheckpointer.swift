@@ -68,6 +68,11 @@ extension SQLiteHostStore {
         checkpointer.withLock { $0 = worker }
     }
 
+    /// `PRAGMA wal_autocheckpoint` of the writer: 0 while a background checkpointer runs.
+    public func autocheckpointPages() throws -> Int {
+        try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") ?? -1 }
+    }
+
     public func stopBackgroundCheckpoints() {
         guard let worker = checkpointer.withLock({ value -> WALCheckpointer? in
             defer { value = nil }

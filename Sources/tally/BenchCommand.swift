@@ -18,6 +18,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Host event loop threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Group commit: most requests per transaction.") var batch = 256
     @Option(help: "Group commit: microseconds to wait to fill a batch.") var waitMicroseconds = 0
+    @Option(help: "Store checkpoints: commit or background.") var walCheckpoint = "commit"
     @Option(help: "Also run keep-alive paced at this fraction of the keep-alive maximum (0 to skip).") var paced = 0.5
     @OptionGroup var output: OutputOptions
 
@@ -46,6 +47,7 @@ struct BenchCommand: AsyncParsableCommand {
         settings.groupCommitMaxWaitMicroseconds = waitMicroseconds
         settings.rateLimitPerAddress = 0  // every request comes from 127.0.0.1
         settings.dnsPublishing = false
+        try settings.set("wal-checkpoint", to: walCheckpoint)
         try settings.save(to: directory)
         // The host runs as its own process (`tally host serve`), so its CPU is measured apart from the driver's.
         let child = try HostProcess.start(stateDirectory: directory.url.path, threads: threads)

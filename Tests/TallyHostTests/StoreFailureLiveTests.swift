@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TallyCore
+import TallyFiles
 import TallyHost
 import TallyStore
 import TallyTestSupport
@@ -62,5 +63,31 @@ struct StoreFailureLiveTests {
         try host.runtime.store.setQueryOnly(false)
         #expect(try Self.post(host).0 == 200)
         #expect(host.runtime.service.counts()["client"]?.current == 2)
+    }
+}
+
+@Suite("Live host: background WAL checkpoints", .serialized)
+struct BackgroundCheckpointLiveTests {
+    @Test("with wal-checkpoint background the writer never checkpoints, answers are stored, and a restart finds the count")
+    func backgroundMode() async throws {
+        var settings = HostSettings()
+        try settings.set("wal-checkpoint", to: "background")
+        let host = try await LiveHost(settings: settings)
+        #expect(try host.runtime.store.autocheckpointPages() == 0)
+        for _ in 0..<60 { _ = try host.activate(LiveHost.Machine()) }
+        try await host.restart()
+        #expect(host.runtime.service.counts()["client"]?.current == 60)
+        await host.stop()
+        let store = try SQLiteHostStore(path: host.fixture.host.directory.file(HostRuntime.storeFile).path)
+        #expect(try store.autocheckpointPages() == 1000)
+        #expect(try store.totals().values.reduce(0, +) == 60)
+    }
+
+    @Test("wal-checkpoint takes only commit or background")
+    func setting() throws {
+        var settings = HostSettings()
+        #expect(settings.walCheckpoint == "commit")
+        #expect(throws: TallyError(.usageError, "")) { try settings.set("wal-checkpoint", to: "sometimes") }
+        #expect(settings.walCheckpoint == "commit")
     }
 }

@@ -45,7 +45,7 @@ public final class HostRuntime: Sendable {
             logger.info("store opened", metadata: ["path": "\(store!.path)", "journal": "wal", "synchronous": "\(synchronous)"])
             let retention = EventRetention(store: store!, directory: directory, clock: clock, logger: logger)
             try retention.sweep()
-            try store!.startBackgroundCheckpoints()
+            if settings.walCheckpoint == "background" { try store!.startBackgroundCheckpoints() }
             let certificate = try certificateOrNil(identity, clock: clock, logger: logger)
             let metrics = HostMetrics()
             let clones = CloneDetector(store: store!, logger: logger) { _ in metrics.recordClone() }

@@ -53,6 +53,9 @@ public struct HostSettings: Codable, Sendable, Equatable {
     public var readTimeoutSeconds = 10
     /// Requests per second from one address (a token bucket, bursts of twice that); 0 turns the limit off.
     public var rateLimitPerAddress = 1000
+    /// Where the store's write-ahead log is copied back: `commit` (SQLite's way, inside the commit that crosses
+    /// 1,000 pages) or `background` (a thread of its own: more throughput in a storm, a longer p99 at moderate load).
+    public var walCheckpoint = "commit"
 
     public init() {}
 
@@ -82,6 +85,7 @@ public struct HostSettings: Codable, Sendable, Equatable {
         idleTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .idleTimeoutSeconds) ?? d.idleTimeoutSeconds
         readTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .readTimeoutSeconds) ?? d.readTimeoutSeconds
         rateLimitPerAddress = try c.decodeIfPresent(Int.self, forKey: .rateLimitPerAddress) ?? d.rateLimitPerAddress
+        walCheckpoint = try c.decodeIfPresent(String.self, forKey: .walCheckpoint) ?? d.walCheckpoint
     }
 
     /// The names `tally host set` takes, with what each means.
@@ -108,6 +112,7 @@ public struct HostSettings: Codable, Sendable, Equatable {
         ("max-connections", "open connections on the activation port at most (1..1000000, default 10000; restart to apply)"),
         ("idle-timeout", "seconds a kept-alive connection may idle (1..3600, default 60; restart to apply)"),
         ("read-timeout", "seconds to receive a whole request (1..300, default 10; restart to apply)"),
+        ("wal-checkpoint", "commit (default) or background: where the store's log is copied back (restart to apply)"),
         ("rate-limit", "requests per second from one address, 0 for no limit (0..100000, default 1000, generous for machines behind NAT; restart to apply)"),
     ]
 
@@ -141,6 +146,11 @@ public struct HostSettings: Codable, Sendable, Equatable {
         case "idle-timeout": idleTimeoutSeconds = try integer(1...3600)
         case "read-timeout": readTimeoutSeconds = try integer(1...300)
         case "rate-limit": rateLimitPerAddress = try integer(0...100_000)
+        case "wal-checkpoint":
+            guard ["commit", "background"].contains(value) else {
+                throw TallyError(.usageError, "wal-checkpoint must be commit or background, not '\(value)'")
+            }
+            walCheckpoint = value
         case "dns-publish-list": dnsPublishList = try DNSPublishEntry.parseList(value)
         case "dns-ttl": dnsTTL = try integer(60...86_400)
         case "dns-key-file": dnsKeyFile = value == "none" ? nil : value
