@@ -18,8 +18,8 @@ public struct ActivationRequestBody: Codable, Sendable, Equatable {
     public var nonce: String
     /// The client's licence state, as KMS names it.
     public var licenseStatus: String
-    /// Minutes until the client's ticket or grace expires.
-    public var minutesToExpiry: Int?
+    /// Minutes until the client's ticket or grace expires (a 32-bit number, as the OpenAPI file says).
+    public var minutesToExpiry: Int32?
     /// Whether the client runs in a virtual machine, when it knows.
     public var vm: Bool?
 
@@ -33,7 +33,7 @@ public struct ActivationRequestBody: Codable, Sendable, Equatable {
         self.clientTime = NumericDate(clientTime)
         self.nonce = nonce
         self.licenseStatus = licenseStatus.rawValue
-        self.minutesToExpiry = minutesToExpiry
+        self.minutesToExpiry = minutesToExpiry.map { Int32(clamping: $0) }
         self.vm = vm
     }
 
