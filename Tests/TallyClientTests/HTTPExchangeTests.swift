@@ -156,7 +156,7 @@ struct HTTPExchangeTests {
         #expect(body.fingerprint == ClientFixture.machine("m1").fingerprint)
         #expect(body.machine == "m1")
         #expect(body.licenseStatus == "Initial grace")
-        #expect(body.minutesToExpiry == 30 * 1440)
+        #expect(body.minutesToExpiry == Int32(30 * 1440))
         let events = try client.events()
         #expect(events.map(\.id) == [.requestSent, .responseProcessed])
         #expect(events[1].fields["activated"] == "true")
