@@ -377,7 +377,9 @@ package struct HTTPResponseParser {
                     index = end.upperBound
                 }
             }
-            guard data.distance(from: index, to: data.endIndex) >= size + 2 else { return nil }
+            // Compared without adding to `size`, which a hostile answer may set near Int.max.
+            let available = data.distance(from: index, to: data.endIndex)
+            guard available >= 2, size <= available - 2 else { return nil }
             let chunkEnd = data.index(index, offsetBy: size)
             body.append(data[index..<chunkEnd])
             index = data.index(chunkEnd, offsetBy: 2)

@@ -297,6 +297,9 @@ extension TallyClient {
         }
     }
 
+    /// The codes a host sends in an unsigned `{code, message}` body (openapi.yaml); any other is not believed.
+    static let unsignedCodes: Set<ResultCode> = [.malformedRequest, .storeUnavailable, .hostNotActivated, .rateLimited, .hostBusy, .requestTimeout]
+
     /// Reads an HTTP answer: 200 with a signed token, or an error body `{code, message}`.
     static func interpret(_ response: HTTPResponse, from host: HostAddress) -> Result<String, TallyError> {
         let notTally = "Check that \(host) is a Tally host: something else may listen on that port (a proxy or another service); the host's log says more."
@@ -308,7 +311,15 @@ extension TallyClient {
             return .success(body.response)
         }
         if let error = try? JSONDecoder().decode(ProtocolErrorBody.self, from: response.body) {
-            return .failure(TallyError(error.code, "\(host) refused the request (HTTP \(response.status)): \(error.message)"))
+            let message = Sanitize.terminal(error.message)
+            // An error body is not signed: only the codes a host sends unsigned are believed, so nobody on the
+            // network can forge "count too low" or "activated" this way.
+            guard TallyClient.unsignedCodes.contains(error.code) else {
+                return .failure(TallyError(.hostDidNotRespond,
+                                           "\(host) answered HTTP \(response.status) with code \(error.code.hex) unsigned, which a Tally host never sends that way: \(message)",
+                                           remedy: notTally))
+            }
+            return .failure(TallyError(error.code, "\(host) refused the request (HTTP \(response.status)): \(message)"))
         }
         return .failure(TallyError(.hostDidNotRespond,
                                    "\(host) answered HTTP \(response.status)\(response.reason.isEmpty ? "" : " \(response.reason)") without a Tally error body: \(HTTPResponseParser.preview(response.body))",

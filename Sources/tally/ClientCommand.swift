@@ -301,7 +301,7 @@ struct LicenseDisplay {
         if json {
             Output.printJSON(All(licenses: reports))
         } else {
-            print(reports.map(text).joined(separator: "\n\n"))
+            print(Sanitize.terminal(reports.map(text).joined(separator: "\n\n"), keepingLineBreaks: true))
         }
     }
 }

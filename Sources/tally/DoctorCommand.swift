@@ -40,7 +40,7 @@ struct DoctorCommand: ParsableCommand {
             if output.json {
                 Output.printJSON(report)
             } else {
-                print(DoctorOutput.render(report))
+                print(Sanitize.terminal(DoctorOutput.render(report), keepingLineBreaks: true))
             }
             if !report.ok { throw ExitCode(1) }
         }

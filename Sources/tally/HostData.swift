@@ -18,7 +18,7 @@ struct HostSet: ParsableCommand {
 
     func run() throws {
         try Output.run(json: output.json) {
-            var settings = try HostSettings.load(from: host.directory)
+            var settings = try HostSettings.load(from: host.directory, validating: false)
             try settings.set(name, to: value)
             try settings.save(to: host.directory)
             Output.emit(settings, json: output.json) { "\(name) set to \(value); a running host applies it on SIGHUP (`systemctl reload tally-host`)" }

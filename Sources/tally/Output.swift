@@ -16,8 +16,9 @@ enum Output {
     }
 
     /// Prints `value` as JSON, or `text` for people.
+    /// Text output goes through `Sanitize`: it may hold what a client or a host sent (machine names, messages).
     static func emit<T: Encodable>(_ value: T, json: Bool, text: () -> String) {
-        if json { printJSON(value) } else { print(text()) }
+        if json { printJSON(value) } else { print(Sanitize.terminal(text(), keepingLineBreaks: true)) }
     }
 
     struct ErrorBody: Encodable {
@@ -54,7 +55,7 @@ enum Output {
         if let info { text += " (\(info.name)): \(info.meaning)" }
         text += "\n  \(error.message)\n  Remedy: \(error.remedy)"
         if let hint = error.hint { text += "\n  Hint: \(hint)" }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        FileHandle.standardError.write(Data((Sanitize.terminal(text, keepingLineBreaks: true) + "\n").utf8))
         Foundation.exit(1)
     }
 

@@ -125,6 +125,23 @@ struct HTTPExchangeTests {
         #expect(error?.message.contains("nonce must be") == true)
     }
 
+    @Test("an unsigned error body claiming a decision (count too low, success) is not believed")
+    func forgedUnsignedCode() throws {
+        for code in ["0xC004F038", "0x00000000", "0xC004F042"] {
+            let fixture = try ClientFixture()
+            let server = try LoopbackServer()
+            server.serve { _ in
+                LoopbackServer.response(503, "Service Unavailable", body: Data(#"{"code":"\#(code)","message":"\u001b[2Jforged"}"#.utf8))
+            }
+            let client = try pinnedClient(fixture, to: server.address)
+            let error = tallyError { try client.activate(now: Fixed.epoch) }
+            #expect(error?.code == .hostDidNotRespond, "\(code)")
+            #expect(error?.message.contains("unsigned") == true)
+            #expect(error?.message.contains("\u{1B}") == false)
+            #expect(try client.status(now: Fixed.epoch).lastResult != ResultCode.parse(code))
+        }
+    }
+
     @Test("an answer larger than 64 KiB is refused")
     func oversized() throws {
         let fixture = try ClientFixture()
@@ -262,6 +279,16 @@ struct HTTPParserTests {
             }
         }
         #expect(try parser.parse(wire, complete: false, address: address)?.body == Data("abc0123456789".utf8))
+    }
+
+    @Test("a chunk size near Int.max is incomplete or refused, never an overflow")
+    func hugeChunk() throws {
+        for size in ["7fffffffffffffff", "7ffffffffffffffe", "ffffffffffffffff"] {
+            let wire = Data("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\(size)\r\nabc".utf8)
+            let parsed = try? parser.parse(wire, complete: false, address: address)
+            #expect(parsed == nil, "\(size)")
+            #expect(throws: HTTPFailure.self) { try parser.parse(wire, complete: true, address: address) }
+        }
     }
 
     @Test("a body without a length runs to the close; a short body is an error")

@@ -639,3 +639,28 @@ struct HandWrittenJSONTests {
         #expect(try JSONDecoder().decode([String: String].self, from: Data(JSONObjectWriter.object(fields))) == fields)
     }
 }
+
+@Suite("Hostile dates and report fields")
+struct HostileDateTests {
+    @Test("NumericDate clamps dates beyond Int64 instead of trapping")
+    func clamp() {
+        #expect(NumericDate(Date(timeIntervalSince1970: Double(Int64.max))) > 0)
+        #expect(NumericDate(Date(timeIntervalSince1970: -Double(Int64.max))) < 0)
+        #expect(NumericDate(Date(timeIntervalSince1970: .nan)) == 0)
+        #expect(NumericDate(Date(timeIntervalSince1970: 1_800_000_000.9)) == 1_800_000_000)
+    }
+
+    @Test("a report with a genuine certificate, a huge iat and a bad signature is refused, not a crash")
+    func hostileReport() throws {
+        let vendor = SigningKey.generate(kidPrefix: "vendor-")
+        let host = SigningKey.generate(kidPrefix: "host-")
+        let claims = HostCertificateClaims(iss: "v", sub: "h", hostKey: host.publicJWK, hkh: "x", grp: "g",
+                                           skus: [CertifiedSKU(sku: "s", class: "client")], thr: ["client": 25], serial: 1,
+                                           issuedAt: Date(timeIntervalSince1970: 1_800_000_000), validity: 86_400)
+        let certificate = try HostCertificate.issue(claims, root: vendor)
+        let header = try JWS.encodeHeader(JWSHeader(typ: .report, kid: "h", hct: certificate))
+        let payload = Base64URL.encode(Data(#"{"ver":1,"iss":"h","from":"a","to":"b","usage":[],"seq":1,"prv":"","iat":9223372036854775807}"#.utf8))
+        let token = header + "." + payload + "." + Base64URL.encode(Data(repeating: 7, count: 64))
+        #expect(throws: TokenError(.badSignature, "")) { try VerifiedUsageReport.verify(token, roots: TrustedRoots([vendor.publicJWK])) }
+    }
+}

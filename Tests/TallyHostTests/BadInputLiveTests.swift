@@ -112,3 +112,15 @@ struct BadInputLiveTests {
         }
     }
 }
+
+@Suite("Export neutralises what clients sent")
+struct ExportSanitizeTests {
+    @Test("CSV cells carry no escape sequences and no formula prefix; line breaks stay quoted")
+    func csv() {
+        #expect(EventExport.csvCell("\u{1B}]0;pwned\u{07}\u{1B}[2J") == "?]0;pwned??[2J")
+        #expect(EventExport.csvCell("=cmd()") == "\"'=cmd()\"")
+        #expect(EventExport.csvCell("a\nb") == "\"a\nb\"")
+        #expect(EventExport.csvCell("\u{9B}31m\u{7F}") == "?31m?")
+        #expect(Sanitize.terminal("pc\u{1B}[31m-01") == "pc?[31m-01")
+    }
+}

@@ -91,3 +91,27 @@ struct BackgroundCheckpointLiveTests {
         #expect(settings.walCheckpoint == "commit")
     }
 }
+
+@Suite("Host settings from a hand-edited file")
+struct SettingsFileTests {
+    @Test("an out-of-range value in settings.json stops the host with a clear error; tally host set repairs it")
+    func outOfRange() async throws {
+        let fixture = try ActivatedHost()
+        let file = fixture.host.directory.file("settings.json")
+        try Data(#"{"idleTimeoutSeconds": 10000000000, "maxConnections": -1}"#.utf8).write(to: file)
+        do {
+            _ = try HostSettings.load(from: fixture.host.directory)
+            Issue.record("an out-of-range settings file was accepted")
+        } catch let error as TallyError {
+            #expect(error.code == .usageError)
+            #expect(error.message.contains("settings.json"))
+        }
+        var repaired = try HostSettings.load(from: fixture.host.directory, validating: false)
+        try repaired.set("idle-timeout", to: "60")
+        try repaired.set("max-connections", to: "100")
+        try repaired.save(to: fixture.host.directory)
+        let host = try await LiveHost(fixture: fixture)
+        #expect(try host.activate(LiveHost.Machine()).claims.cur == 1)
+        await host.stop()
+    }
+}

@@ -88,6 +88,15 @@ public struct HostCertificate: Sendable {
         return HostCertificate(compact: compact, claims: claims, hostKey: try claims.cnf.jwk.publicKey(), signer: parsed.header.kid)
     }
 
+    /// Checks only that a vendor root signed the certificate (no validity period): for reading a token's
+    /// signer before its own claims say which time to judge the certificate at.
+    public static func verifySignature(_ compact: String, roots: TrustedRoots) throws(TokenError) -> (claims: HostCertificateClaims, signer: String) {
+        let parsed = try JWS.parse(compact, expecting: .hostCertificate)
+        guard parsed.header.hct == nil else { throw TokenError(.chainTooLong, "a host certificate must be signed by a vendor root directly") }
+        try parsed.verify(with: roots.key(for: parsed.header.kid))
+        return (try parsed.decodePayload(HostCertificateClaims.self), parsed.header.kid)
+    }
+
     /// The certificate's expiry.
     public var expires: Date { claims.exp.date }
 }

@@ -62,12 +62,15 @@ public struct VerifiedUsageReport: Sendable {
     public static func verify(_ compact: String, roots: TrustedRoots) throws(TokenError) -> VerifiedUsageReport {
         let parsed = try JWS.parse(compact, expecting: .report)
         guard let hct = parsed.header.hct else { throw TokenError(.missingCertificate, "the report carries no host certificate") }
+        // The certificate's own signature and the report's signature are checked before any report field is
+        // used; only then is the certificate judged at the report's issue time.
+        let signer = try HostCertificate.verifySignature(hct, roots: roots)
+        try parsed.verify(with: signer.claims.cnf.jwk.publicKey())
         let claims = try parsed.decodePayload(UsageReportClaims.self)
         let certificate = try HostCertificate.verify(hct, roots: roots, now: claims.iat.date)
         guard parsed.header.kid == certificate.claims.sub, claims.iss == certificate.claims.sub else {
             throw TokenError(.issuerMismatch, "the report's signer is not the certificate's host")
         }
-        try parsed.verify(with: certificate.hostKey)
         guard claims.ver == 1 else { throw TokenError(.unsupportedVersion, "report version \(claims.ver)") }
         return VerifiedUsageReport(compact: compact, claims: claims, certificate: certificate)
     }

@@ -200,8 +200,10 @@ public final class ActivationService: @unchecked Sendable {
 
             do {
                 try store.commit(batch.map(\.record))
-                for item in batch { item.completion(.answer(item.plan!)) }
+                // The observer (metrics, cloned images) sees a batch before its answers go out, so whoever holds
+                // an answer can rely on the observer having seen it.
                 observe(batch, committed: true)
+                for item in batch { item.completion(.answer(item.plan!)) }
             } catch {
                 let failure = (error as? TallyError) ?? TallyError(.storeUnavailable, "\(error)")
                 logger.error("group commit failed; answering the batch with an error", metadata: ["error": "\(failure.message)", "batch": "\(batch.count)"])
@@ -213,8 +215,8 @@ public final class ActivationService: @unchecked Sendable {
                 }
                 condition.unlock()
                 let body = ProtocolErrorBody(code: .storeUnavailable, message: "the host could not store the request: \(failure.message)")
-                for item in batch + later { item.completion(.error(status: 503, body)) }
                 observe(batch + later, committed: false)
+                for item in batch + later { item.completion(.error(status: 503, body)) }
             }
         }
         stopped.lock()
@@ -225,7 +227,7 @@ public final class ActivationService: @unchecked Sendable {
 }
 
 extension ActivationService {
-    /// Tells the observer (metrics, cloned images) what a batch did, after its answers were released.
+    /// Tells the observer (metrics, cloned images) what a batch did, before its answers are released.
     private func observe(_ batch: [Pending], committed: Bool) {
         guard let observer else { return }
         let now = ContinuousClock.now

@@ -2,8 +2,9 @@ import Foundation
 import TallyCore
 import TallyStore
 
-/// Events as CSV or JSON lines. Every field a client sent is neutralised for spreadsheets: a cell that starts
-/// with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` (CSV injection), and quotes are doubled.
+/// Events as CSV or JSON lines. Every field a client sent is neutralised for spreadsheets and terminals: control
+/// characters other than line breaks become `?`, a cell that starts with `=`, `+`, `-`, `@`, tab or CR gets a
+/// leading `'` (CSV injection), and quotes are doubled.
 public enum EventExport {
     public static let fieldNames = ["minCount", "currentCount", "machine", "cmid", "fingerprint", "clientTime", "licenseStatus",
                                     "sku", "minutesToExpiry", "vm", "address", "message", "domain", "rcode",
@@ -19,7 +20,8 @@ public enum EventExport {
     }
 
     public static func csvCell(_ value: String) -> String {
-        var text = value
+        // Escape sequences never reach the admin's terminal or spreadsheet; line breaks stay (quoted below).
+        var text = Sanitize.terminal(value, keepingLineBreaks: true)
         if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { text = "'" + text }
         if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "'" }) {
             text = "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
@@ -32,9 +34,3 @@ public enum EventExport {
     }
 }
 
-/// Text a client sent, made safe for a terminal: control characters (escape sequences) are shown as `?`.
-public enum Sanitize {
-    public static func terminal(_ text: String) -> String {
-        String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) })
-    }
-}

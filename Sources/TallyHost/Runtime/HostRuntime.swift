@@ -58,8 +58,9 @@ public final class HostRuntime: Sendable {
                 clones.stop()
                 throw error
             }
-            service.start()
+            // Parsed before the service starts, so a bad address leaves no thread behind.
             let address = try BindAddress(listen ?? settings.listen)
+            service.start()
             var server: HostServer?
             do {
                 server = try await HostServer.start(address: address, service: service, logger: logger, threads: threads,

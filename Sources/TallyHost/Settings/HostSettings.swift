@@ -186,12 +186,39 @@ public struct HostSettings: Codable, Sendable, Equatable {
         }
     }
 
+    /// Checks every value against the ranges `set` enforces, so a hand-edited file cannot make the host trap
+    /// (a timeout that overflows, a negative connection limit). Used on load and on SIGHUP.
+    public func validated() throws(TallyError) -> HostSettings {
+        var copy = HostSettings()
+        let values: [(String, String)] = [
+            ("activation-interval", String(activationInterval)), ("renewal-interval", String(renewalInterval)),
+            ("listen", listen), ("admin-listen", adminListen),
+            ("group-commit-max-batch", String(groupCommitMaxBatch)), ("group-commit-max-wait-us", String(groupCommitMaxWaitMicroseconds)),
+            ("event-retention-days", String(eventRetentionDays)), ("dns-ttl", String(dnsTTL)),
+            ("max-connections", String(maxConnections)), ("idle-timeout", String(idleTimeoutSeconds)),
+            ("read-timeout", String(readTimeoutSeconds)), ("rate-limit", String(rateLimitPerAddress)),
+            ("wal-checkpoint", walCheckpoint),
+        ]
+        for (name, value) in values {
+            do {
+                try copy.set(name, to: value)
+            } catch {
+                throw TallyError(.usageError, "settings.json: \(error.message)",
+                                 remedy: "Fix the value with `tally host set \(name) VALUE` (or edit settings.json), then start or reload the host.")
+            }
+        }
+        return self
+    }
+
     static let fileName = "settings.json"
 
     /// Reads the settings file; a missing file gives the defaults, a corrupt one an error.
-    public static func load(from directory: StateDirectory) throws -> HostSettings {
+    ///
+    /// `validating: false` is for `tally host set`, which must be able to repair a value that is out of range.
+    public static func load(from directory: StateDirectory, validating: Bool = true) throws -> HostSettings {
         guard directory.exists(fileName) else { return HostSettings() }
-        return try directory.readJSON(HostSettings.self, from: fileName)
+        let settings = try directory.readJSON(HostSettings.self, from: fileName)
+        return validating ? try settings.validated() : settings
     }
 
     public func save(to directory: StateDirectory) throws {
