@@ -7,8 +7,8 @@ import Glibc
 import Darwin
 #endif
 
-/// A state directory (vendor, host or client): created 0700, locked while written, files written atomically,
-/// secrets 0600 and refused when their mode lets others read them.
+/// A state directory (vendor, host or client): created 0700 (an existing one is tightened to 0700), locked while
+/// written, files written atomically, secrets 0600 and refused when their mode lets others read them.
 public struct StateDirectory: Sendable {
     public let url: URL
 
@@ -21,16 +21,32 @@ public struct StateDirectory: Sendable {
     public func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name).path) }
 
     /// Creates the directory (and parents) with mode 0700 if it is missing.
+    ///
+    /// An existing directory whose mode lets group or others in (any of 0077) is tightened to 0700, as if Tally
+    /// had created it: nobody else may list, read or replace the state. A shared directory with the sticky bit
+    /// (such as /tmp) is refused rather than changed, and so is one whose mode cannot be changed (another user's).
     public func create() throws(TallyError) {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw TallyError(.usageError, "\(url.path) exists and is not a directory") }
+        let path = url.path
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw TallyError(.usageError, "\(path) exists and is not a directory") }
+            let mode = info.st_mode & 0o7777
+            guard mode & 0o077 != 0 else { return }
+            let shown = String(mode, radix: 8)
+            guard mode & S_ISVTX == 0 else {
+                throw TallyError(.accessDenied, "\(path) is a shared directory (mode \(shown), sticky bit) and cannot be a state directory, which must be private (0700)",
+                                 remedy: "Give a directory of its own, e.g. `--state-dir \(url.appendingPathComponent("tally").path)`; Tally creates it with mode 0700.")
+            }
+            guard chmod(path, 0o700) == 0 else {
+                throw TallyError(.accessDenied, "\(path) may be read by other users (mode \(shown)) and could not be made private: \(String(cString: strerror(errno)))",
+                                 remedy: "Run `chmod 700 \(path)` as its owner, or give a directory of this user's own.")
+            }
             return
         }
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw TallyError(.accessDenied, "could not create the state directory \(url.path): \(error.localizedDescription)")
+            throw TallyError(.accessDenied, "could not create the state directory \(path): \(error.localizedDescription)")
         }
     }
 

@@ -148,6 +148,27 @@ extension DNSScenarios {
             #expect(try store.events(since: nil, afterSeq: nil, id: nil, limit: 10).count == 3)
         }
 
+        /// A key file others may read is refused before anything is sent: the outcome says why and how to fix it, and
+        /// the zone is unchanged. Made private, the same file publishes.
+        @Test func aKeyFileOthersCanReadIsRefusedWithAChmodRemedy() throws {
+            let named = try NamedServer.start()
+            defer { named.stop() }
+            let dir = TemporaryDirectory()
+            let keyFile = dir.path("tally-host.key")
+            try FileManager.default.copyItem(atPath: named.keyFile, toPath: keyFile)
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyFile)
+            let publisher = HostPublishingTests.publisher(named, dir, target: "host1.tally.test", port: 1688, keyFile: keyFile)
+            let refused = publisher.publish()
+            #expect(refused.count == 1 && !refused[0].succeeded, "\(refused)")
+            #expect(refused[0].message.contains("may be read by other users (mode 644)"), "\(refused)")
+            #expect(refused[0].remedy?.contains("chmod 600 \(keyFile)") == true, "\(refused)")
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV").isEmpty)
+
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyFile)
+            #expect(publisher.publish().allSatisfy { $0.succeeded })
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 0 1688 host1.tally.test."])
+        }
+
         @Test func missingKeyAndMissingDomainAreFailuresWithRemedies() throws {
             let dir = TemporaryDirectory()
             var settings = HostSettings()

@@ -78,6 +78,10 @@ public final class NamedServer: @unchecked Sendable {
         try run(keygen, ["-a", "hmac-sha256", keyName]).write(to: directory.appendingPathComponent("tally-key.conf"), atomically: true, encoding: .utf8)
         try run(keygen, ["-a", "hmac-sha256", keyName]).write(to: directory.appendingPathComponent("wrong-secret.conf"), atomically: true, encoding: .utf8)
         try run(keygen, ["-a", "hmac-sha256", "stranger-key"]).write(to: directory.appendingPathComponent("unknown-key.conf"), atomically: true, encoding: .utf8)
+        // Private, as a host's key file must be (Tally refuses a key file others can read).
+        for file in ["tally-key.conf", "wrong-secret.conf", "unknown-key.conf"] {
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory.appendingPathComponent(file).path)
+        }
         let soa = "@ IN SOA ns1 hostmaster 1 3600 600 86400 300"
         let zoneText = (["$TTL 300", soa] + baseRecords + records).joined(separator: "\n") + "\n"
         try zoneText.write(to: directory.appendingPathComponent("tally.test.zone"), atomically: true, encoding: .utf8)

@@ -49,6 +49,31 @@ import Testing
         #expect(throws: TSIGKeyFileError.self) { try TSIGKey(bindKeyFile: text) }
     }
 
+    /// A key file group or others may read is refused with a `chmod 600` remedy, whatever else is right with it;
+    /// the check reads the mode bits, so it holds when the tests run as root.
+    @Test func refusesAKeyFileOthersCanRead() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-tsig-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("tally-host.key").path
+        try TSIGTests.keyFile.write(toFile: path, atomically: true, encoding: .utf8)
+        for mode in [0o644, 0o640, 0o604, 0o660, 0o601] {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+            do {
+                _ = try TSIGKey.load(path: path)
+                Issue.record("mode \(String(mode, radix: 8)) was accepted")
+            } catch {
+                #expect(error.message.contains("may be read by other users (mode \(String(mode, radix: 8)))"), "\(error.message)")
+                #expect(error.remedy?.contains("chmod 600 \(path)") == true)
+                #expect(!error.message.contains("AAEC"))
+            }
+        }
+        for mode in [0o600, 0o400] {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+            #expect(try TSIGKey.load(path: path) == key)
+        }
+    }
+
     /// The signed bytes match an independent implementation of RFC 8945 (a short Python script with `hmac`
     /// written for this test): the message layout, the TSIG variables and the MAC.
     @Test func signatureMatchesAnIndependentKnownAnswer() throws {

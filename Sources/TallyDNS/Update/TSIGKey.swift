@@ -1,5 +1,13 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A TSIG algorithm Tally signs with (RFC 8945 §6): HMAC-SHA256 is required; SHA-384 and SHA-512 are accepted.
 public struct TSIGAlgorithm: Sendable, Hashable, CustomStringConvertible {
     /// `hmac-sha256.`: the name on the wire.
@@ -69,15 +77,22 @@ public struct TSIGKey: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Reads the key file at `path`.
+    /// Reads the key file at `path`, refusing one whose mode lets group or others read it (as ssh refuses such a
+    /// private key): the secret signs changes to the zone. The check reads the mode bits, so it holds for root.
     public static func load(path: String, named wanted: String? = nil) throws(TSIGKeyFileError) -> TSIGKey {
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+            throw TSIGKeyFileError("\(path) may be read by other users (mode \(String(info.st_mode & 0o777, radix: 8))), so its secret is refused",
+                                   remedy: "Run `chmod 600 \(path)`, the file owned by the user the host runs as; if others could read it, "
+                                    + "treat the key as stolen: make a new one with `tsig-keygen` and replace it on the name server.")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TSIGKeyFileError("\(path) could not be read")
         }
         do {
             return try TSIGKey(bindKeyFile: String(decoding: data, as: UTF8.self), named: wanted)
         } catch {
-            throw TSIGKeyFileError("\(path): \(error.message)")
+            throw TSIGKeyFileError("\(path): \(error.message)", remedy: error.remedy)
         }
     }
 
@@ -135,10 +150,15 @@ public struct TSIGKey: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A key file that could not be read: what is wrong, in a sentence.
+/// A key file that could not be read: what is wrong, in a sentence, and what to do when it is not the usual
+/// (point at the file `tsig-keygen` wrote).
 public struct TSIGKeyFileError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public var remedy: String?
+    public init(_ message: String, remedy: String? = nil) {
+        self.message = message
+        self.remedy = remedy
+    }
     public var description: String { message }
 }
 

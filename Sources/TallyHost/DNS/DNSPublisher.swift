@@ -114,7 +114,8 @@ public struct DNSPublisher: Sendable {
             key = try TSIGKey.load(path: path, named: settings.dnsKeyName)
         } catch {
             throw DNSUpdateError(.invalidUpdate, "the TSIG key cannot be read: \(error.message)",
-                                 remedy: "Point dns-key-file at the file `tsig-keygen` wrote (`key \"NAME\" { algorithm hmac-sha256; secret \"…\"; };`).")
+                                 remedy: error.remedy
+                                    ?? "Point dns-key-file at the file `tsig-keygen` wrote (`key \"NAME\" { algorithm hmac-sha256; secret \"…\"; };`).")
         }
         let resolver: ResolverConfiguration
         do {
