@@ -6,6 +6,12 @@ import TallyDNS
 ///
 /// By default everything comes from `/etc/resolv.conf`; an application (or `TALLY_DNS_SERVERS` and
 /// `TALLY_RESOLV_CONF` for the command line) can name other servers, with ports.
+///
+/// Discovery is bounded whatever the DNS answers say: the targets of an SRV answer are looked up one at a time,
+/// in RFC 2782 order, each only after the hosts before it failed; at most ``maximumTargets`` targets (the first in
+/// that order) and ``maximumAddressesPerFamily`` IPv6 and IPv4 addresses of each are tried; and at ``deadline``
+/// the client stops with the code of where it got to (8007232A while the SRV records are looked up, C004F074
+/// once records were found but no host answered).
 public struct DiscoveryOptions: Sendable, Equatable {
     /// The resolv.conf to read name servers, search domains, `timeout:` and `attempts:` from.
     public var resolvConfPath: String
@@ -15,19 +21,32 @@ public struct DiscoveryOptions: Sendable, Equatable {
     public var timeout: Double?
     /// Rounds over the name servers, instead of resolv.conf's.
     public var attempts: Int?
+    /// Seconds for the whole of discovery: the SRV lookups, the targets' address lookups and trying the hosts.
+    /// Once it has passed no further query is sent and no further host is tried; a host being tried then keeps
+    /// its connect and read timeouts. Default ``defaultDeadline``.
+    public var deadline: Double
+
+    /// 10 seconds.
+    public static let defaultDeadline: Double = 10
+    /// The SRV targets considered from one answer, the first 16 in RFC 2782 order; the rest are ignored.
+    public static let maximumTargets = 16
+    /// The addresses of each family (IPv6, IPv4) tried for one target: 2.
+    public static let maximumAddressesPerFamily = 2
 
     public init(resolvConfPath: String = ResolverConfiguration.systemPath, nameServers: [String]? = nil,
-                timeout: Double? = nil, attempts: Int? = nil) {
+                timeout: Double? = nil, attempts: Int? = nil, deadline: Double = DiscoveryOptions.defaultDeadline) {
         self.resolvConfPath = resolvConfPath
         self.nameServers = nameServers
         self.timeout = timeout
         self.attempts = attempts
+        self.deadline = deadline
     }
 }
 
 /// Finds hosts through DNS SRV records (DESIGN.md, "DNS"): a pinned host wins; else, with host caching on,
 /// the host that last answered; else `_<service>._tcp.<domain>` for the `skms-domain` domain or each search
-/// domain in turn, targets ordered by RFC 2782 (priority, then weighted random).
+/// domain in turn, targets ordered by RFC 2782 (priority, then weighted random) and looked up one at a time as
+/// they are tried, within the limits of ``DiscoveryOptions``.
 ///
 /// Lookups that find nothing are the result codes of KMS: 8007267C no name server, 8007232A server failure or
 /// no answer, 8007232B no such name, 8007251D no SRV records.
@@ -42,10 +61,15 @@ package struct DNSHostLocator: HostLocator {
     }
 
     package func candidates(settings: ClientSettings, service: String) throws(TallyError) -> HostCandidates {
-        if let pinned = settings.pinnedHost { return HostCandidates(hosts: [pinned], pinned: true) }
+        var queue = try queue(settings: settings, service: service)
+        return queue.drain()
+    }
+
+    package func queue(settings: ClientSettings, service: String) throws(TallyError) -> HostQueue {
+        if let pinned = settings.pinnedHost { return HostQueue(HostCandidates(hosts: [pinned], pinned: true)) }
         if settings.hostCaching, let cached = settings.cachedHost {
-            return HostCandidates(hosts: [cached], pinned: false, cached: true,
-                                  names: settings.discoveredHostName.map { [cached: $0] } ?? [:])
+            return HostQueue(HostCandidates(hosts: [cached], pinned: false, cached: true,
+                                            names: settings.discoveredHostName.map { [cached: $0] } ?? [:]))
         }
         return try discover(settings: settings, service: service)
     }
@@ -69,8 +93,15 @@ package struct DNSHostLocator: HostLocator {
         return configuration
     }
 
-    /// Looks the service up in the configured domain, else in each search domain until one has records.
-    package func discover(settings: ClientSettings, service: String) throws(TallyError) -> HostCandidates {
+    /// The discovery deadline, from now.
+    func deadlineFromNow() -> ContinuousClock.Instant {
+        .now + .milliseconds(Int64(max(0, min(options.deadline, 86_400)) * 1000))
+    }
+
+    /// Looks the service up in the configured domain, else in each search domain until one has records; the
+    /// targets are looked up later, one at a time, as the queue hands them out.
+    package func discover(settings: ClientSettings, service: String) throws(TallyError) -> HostQueue {
+        let deadline = deadlineFromNow()
         let configuration = try resolverConfiguration()
         guard !configuration.nameServers.isEmpty else {
             throw TallyError(.noDNSServer, "no DNS server is configured (\(options.resolvConfPath) names none), so no host can be discovered",
@@ -95,12 +126,12 @@ package struct DNSHostLocator: HostLocator {
         for domain in domains {
             let answer: SRVAnswer
             do {
-                answer = try lookup.lookup(service: service, domain: domain)
+                answer = try lookup.lookup(service: service, domain: domain, deadline: deadline)
             } catch {
                 failures.append(error)
                 continue
             }
-            return candidates(from: answer, lookup: lookup)
+            return queue(from: answer, lookup: lookup, deadline: deadline)
         }
         // Report the most telling failure: a server that failed hides what it would have said.
         let order: [ResultCode] = [.dnsServerFailure, .dnsNoSRVRecords, .dnsNameNotFound]
@@ -109,24 +140,79 @@ package struct DNSHostLocator: HostLocator {
         throw TallyError(worst, message)
     }
 
-    /// Every address of every target, in RFC 2782 order; a target without addresses in DNS is kept by name for
-    /// the system resolver (`/etc/hosts`).
-    func candidates(from answer: SRVAnswer, lookup: SRVLookup) -> HostCandidates {
+    /// The targets of an answer in RFC 2782 order (priority, then weighted random), at most
+    /// ``DiscoveryOptions/maximumTargets`` of them, to be looked up one at a time until `deadline`.
+    func queue(from answer: SRVAnswer, lookup: SRVLookup, deadline: ContinuousClock.Instant) -> HostQueue {
         var generator = ClosureRandom(source: random)
-        var hosts: [HostAddress] = []
-        var names: [HostAddress: String] = [:]
-        for record in SRVSelection.order(answer.records, using: &generator) {
-            let target = String(record.target.description.dropLast())
-            var addresses = lookup.addresses(of: record.target, known: answer.addresses)
-            if addresses.isEmpty { addresses = [target] }
-            for address in addresses {
-                let host = HostAddress(host: address, port: Int(record.port))
-                guard names[host] == nil else { continue }
-                hosts.append(host)
-                names[host] = target
-            }
+        let ordered = SRVSelection.order(answer.records, using: &generator)
+        return HostQueue(targets: SRVTargetQueue(records: ordered, known: answer.addresses, lookup: lookup,
+                                                 deadline: deadline, deadlineSeconds: options.deadline))
+    }
+
+    /// Every address of the targets `tally doctor` would have the client try, in RFC 2782 order, with the same
+    /// limits; a target without addresses in DNS is kept by name for the system resolver (`/etc/hosts`).
+    func candidates(from answer: SRVAnswer, lookup: SRVLookup) -> HostCandidates {
+        var queue = queue(from: answer, lookup: lookup, deadline: deadlineFromNow())
+        return queue.drain()
+    }
+}
+
+/// The discovered SRV targets not yet looked up, in the order to try them; at most
+/// ``DiscoveryOptions/maximumTargets``, and none once the deadline has passed.
+struct SRVTargetQueue: Sendable {
+    /// The targets left, in RFC 2782 order.
+    private var records: ArraySlice<SRVData>
+    /// How many records the answer had, and how many were left out by the cap.
+    private let total: Int
+    private let dropped: Int
+    private let known: [DNSName: [String]]
+    private let lookup: SRVLookup
+    private let deadline: ContinuousClock.Instant
+    private let deadlineSeconds: Double
+    /// Whether the deadline was found passed.
+    private(set) var expired = false
+
+    init(records: [SRVData], known: [DNSName: [String]], lookup: SRVLookup, deadline: ContinuousClock.Instant, deadlineSeconds: Double) {
+        self.records = records.prefix(DiscoveryOptions.maximumTargets)
+        total = records.count
+        dropped = max(0, records.count - DiscoveryOptions.maximumTargets)
+        self.known = known
+        self.lookup = lookup
+        self.deadline = deadline
+        self.deadlineSeconds = deadlineSeconds
+    }
+
+    var hasMore: Bool { !records.isEmpty }
+
+    /// Whether the deadline has passed (and from then on, always).
+    mutating func deadlinePassed() -> Bool {
+        if !expired, ContinuousClock.now >= deadline { expired = true }
+        return expired
+    }
+
+    /// The next target's addresses (IPv6 first, at most ``DiscoveryOptions/maximumAddressesPerFamily`` of each
+    /// family), or the target by name when DNS has none; `nil` when no target is left or the deadline passed.
+    mutating func nextTarget() -> (name: String, hosts: [HostAddress])? {
+        guard !deadlinePassed(), let record = records.popFirst() else { return nil }
+        let name = String(record.target.description.dropLast())
+        let found = lookup.addresses(of: record.target, known: known, deadline: deadline)
+        let limit = DiscoveryOptions.maximumAddressesPerFamily
+        var addresses = Array(found.filter { $0.contains(":") }.prefix(limit)) + Array(found.filter { !$0.contains(":") }.prefix(limit))
+        if addresses.isEmpty { addresses = [name] }
+        return (name, addresses.map { HostAddress(host: $0, port: Int(record.port)) })
+    }
+
+    /// Why fewer hosts were tried than the answer named: `""` when none was left out.
+    var limitNote: String {
+        var notes: [String] = []
+        if dropped > 0 {
+            notes.append("only the first \(DiscoveryOptions.maximumTargets) of the \(total) SRV targets are tried")
         }
-        return HostCandidates(hosts: hosts, pinned: false, names: names)
+        if expired {
+            notes.append("discovery stopped at its \(deadlineSeconds == deadlineSeconds.rounded() ? String(Int(deadlineSeconds)) : String(deadlineSeconds)) s deadline"
+                            + (records.isEmpty ? "" : " with \(records.count) SRV target\(records.count == 1 ? "" : "s") not tried"))
+        }
+        return notes.isEmpty ? "" : "; " + notes.joined(separator: "; ")
     }
 }
 

@@ -179,6 +179,77 @@ extension DNSScenarios {
             #expect(try dead.events().isEmpty)
         }
 
+        /// A hostile answer: 40 SRV targets whose names have no address records, before the one real host. The client
+        /// considers only the first 16 targets in RFC 2782 order, tries them (by name, as DNS has no address for them)
+        /// in that order, and stops with C004F074 without ever reaching the real host.
+        @Test func aHostileAnswerIsCutAtTheTargetCapInRFC2782Order() async throws {
+            let live = try await LiveHost()
+            defer { Task { await live.stop() } }
+            let cap = DiscoveryOptions.maximumTargets
+            // Listed in reverse, so a cap taken before ordering would keep the wrong targets.
+            let hostile = (1...40).reversed().map { "_tally._tcp IN SRV \($0) 0 \(live.port) dead\($0)" }
+            let named = try NamedServer.start(records: hostile + ["_tally._tcp IN SRV 100 0 \(live.port) host1"])
+            defer { named.stop() }
+            let temp = TemporaryDirectory()
+            let client = try ClientDiscoveryTests.client(live, temp, nameServers: [named.server.description])
+            #expect(code { try client.activate(now: live.clock.now()) } == .noHostContacted)
+            #expect(try client.status(now: live.clock.now()).lastResult == .noHostContacted)
+            let sent = try client.events().filter { $0.id == .requestSent }.compactMap { $0.fields["host"] }
+            #expect(sent.count <= cap)
+            #expect(sent == (1...cap).map { "dead\($0).tally.test:\(live.port)" })
+            #expect(!sent.contains("127.0.0.1:\(live.port)"))
+        }
+
+        /// Targets are looked up one at a time, as the queue reaches them: an address that appears in DNS after the
+        /// first host was handed out is the one the second target gets (all looked up at once, it would have none).
+        @Test func targetsAreLookedUpOneAtATimeAsTheyAreTried() throws {
+            let named = try NamedServer.start(records: ["_tally._tcp IN SRV 0 0 1688 host1", "_tally._tcp IN SRV 10 0 1700 late"])
+            defer { named.stop() }
+            let locator = DNSHostLocator(options: DiscoveryOptions(resolvConfPath: "/dev/null", nameServers: [named.server.description], timeout: 1, attempts: 1))
+            var queue = try locator.queue(settings: ClientSettings(domain: "tally.test"), service: "tally")
+            #expect(queue.next() == HostAddress(host: "127.0.0.1", port: 1688))
+            #expect(queue.mayHaveMore)
+            let update = try named.nsupdate(["update add late.tally.test. 300 IN A 192.0.2.77"])
+            #expect(update.status == 0, "\(update.output)")
+            #expect(queue.next() == HostAddress(host: "192.0.2.77", port: 1700))
+            #expect(queue.names[HostAddress(host: "192.0.2.77", port: 1700)] == "late.tally.test")
+            #expect(queue.next() == nil)
+            #expect(!queue.mayHaveMore && queue.limitNote.isEmpty)
+        }
+
+        /// The discovery deadline: once it has passed nothing more is asked or tried. Spent before the SRV answer, the
+        /// lookup is a server failure (8007232A); spent on a target's address lookup, the client stops with C004F074
+        /// without trying that target or the real host after it.
+        @Test func discoveryStopsAtItsDeadlineWithTheCodeOfWhereItGotTo() async throws {
+            let live = try await LiveHost()
+            defer { Task { await live.stop() } }
+            let temp = TemporaryDirectory()
+            let named = try NamedServer.start(records: ["_tally._tcp IN SRV 0 0 \(live.port) far.example.", "_tally._tcp IN SRV 10 0 \(live.port) host1"])
+            defer { named.stop() }
+            let profile = try live.fixture.profile()
+            func client(_ name: String, nameServers: [String], timeout: Double, deadline: Double) throws -> TallyClient {
+                let client = TallyClient(stateDirectory: temp.path(name), identity: MachineIdentity(machineID: "machine-\(name)", name: name),
+                                         profile: profile, connectTimeout: 1, readTimeout: 5,
+                                         discovery: DiscoveryOptions(resolvConfPath: "/dev/null", nameServers: nameServers, timeout: timeout,
+                                                                     attempts: 1, deadline: deadline))
+                _ = try client.installKey(profile.skus.first { $0.id == "studio-pro" }!.setupKey, now: live.clock.now())
+                try client.setDomain("tally.test")
+                return client
+            }
+            // No time at all: not even the SRV records are asked for.
+            let none = try client("a", nameServers: [named.server.description], timeout: 1, deadline: 0)
+            #expect(code { try none.activate(now: live.clock.now()) } == .dnsServerFailure)
+            #expect(try none.events().isEmpty)
+
+            // named answers the SRV query at once, refuses far.example (not its zone), and the second name server never
+            // answers: the address lookup of the first target waits for it until the deadline, and nothing follows.
+            let silent = LoopbackSockets.silentUDP()
+            defer { close(silent.fd) }
+            let late = try client("b", nameServers: [named.server.description, "127.0.0.1:\(silent.port)"], timeout: 30, deadline: 2)
+            #expect(code { try late.activate(now: live.clock.now()) } == .noHostContacted)
+            #expect(try late.events().filter { $0.id == .requestSent }.isEmpty)
+        }
+
         @Test func targetsComeInRFC2782OrderWithIPv6Addresses() throws {
             let named = try NamedServer.start(records: [
                 "_tally._tcp IN SRV 10 0 1700 host1", "_tally._tcp IN SRV 0 0 1688 host6", "_tally._tcp IN SRV 20 0 1701 nowhere.example.",

@@ -167,6 +167,30 @@ import Glibc
         #expect(throws: TallyError(.dnsServerFailure, "")) { try lookup.lookup(service: "tally", domain: try DNSName("tally.test")) }
     }
 
+    /// A deadline bounds the whole query: the wait on a silent server ends at the deadline, not after the
+    /// timeout, and no further round is started once it has passed.
+    @Test func aDeadlineEndsTheQueryBeforeTheTimeoutsDo() throws {
+        let silent = LoopbackSockets.silentUDP()
+        defer { close(silent.fd) }
+        let configuration = ResolverConfiguration(nameServers: [try DNSServerAddress(host: "127.0.0.1", port: silent.port)], timeout: 30, attempts: 3)
+        let resolver = DNSResolver(configuration: configuration)
+        let host = try DNSName("host1.tally.test")
+        do throws(DNSError) {
+            _ = try resolver.query(host, type: .a, deadline: .now + .milliseconds(300))
+            Issue.record("a silent server answered")
+        } catch {
+            #expect(error.kind == .timeout)
+            // The second of the three rounds found the deadline passed (after 30 s, the first would still wait).
+            #expect(error.detail.contains("before the deadline"), "\(error.detail)")
+        }
+        // Already passed: nothing is sent.
+        #expect(throws: DNSError(.timeout, "")) { try resolver.query(host, type: .a, deadline: .now) }
+        // The SRV lookup reports it as a server failure, 8007232A.
+        #expect(throws: TallyError(.dnsServerFailure, "")) {
+            try SRVLookup(resolver: resolver).lookup(service: "tally", domain: NamedServer.zone, deadline: .now)
+        }
+    }
+
     @Test func aSilentServerIsSkippedForTheNextOne() throws {
         let silent = LoopbackSockets.silentUDP()
         defer { close(silent.fd) }

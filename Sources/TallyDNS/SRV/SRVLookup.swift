@@ -41,12 +41,12 @@ public struct SRVLookup: Sendable {
         }
     }
 
-    /// Looks up the SRV records of `_service._tcp.domain`.
-    public func lookup(service: String, domain: DNSName) throws(TallyError) -> SRVAnswer {
+    /// Looks up the SRV records of `_service._tcp.domain`, giving up at `deadline` (a server failure, 8007232A).
+    public func lookup(service: String, domain: DNSName, deadline: ContinuousClock.Instant? = nil) throws(TallyError) -> SRVAnswer {
         let owner = try SRVLookup.owner(service: service, domain: domain)
         let answer: DNSMessage
         do {
-            answer = try resolver.query(owner, type: .srv)
+            answer = try resolver.query(owner, type: .srv, deadline: deadline)
         } catch {
             throw SRVLookup.tallyError(error, owner: owner)
         }
@@ -100,14 +100,15 @@ public struct SRVLookup: Sendable {
     }
 
     /// The IPv6 and IPv4 addresses of a target: from `known` (the additional section) when there, else asked
-    /// for (AAAA, then A). A failed address query gives no addresses, never an error.
-    public func addresses(of target: DNSName, known: [DNSName: [String]] = [:]) -> [String] {
+    /// for (AAAA, then A), no query outlasting `deadline`. A failed address query gives no addresses, never an
+    /// error.
+    public func addresses(of target: DNSName, known: [DNSName: [String]] = [:], deadline: ContinuousClock.Instant? = nil) -> [String] {
         if let found = known[target], !found.isEmpty {
             return found.filter { $0.contains(":") } + found.filter { !$0.contains(":") }
         }
         var result: [String] = []
         for type in [DNSRecordType.aaaa, .a] {
-            guard let answer = try? resolver.query(target, type: type) else { continue }
+            guard let answer = try? resolver.query(target, type: type, deadline: deadline) else { continue }
             var name = target
             for _ in 0..<8 {
                 guard let alias = answer.answers(.cname, for: name).first, case .cname(let next) = alias.data else { break }

@@ -25,7 +25,7 @@ enum DNSTransport {
         let deadline = DNSDeadline(after: timeout)
         var buffer = [UInt8](repeating: 0, count: maximumDatagram)
         while true {
-            try waitReadable(fd, deadline: deadline, server: server, what: "an answer")
+            try waitReadable(fd, deadline: deadline, server: server, what: "answer")
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if count < 0 {
                 if errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK { continue }
@@ -91,7 +91,7 @@ enum DNSTransport {
         guard stream, errno == EINPROGRESS || errno == EINTR else {
             throw DNSError(.network, "could not connect to \(server): \(errnoText())")
         }
-        try wait(fd, events: Int16(POLLOUT), deadline: deadline, server: server, what: "a TCP connection")
+        try wait(fd, events: Int16(POLLOUT), deadline: deadline, server: server, what: "TCP connection")
         var error: Int32 = 0
         var size = socklen_t(MemoryLayout<Int32>.size)
         guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0, error == 0 else {
@@ -109,7 +109,7 @@ enum DNSTransport {
             } else if got == 0 {
                 throw DNSError(.network, "\(server) closed the TCP connection after \(filled) of \(count) bytes")
             } else if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
-                try waitReadable(fd, deadline: deadline, server: server, what: "the rest of the TCP answer")
+                try waitReadable(fd, deadline: deadline, server: server, what: "rest of the TCP answer")
             } else {
                 throw DNSError(.network, "reading from \(server): \(errnoText())")
             }
@@ -125,7 +125,7 @@ enum DNSTransport {
         while true {
             let remaining = deadline.remainingMilliseconds
             guard remaining > 0 else {
-                throw DNSError(.timeout, "\(server) sent no \(what) within \(format(deadline.seconds)) s")
+                throw DNSError(.timeout, "\(server): no \(what) within \(format(deadline.seconds)) s")
             }
             var pfd = pollfd(fd: fd, events: events, revents: 0)
             let ready = poll(&pfd, 1, remaining)
