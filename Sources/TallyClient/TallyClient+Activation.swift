@@ -45,7 +45,11 @@ extension TallyClient {
     /// Activates now (`slmgr /ato`): asks a host, verifies its signed answer, and applies it.
     ///
     /// Records event 12288 before sending to each host and 12289 once the attempt is over (with the result).
-    /// The state directory stays locked during the exchange, at most the connect timeout plus the read timeout.
+    /// The state directory stays locked during the exchange. With a pinned host that is at most the connect timeout
+    /// plus the read timeout. With DNS discovery it is at most the discovery deadline (``DiscoveryOptions/deadline``,
+    /// 10 s by default) plus the connect and read timeouts of the host being tried when the deadline passes, after
+    /// the cached host's own timeouts when a cached host failed first. Resolving a host name with the system
+    /// resolver (a pinned name, or an SRV target without addresses in DNS) adds that resolver's timeouts.
     ///
     /// - Parameter sku: the SKU; `nil` for the only one installed.
     /// - Returns: the outcome of a signed answer: granted, or refused (check ``ActivationOutcome/result``).
@@ -117,23 +121,24 @@ extension TallyClient {
             return .failure(error)
         }
         let roots: TrustedRoots
-        let candidates: HostCandidates
+        var round: HostQueue
         do {
             roots = try trustedRoots(of: state.profile)
-            candidates = try locator.candidates(settings: state.settings, service: state.profile.service)
+            round = try locator.queue(settings: state.settings, service: state.profile.service)
         } catch {
             return fail(error, host: nil)
         }
+        let pinned = round.pinned
         var failures: [(HostAddress, TallyError)] = []
-        var round = candidates
         var tried: Set<HostAddress> = []
         while true {
-            let hosts = round.hosts.filter { !tried.contains($0) }
-            for (index, host) in hosts.enumerated() {
+            // Discovered SRV targets are looked up one at a time as the hosts before them fail, within the limits of
+            // DiscoveryOptions (the first 16 targets, the discovery deadline).
+            while let host = round.next(skipping: tried) {
                 tried.insert(host)
                 // While other discovered hosts remain, a host that accepts but does not answer is dropped after the
                 // connect timeout rather than the full read timeout (KMS: "drops a host that does not answer").
-                let othersRemain = !round.pinned && (round.cached || index < hosts.count - 1)
+                let othersRemain = !round.pinned && (round.cached || round.mayHaveMore)
                 let hostReadTimeout = othersRemain ? min(readTimeout, max(connectTimeout, 1)) : readTimeout
                 let license = state.machine.licenses[id]!
                 let (check, _) = checkTicket(license, machine: state.machine, roots: roots, now: now)
@@ -185,18 +190,18 @@ extension TallyClient {
             guard round.cached else { break }
             state.settings.cachedHost = nil
             do {
-                round = try locator.candidates(settings: state.settings, service: state.profile.service)
+                round = try locator.queue(settings: state.settings, service: state.profile.service)
             } catch {
                 let cachedFailure = failures.last.map { " (the cached host \($0.0) failed first: \($0.1.message))" } ?? ""
                 return fail(TallyError(error.code, error.message + cachedFailure, remedy: error.remedy, hint: error.hint), host: failures.last?.0)
             }
         }
         guard let last = failures.last else {
-            return fail(TallyError(.noHostContacted, "no activation host was found to try"), host: nil)
+            return fail(TallyError(.noHostContacted, "no activation host was found to try" + round.limitNote), host: nil)
         }
-        if failures.count == 1, candidates.pinned { return fail(last.1, host: last.0) }
+        if failures.count == 1, pinned { return fail(last.1, host: last.0) }
         let summary = failures.map { "\($0.0): \($0.1.code.hex) \($0.1.message)" }.joined(separator: "; ")
-        return fail(TallyError(.noHostContacted, "DNS names activation hosts, but none answered: \(summary)"), host: last.0)
+        return fail(TallyError(.noHostContacted, "DNS names activation hosts, but none answered: \(summary)" + round.limitNote), host: last.0)
     }
 
     /// Verifies a signed answer and applies it to the licence.

@@ -10,8 +10,10 @@ import TallyFiles
 /// and writes it atomically, so several processes (the application and a renewal timer) may share it.
 ///
 /// Every method takes the time as a parameter (defaulting to now) and blocks while it works: ``activate(sku:now:)``
-/// waits for the network for at most the connect timeout plus the read timeout. Call it from a background
-/// thread in an application with a user interface.
+/// waits for the network for at most the connect timeout plus the read timeout with a pinned host, and with DNS
+/// discovery for at most the discovery deadline (``DiscoveryOptions/deadline``, 10 s by default) plus the timeouts
+/// of the host being tried when it passes (see ``activate(sku:now:)``). Call it from a background thread in an
+/// application with a user interface.
 ///
 /// ```swift
 /// let client = TallyClient(stateDirectory: dir, identity: try .current(), profile: profile)
