@@ -81,6 +81,7 @@ public final class SQLiteHostStore: HostStore {
                 """)
         }
         migrator.registerMigration("2-clone-reports", migrate: SQLiteHostStore.createCloneReports)
+        migrator.registerMigration("3-clone-report-days", migrate: SQLiteHostStore.createCloneReportDays)
         return migrator
     }
 

@@ -45,21 +45,71 @@ struct ClonedImageLiveTests {
         _ = try host.activate(golden)
         #expect(try clones(host).count == 1)
 
-        // A third machine from the image is one more event, naming all three.
+        // A third machine from the image the same day: the CMID was reported today, so it waits for the next day.
         golden.fingerprint = MachineFingerprint.compute(machineID: "copy-2", productUUID: nil)
         golden.name = "copy-2"
         _ = try host.activate(golden)
+        #expect(try clones(host).count == 1)
+
+        // The next day the CMID asks again (from a machine already reported): one more event, naming all three.
+        host.clock.advance(by: 86_400)
+        _ = try host.activate(copy)
         let again = try clones(host)
         #expect(again.count == 2)
         #expect(again.last?.event.fields["machineCount"] == "3")
         #expect(again.last?.event.fields["newFingerprints"] == golden.fingerprint)
+        #expect(again.last?.event.fields["newMachineCount"] == "1")
         #expect(host.runtime.service.counts()["client"]?.current == 1)
 
-        // After a restart the same clones are not reported again.
+        // After a restart the same clones are not reported again, that day or the next.
         try await host.restart()
         _ = try host.activate(copy)
         _ = try host.activate(golden)
         #expect(try clones(host).count == 2)
+        host.clock.advance(by: 86_400)
+        _ = try host.activate(copy)
+        _ = try host.activate(golden)
+        #expect(try clones(host).count == 2)
+        #expect(host.runtime.service.counts()["client"]?.current == 1)
+    }
+
+    @Test("one CMID sent with 100 random fingerprints: one 12300 a day, at most 20 machines named, the total counted")
+    func randomFingerprints() async throws {
+        let host = try await LiveHost()
+        defer { Task { await host.stop() } }
+        var machine = LiveHost.Machine()
+        func send(_ number: Int) throws {
+            machine.fingerprint = MachineFingerprint.compute(machineID: UUID().uuidString, productUUID: nil)
+            machine.name = "scripted-\(number)"
+            _ = try host.activate(machine)
+            host.runtime.clones.flush()  // each request checked on its own: the worst case for the detector
+        }
+        for number in 0..<100 { try send(number) }
+        let firstDay = try clones(host)
+        #expect(firstDay.count == 1)
+        #expect(firstDay.first?.event.fields["machineCount"] == "2")
+
+        // The next day: one more event for the 99 machines not reported yet, naming 20 of the 101.
+        host.clock.advance(by: 86_400)
+        for number in 100..<200 { try send(number) }
+        let events = try clones(host)
+        #expect(events.count == 2)
+        let fields = try #require(events.last?.event.fields)
+        #expect(fields["machineCount"] == "101")
+        #expect(fields["newMachineCount"] == "99")
+        #expect(fields["listed"] == "20")
+        #expect(fields["machines"]?.components(separatedBy: ", ").count == 20)
+        #expect(fields["fingerprints"]?.split(separator: ",").count == 20)
+        #expect(fields["newFingerprints"]?.split(separator: ",").count == 20)
+        // Bounded whatever the number of fingerprints: 20 names of at most 255 characters, 40 fingerprints, the remedy.
+        #expect(fields.values.reduce(0) { $0 + $1.utf8.count } < 4096)
+
+        // The dashboard's warning is bounded the same way and counts all 200.
+        let day = CountWindow.day(of: host.clock.now())
+        let images = try host.runtime.store.clonedImages(since: day - Intervals.countWindowDays + 1)
+        #expect(images.count == 1)
+        #expect(images.first?.machines.count == 20)
+        #expect(images.first?.machineCount == 200)
         #expect(host.runtime.service.counts()["client"]?.current == 1)
     }
 

@@ -43,7 +43,7 @@ struct DashboardUnitTests {
 
     func inputs(classes: [(name: String, current: Int, required: Int)] = [("client", 25, 25)], activated: Bool = true, expires: Date? = nil,
                 failure: StoredEvent? = nil, success: StoredEvent? = nil,
-                clones: [(cmid: String, machines: [FingerprintSighting])] = []) -> DashboardWarnings.Inputs {
+                clones: [ClonedImage] = []) -> DashboardWarnings.Inputs {
         DashboardWarnings.Inputs(classes: classes, activated: activated, problem: activated ? nil : "no certificate installed",
                                  certificateExpires: expires ?? now.addingTimeInterval(200 * 86_400),
                                  lastPublishFailure: failure, lastPublishSuccess: success, clones: clones)
@@ -83,11 +83,19 @@ struct DashboardUnitTests {
     @Test("warnings: a cloned image names the CMID and the machines, with the rearm remedy")
     func clone() {
         let machines = [FingerprintSighting(fingerprint: "a", machine: "gold", lastDay: 1), FingerprintSighting(fingerprint: "b", machine: "copy", lastDay: 1)]
-        let warnings = DashboardWarnings.evaluate(inputs(clones: [("cmid-1", machines)]), now: now)
+        let warnings = DashboardWarnings.evaluate(inputs(clones: [ClonedImage(cmid: "cmid-1", machines: machines, machineCount: 2)]), now: now)
         #expect(warnings.map(\.kind) == [.clonedImage])
         #expect(warnings.first?.text.contains("cmid-1") == true)
-        #expect(warnings.first?.text.contains("gold, copy") == true)
+        #expect(warnings.first?.text.contains("was sent by 2 machines (gold, copy).") == true)
         #expect(warnings.first?.remedy.contains("tally client rearm") == true)
+    }
+
+    @Test("warnings: a cloned image with more machines than listed says how many more there are")
+    func cloneWithManyMachines() {
+        let machines = (0..<20).map { FingerprintSighting(fingerprint: "f\($0)", machine: "m\($0)", lastDay: 1) }
+        let warnings = DashboardWarnings.evaluate(inputs(clones: [ClonedImage(cmid: "cmid-1", machines: machines, machineCount: 100)]), now: now)
+        #expect(warnings.first?.text.contains("was sent by 100 machines (m0, m1,") == true)
+        #expect(warnings.first?.text.contains("m19 and 80 more). They count as one.") == true)
     }
 
     @Test("requests: query strings and forms are decoded; cookies are split")

@@ -23,10 +23,10 @@ public enum DashboardWarnings {
         /// The newest 12293 (DNS publishing failed) and 12294 (succeeded) events.
         public var lastPublishFailure: StoredEvent?
         public var lastPublishSuccess: StoredEvent?
-        public var clones: [(cmid: String, machines: [FingerprintSighting])]
+        public var clones: [ClonedImage]
 
         public init(classes: [(name: String, current: Int, required: Int)], activated: Bool, problem: String?, certificateExpires: Date?,
-                    lastPublishFailure: StoredEvent?, lastPublishSuccess: StoredEvent?, clones: [(cmid: String, machines: [FingerprintSighting])]) {
+                    lastPublishFailure: StoredEvent?, lastPublishSuccess: StoredEvent?, clones: [ClonedImage]) {
             self.classes = classes
             self.activated = activated
             self.problem = problem
@@ -66,10 +66,17 @@ public enum DashboardWarnings {
         }
         for clone in inputs.clones {
             warnings.append(DashboardWarning(kind: .clonedImage, level: .warning,
-                                             text: "Cloned image: CMID \(clone.cmid) was sent by \(clone.machines.count) machines (\(clone.machines.map(\.machine).joined(separator: ", "))). They count as one.",
+                                             text: "Cloned image: CMID \(clone.cmid) was sent by \(clone.machineCount) machines (\(DashboardWarnings.names(clone))). They count as one.",
                                              remedy: CloneDetector.remedy))
         }
         return warnings
+    }
+
+    /// The machines a warning names: the newest few, and how many more there are.
+    static func names(_ clone: ClonedImage) -> String {
+        let names = clone.machines.map(\.machine).joined(separator: ", ")
+        let more = clone.machineCount - clone.machines.count
+        return more > 0 ? "\(names) and \(more) more" : names
     }
 }
 
