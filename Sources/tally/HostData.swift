@@ -8,7 +8,7 @@ import TallyStore
 struct HostSet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "set",
-        abstract: "Change a host setting (send SIGHUP to a running host to apply).",
+        abstract: "Change a host setting (send SIGHUP to a running host to apply, or restart it where the setting says so).",
         discussion: "Settings:\n" + HostSettings.names.map { "  \($0.name): \($0.help)" }.joined(separator: "\n")
     )
     @OptionGroup var host: HostOptions
@@ -21,7 +21,11 @@ struct HostSet: ParsableCommand {
             var settings = try HostSettings.load(from: host.directory, validating: false)
             try settings.set(name, to: value)
             try settings.save(to: host.directory)
-            Output.emit(settings, json: output.json) { "\(name) set to \(value); a running host applies it on SIGHUP (`systemctl reload tally-host`)" }
+            let restart = HostSettings.names.first { $0.name == name }?.help.contains("restart to apply") == true
+            Output.emit(settings, json: output.json) {
+                "\(name) set to \(value); " + (restart ? "restart a running host to apply it (`systemctl restart tally-host`)"
+                                                   : "a running host applies it on SIGHUP (`systemctl reload tally-host`)")
+            }
         }
     }
 }

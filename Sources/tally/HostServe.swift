@@ -12,7 +12,7 @@ import Glibc
 struct HostServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the activation service until SIGTERM or SIGINT; SIGHUP re-reads settings and certificate."
+        abstract: "Run the activation service until SIGTERM or SIGINT; SIGHUP re-reads settings, certificate and admin token."
     )
     @OptionGroup var host: HostOptions
     @OptionGroup var output: OutputOptions
@@ -55,6 +55,18 @@ struct HostServe: AsyncParsableCommand {
                     logger.info("settings and certificate reloaded")
                 } catch {
                     logger.error("reload failed; the previous settings stay", metadata: ["error": "\(error)"])
+                }
+                // The admin token is re-read too: a new one ends every session. admin-listen, and turning the
+                // token on or off, apply at the next start.
+                if let admin = runtime.admin {
+                    do {
+                        let settings = try HostSettings.load(from: host.directory)
+                        if try admin.access.reload(tokenFile: settings.adminTokenFile, directory: host.directory) {
+                            logger.notice("admin token replaced; every admin session ended")
+                        }
+                    } catch {
+                        logger.error("the admin token was not reloaded; the previous one stays", metadata: ["error": "\(error)"])
+                    }
                 }
                 continue
             }

@@ -22,11 +22,15 @@ public enum AdminClient {
     }
 
     /// The running host's admin address and token, from `admin.json` and the settings; `nil` when none runs.
-    public static func endpoint(_ directory: StateDirectory) -> (address: BindAddress, token: String?)? {
-        guard let endpoint = AdminEndpoint.read(from: directory), let address = try? BindAddress(endpoint.address) else { return nil }
+    /// An `admin.json` whose pid is not a running `tally … serve` (a host that was killed) is ignored before
+    /// anything is read or sent: its address may now be anyone's, and the token must not go there.
+    public static func endpoint(_ directory: StateDirectory,
+                                isServing: (Int32) -> Bool = AdminEndpoint.isServingHost) -> (address: BindAddress, token: String?)? {
+        guard let endpoint = AdminEndpoint.read(from: directory), isServing(endpoint.pid),
+              let address = try? BindAddress(endpoint.address) else { return nil }
         var token: String?
         if endpoint.tokenRequired, let file = (try? HostSettings.load(from: directory))?.adminTokenFile {
-            token = try? AdminAccess.readToken(file.hasPrefix("/") ? file : directory.file(file).path)
+            token = try? AdminAccess.readToken(AdminAccess.tokenPath(file, directory: directory))
         }
         return (address, token)
     }

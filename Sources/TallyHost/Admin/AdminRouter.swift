@@ -4,6 +4,8 @@ import TallyStore
 
 /// The admin port's routes. Plain values in, plain values out: tested without sockets.
 ///
+/// Without a token every path answers 421 to a request whose `Host` is not a loopback name (DNS rebinding).
+///
 /// | path | who |
 /// |---|---|
 /// | `GET /health`, `GET /ready` | anyone who can connect (they say nothing about clients) |
@@ -17,6 +19,11 @@ public struct AdminRouter: Sendable {
     }
 
     public func handle(_ request: AdminRequest) -> AdminResponse {
+        // DNS rebinding: without a token, only requests addressed to a loopback name are answered.
+        guard context.access.hostAllowed(request.headers["host"]) else {
+            return .error(421, "without a token this admin interface answers only requests addressed to 127.0.0.1, [::1] or localhost (the Host header)",
+                          code: .accessDenied)
+        }
         do {
             return try route(request)
         } catch let error as TallyError {

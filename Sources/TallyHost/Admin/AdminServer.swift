@@ -7,8 +7,14 @@ import TallyCore
 
 /// The admin port: SwiftNIO HTTP/1.1 on its own single event loop, beside (never inside) the activation port.
 /// Routes run on a small thread pool because they read the store.
+///
+/// Like the activation port it holds at most `limits.maxConnections` connections (64 by default; more get 503
+/// and are closed), wants a request whole within the read timeout (408) and closes connections idle longer than
+/// the idle timeout, so nobody who can connect can hold its sockets or threads.
 public final class AdminServer: Sendable {
     public let address: BindAddress
+    /// Who may use it; its token is re-read on SIGHUP.
+    public let access: AdminAccess
     private let channel: any Channel
     private let group: MultiThreadedEventLoopGroup
     private let pool: NIOThreadPool
@@ -16,18 +22,33 @@ public final class AdminServer: Sendable {
     /// Bodies are small: a login form.
     static let maximumBodyBytes = 16 * 1024
 
-    public static func start(address: BindAddress, router: AdminRouter, logger: Logger) async throws -> AdminServer {
+    /// 64 connections (one admin, a browser, a Prometheus scraper need a few), the activation port's default
+    /// timeouts: idle 60 s, read 10 s. The rate limit does not apply here.
+    public static let defaultLimits = ConnectionLimits(maxConnections: 64, idleTimeout: .seconds(60), readTimeout: .seconds(10), ratePerAddress: 0)
+
+    public static func start(address: BindAddress, router: AdminRouter, logger: Logger,
+                             limits: ConnectionLimits = AdminServer.defaultLimits) async throws -> AdminServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()
+        let gate = ConnectionGate(limit: limits.maxConnections)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                    let pipeline = channel.pipeline.syncOperations
+                    guard gate.enter() else {
+                        try pipeline.addHandler(RefuseConnectionHandler())
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in gate.leave() }
+                    let timeouts = RequestTimeoutHandler(timers: ConnectionTimers(idleTimeout: limits.idleTimeout, readTimeout: limits.readTimeout))
+                    try pipeline.addHandler(timeouts)
+                    try pipeline.configureHTTPServerPipeline(
                         withErrorHandling: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: HostServer.headerLimits)
-                    try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(router: router, pool: pool))
+                    try pipeline.addHandler(RequestCompleteHandler(timeouts: timeouts))
+                    try pipeline.addHandler(AdminHTTPHandler(router: router, pool: pool))
                 }
             }
         let host = address.host == "localhost" ? "127.0.0.1" : address.host
@@ -35,7 +56,7 @@ public final class AdminServer: Sendable {
             let channel = try await bootstrap.bind(host: host, port: address.port).get()
             let bound = BindAddress(host: channel.localAddress?.ipAddress ?? host, port: channel.localAddress?.port ?? address.port)
             logger.info("admin interface listening", metadata: ["address": "\(bound)", "token": "\(router.context.access.requiresToken)"])
-            return AdminServer(address: bound, channel: channel, group: group, pool: pool)
+            return AdminServer(address: bound, access: router.context.access, channel: channel, group: group, pool: pool)
         } catch {
             try? await group.shutdownGracefully()
             try? await pool.shutdownGracefully()
@@ -44,8 +65,9 @@ public final class AdminServer: Sendable {
         }
     }
 
-    private init(address: BindAddress, channel: any Channel, group: MultiThreadedEventLoopGroup, pool: NIOThreadPool) {
+    private init(address: BindAddress, access: AdminAccess, channel: any Channel, group: MultiThreadedEventLoopGroup, pool: NIOThreadPool) {
         self.address = address
+        self.access = access
         self.channel = channel
         self.group = group
         self.pool = pool

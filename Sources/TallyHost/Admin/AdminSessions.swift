@@ -47,6 +47,11 @@ public final class AdminSessions: Sendable {
         _ = sessions.withLockedValue { $0.removeValue(forKey: id) }
     }
 
+    /// Ends every session (the token changed: whoever logged in with the old one is logged out).
+    public func endAll() {
+        sessions.withLockedValue { $0.removeAll() }
+    }
+
     /// The `Set-Cookie` value for a session: HttpOnly (no script reads it), SameSite=Strict (no other site's
     /// page sends it), whole host.
     static func cookie(_ id: String) -> String {
