@@ -142,8 +142,10 @@ struct AdminCLITests {
         #expect(gap.stdout.contains("FLAG     gap"))
 
         var text = try String(contentsOfFile: cli.path("two.jwt"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        // Change the signature's last two characters to two others (never to what they were).
+        let original = String(text.suffix(2))
         text.removeLast(2)
-        text += text.hasSuffix("A") ? "BB" : "AA"
+        text += original == "AA" ? "QA" : "AA"
         try text.write(toFile: cli.path("bad.jwt"), atomically: true, encoding: .utf8)
         let tampered = try cli.run("vendor", "verify-report", "one.jwt", "bad.jwt", "--state-dir", "v")
         #expect(tampered.status == 1)

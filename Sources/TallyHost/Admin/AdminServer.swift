@@ -37,18 +37,7 @@ public final class AdminServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let pipeline = channel.pipeline.syncOperations
-                    guard gate.enter() else {
-                        try pipeline.addHandler(RefuseConnectionHandler())
-                        return
-                    }
-                    channel.closeFuture.whenComplete { _ in gate.leave() }
-                    let timeouts = RequestTimeoutHandler(timers: ConnectionTimers(idleTimeout: limits.idleTimeout, readTimeout: limits.readTimeout))
-                    try pipeline.addHandler(timeouts)
-                    try pipeline.configureHTTPServerPipeline(
-                        withErrorHandling: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: HostServer.headerLimits)
-                    try pipeline.addHandler(RequestCompleteHandler(timeouts: timeouts))
-                    try pipeline.addHandler(AdminHTTPHandler(router: router, pool: pool))
+                    try gate.configure(channel, limits: limits) { AdminHTTPHandler(router: router, pool: pool) }
                 }
             }
         let host = address.host == "localhost" ? "127.0.0.1" : address.host

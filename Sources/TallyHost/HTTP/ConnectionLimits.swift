@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 import TallyCore
 
 /// The activation port's limits, from the settings: open connections, idle and read timeouts, requests per
@@ -95,4 +96,23 @@ final class SharedRateLimiter: Sendable {
 extension SocketAddress {
     /// The address without the port: what rate limiting counts by.
     var hostOnly: String { ipAddress ?? description }
+}
+
+extension ConnectionGate {
+    /// Sets up one accepted connection of a limited HTTP/1.1 port (activation or admin): over the limit it only
+    /// answers 503; else the read and idle timers, HTTP with capped headers, and `handler` last.
+    func configure(_ channel: any Channel, limits: ConnectionLimits, handler: () -> any ChannelHandler) throws {
+        let pipeline = channel.pipeline.syncOperations
+        guard enter() else {
+            try pipeline.addHandler(RefuseConnectionHandler())
+            return
+        }
+        channel.closeFuture.whenComplete { _ in self.leave() }
+        let timeouts = RequestTimeoutHandler(timers: ConnectionTimers(idleTimeout: limits.idleTimeout, readTimeout: limits.readTimeout))
+        try pipeline.addHandler(timeouts)
+        try pipeline.configureHTTPServerPipeline(
+            withErrorHandling: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: HostServer.headerLimits)
+        try pipeline.addHandler(RequestCompleteHandler(timeouts: timeouts))
+        try pipeline.addHandler(handler())
+    }
 }

@@ -35,18 +35,7 @@ public final class HostServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let pipeline = channel.pipeline.syncOperations
-                    guard gate.enter() else {
-                        try pipeline.addHandler(RefuseConnectionHandler())
-                        return
-                    }
-                    channel.closeFuture.whenComplete { _ in gate.leave() }
-                    let timeouts = RequestTimeoutHandler(timers: ConnectionTimers(idleTimeout: limits.idleTimeout, readTimeout: limits.readTimeout))
-                    try pipeline.addHandler(timeouts)
-                    try pipeline.configureHTTPServerPipeline(
-                        withErrorHandling: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: HostServer.headerLimits)
-                    try pipeline.addHandler(RequestCompleteHandler(timeouts: timeouts))
-                    try pipeline.addHandler(ActivationHTTPHandler(service: service, limiter: limiter))
+                    try gate.configure(channel, limits: limits) { ActivationHTTPHandler(service: service, limiter: limiter) }
                 }
             }
         let host = address.host == "localhost" ? "127.0.0.1" : address.host
