@@ -76,6 +76,11 @@ struct DecisionTableLiveTests {
         let response = try RawHTTPConnection(port: host.port).post(ProtocolPaths.activate, body: body)
         #expect(response.status == 503)
         #expect(try response.json()["code"] as? String == "0xC004F041")
+        // Not counted, but the request is an event, as every request is.
+        #expect(host.runtime.service.counts().isEmpty)
+        let events = try host.runtime.store.events(since: nil, afterSeq: nil, id: .requestHandled, limit: 10)
+        #expect(events.map(\.event.result) == [.hostNotActivated])
+        #expect(try host.runtime.store.clients(ClientQuery()).isEmpty)
     }
 
     @Test("the count survives a restart")

@@ -129,9 +129,16 @@ public final class ActivationService: @unchecked Sendable {
         }
         let now = clock.now()
         guard let certificate = state.certificate, let signer = state.signer, now < certificate.expires else {
+            // Without a valid certificate nothing can be signed in a way the client could verify: the answer is an
+            // unsigned 503 C004F041, given once its 12290 event is stored (nothing is counted).
+            let event = TallyEvent(id: .requestHandled, time: now, result: .hostNotActivated, fields: Self.eventFields(
+                request, policyRequest, requiredCount: 0, currentCount: 0, address: address))
+            let record = ActivationRecord(cmid: policyRequest.cmid, sku: policyRequest.sku, productClass: nil, fingerprint: policyRequest.fingerprint,
+                                          machine: request.machine, time: now, result: .hostNotActivated, counted: false,
+                                          licenseStatus: request.licenseStatus, ticketExpires: nil, event: event)
+            state.pending.append(Pending(record: record, plan: nil, undo: nil, completion: completion))
+            condition.signal()
             condition.unlock()
-            // Without a valid certificate nothing can be signed in a way the client could verify.
-            completion(.error(status: 503, ProtocolErrorBody(code: .hostNotActivated, message: "this host has no valid certificate from the vendor")))
             return
         }
         let today = CountWindow.day(of: now)
@@ -158,13 +165,8 @@ public final class ActivationService: @unchecked Sendable {
         let response = ResponseClaims(iss: certificate.claims.sub, sub: policyRequest.cmid, sku: policyRequest.sku, res: decision.code,
                                       cur: decision.currentCount, req: decision.requiredCount, ai: settings.activationInterval,
                                       ri: settings.renewalInterval, htm: now, nce: request.nonce, tkt: nil)
-        let event = TallyEvent(id: .requestHandled, time: now, result: decision.code, fields: [
-            "minCount": String(decision.requiredCount), "currentCount": String(decision.currentCount),
-            "machine": request.machine, "cmid": policyRequest.cmid, "fingerprint": policyRequest.fingerprint,
-            "clientTime": String(request.clientTime), "licenseStatus": request.licenseStatus, "sku": policyRequest.sku,
-            "minutesToExpiry": request.minutesToExpiry.map(String.init) ?? "", "vm": request.vm.map { $0 ? "1" : "0" } ?? "",
-            "address": address,
-        ])
+        let event = TallyEvent(id: .requestHandled, time: now, result: decision.code, fields: Self.eventFields(
+            request, policyRequest, requiredCount: decision.requiredCount, currentCount: decision.currentCount, address: address))
         let record = ActivationRecord(cmid: policyRequest.cmid, sku: policyRequest.sku, productClass: decision.productClass,
                                       fingerprint: policyRequest.fingerprint, machine: request.machine, time: now, result: decision.code,
                                       counted: decision.counted, licenseStatus: decision.grantsTicket ? LicenseStatus.licensed.rawValue : request.licenseStatus,
@@ -203,7 +205,8 @@ public final class ActivationService: @unchecked Sendable {
                 // The observer (metrics, cloned images) sees a batch before its answers go out, so whoever holds
                 // an answer can rely on the observer having seen it.
                 observe(batch, committed: true)
-                for item in batch { item.completion(.answer(item.plan!)) }
+                // A request without a plan came while the host had no valid certificate.
+                for item in batch { item.completion(item.plan.map { .answer($0) } ?? Self.notActivated) }
             } catch {
                 let failure = (error as? TallyError) ?? TallyError(.storeUnavailable, "\(error)")
                 logger.error("group commit failed; answering the batch with an error", metadata: ["error": "\(failure.message)", "batch": "\(batch.count)"])
@@ -227,6 +230,21 @@ public final class ActivationService: @unchecked Sendable {
 }
 
 extension ActivationService {
+    /// The unsigned answer to a request that came while the host had no valid certificate.
+    static let notActivated = HostDecision.error(status: 503, ProtocolErrorBody(code: .hostNotActivated, message: "this host has no valid certificate from the vendor"))
+
+    /// The fields of a request's 12290 event.
+    static func eventFields(_ request: ActivationRequestBody, _ policyRequest: PolicyRequest, requiredCount: Int, currentCount: Int,
+                            address: String) -> [String: String] {
+        [
+            "minCount": String(requiredCount), "currentCount": String(currentCount),
+            "machine": request.machine, "cmid": policyRequest.cmid, "fingerprint": policyRequest.fingerprint,
+            "clientTime": String(request.clientTime), "licenseStatus": request.licenseStatus, "sku": policyRequest.sku,
+            "minutesToExpiry": request.minutesToExpiry.map(String.init) ?? "", "vm": request.vm.map { $0 ? "1" : "0" } ?? "",
+            "address": address,
+        ]
+    }
+
     /// Tells the observer (metrics, cloned images) what a batch did, before its answers are released.
     private func observe(_ batch: [Pending], committed: Bool) {
         guard let observer else { return }
