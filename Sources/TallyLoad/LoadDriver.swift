@@ -18,7 +18,8 @@ public struct LoadDriver: Sendable {
         public var p50Milliseconds: Double
         public var p99Milliseconds: Double
         public var maxMilliseconds: Double
-        /// Process CPU seconds per request (host and driver together when they share a process).
+        /// CPU of the process running the driver, per request, in µs (`tally bench` runs the host as its own
+        /// process and reads the host's CPU from /proc, so this is the driver's).
         public var cpuMicrosecondsPerRequest: Double
         public var resultCounts: [String: Int]
     }
