@@ -1,89 +1,80 @@
 import Foundation
+import ServiceLifecycle
 import TallyCore
 
-/// One answered request, as the host stores it: the client record, the sighting that counts, and its 12290
-/// event. A batch of these is committed in one transaction before any of them is answered.
-public struct ActivationRecord: Sendable, Equatable {
-    public var cmid: String
-    public var sku: String
-    /// The SKU's class, when the host's certificate knows the SKU.
-    public var productClass: String?
-    public var fingerprint: String
-    public var machine: String
-    public var time: Date
-    public var result: ResultCode
-    /// Whether the request counts: a sighting is stored for the day.
-    public var counted: Bool
-    public var licenseStatus: String
-    public var ticketExpires: Date?
-    public var event: TallyEvent
+/// Everything a host reads and writes, behind one interface: the SQLite store is the embedded default, and a
+/// shared store for several hosts is one more implementation (the contract tests in
+/// `Tests/TallyStoreContractTests` run against every one).
+///
+/// The store takes undecided requests and returns committed decisions: it owns the order of decisions, so
+/// with a store shared by several hosts no host's memory is the truth about the count.
+public protocol HostStore: AnyObject, Sendable {
+    // MARK: Activation
 
-    public init(cmid: String, sku: String, productClass: String?, fingerprint: String, machine: String, time: Date,
-                result: ResultCode, counted: Bool, licenseStatus: String, ticketExpires: Date?, event: TallyEvent) {
-        self.cmid = cmid
-        self.sku = sku
-        self.productClass = productClass
-        self.fingerprint = fingerprint
-        self.machine = machine
-        self.time = time
-        self.result = result
-        self.counted = counted
-        self.licenseStatus = licenseStatus
-        self.ticketExpires = ticketExpires
-        self.event = event
-    }
-}
+    /// Decides `batch` in order with the policy in `context` and makes the decisions and their 12290 events
+    /// durable before returning. On error nothing of the batch is stored or counted, and a later batch is
+    /// decided as if it had never come. Calls are not concurrent: the host's commit pipeline makes one at a time.
+    ///
+    /// - Parameter now: the host's time; a store with a clock of its own (a shared database) may use that instead,
+    ///   and says so in each decision's ``StoredDecision/time``.
+    func decide(_ batch: [ActivationInput], context: DecisionContext, now: Date) async throws -> [StoredDecision]
 
-/// A client as the host knows it: one row per CMID and SKU.
-public struct ClientRecord: Codable, Sendable, Equatable {
-    public var cmid: String
-    public var sku: String
-    public var productClass: String
-    public var fingerprint: String
-    public var machine: String
-    public var firstSeen: Date
-    public var lastSeen: Date
-    public var lastResult: ResultCode
-    public var requests: Int
-    public var ticketExpires: Date?
-    public var licenseStatus: String
-}
+    /// Distinct machines per class in the count window ending at `now`, every decision taken so far included.
+    func counts(now: Date) async throws -> [String: Int]
 
-/// A stored event with its sequence number.
-public struct StoredEvent: Codable, Sendable, Equatable {
-    public var seq: Int64
-    public var event: TallyEvent
-}
-
-/// Filters for listing clients.
-public struct ClientQuery: Sendable {
-    public var sku: String?
-    public var productClass: String?
-    /// The licence state the client reported or was given (`Licensed`, `Initial grace`, …), any case.
-    public var licenseStatus: String?
-    public var limit: Int
-    public var offset: Int
-
-    public init(sku: String? = nil, productClass: String? = nil, licenseStatus: String? = nil, limit: Int = 100, offset: Int = 0) {
-        self.sku = sku
-        self.productClass = productClass
-        self.licenseStatus = licenseStatus
-        self.limit = limit
-        self.offset = offset
-    }
-}
-
-/// The host's store. The SQLite store is the embedded default; a PostgreSQL store can sit behind the same
-/// interface later.
-public protocol HostStore: Sendable {
-    /// The last day each CMID was seen per class, within the count window ending at `now`.
-    func loadCounts(now: Date) throws -> ClassCounts
-    /// Commits a batch in one transaction; on error nothing of the batch is stored.
-    func commit(_ batch: [ActivationRecord]) throws
     /// Appends events that belong to no request (start failures, DNS publishing).
-    func append(_ events: [TallyEvent]) throws
+    func append(_ events: [TallyEvent]) async throws
+
+    // MARK: Reading
+
     /// Cumulative requests by result.
-    func totals() throws -> [ResultCode: Int]
-    func clients(_ query: ClientQuery) throws -> [ClientRecord]
-    func events(since: Date?, afterSeq: Int64?, id: EventID?, limit: Int) throws -> [StoredEvent]
+    func totals() async throws -> [ResultCode: Int]
+    func clients(_ query: ClientQuery) async throws -> [ClientRecord]
+    /// How many clients (CMID and SKU) the store knows.
+    func clientCount() async throws -> Int
+    func events(_ query: EventQuery) async throws -> [StoredEvent]
+    /// The newest events, newest first.
+    func newestEvents(limit: Int) async throws -> [StoredEvent]
+    /// The newest event with `id`, if any (not for 12290, of which there is one per request).
+    func lastEvent(_ id: EventID) async throws -> StoredEvent?
+    func eventCount() async throws -> Int
+    /// Distinct machines per day, SKU and class for days `fromDay...toDay`.
+    func usage(fromDay: Int, toDay: Int) async throws -> [DailyUsage]
+    /// Answered requests per day and result since `firstDay`.
+    func resultsByDay(since firstDay: Int) async throws -> [DailyResults]
+
+    // MARK: Cloned images
+
+    /// CMIDs seen with a fingerprint the store tracks (one CMID, several machines), as the store finds them.
+    /// One consumer (the host's clone detection) reads it while the host serves.
+    var cloneCandidates: AsyncStream<[CloneCandidate]> { get }
+
+    /// Reports each candidate that has several fingerprints in the count window and a fingerprint never
+    /// reported, at most once a day per CMID: its 12300 event (made by `event`) is stored with the record of
+    /// what was reported, in one transaction. Returns what was reported.
+    func reportClones(_ candidates: [CloneCandidate], event: @Sendable (CloneReport, Date) -> TallyEvent) async throws -> [CloneReport]
+
+    /// Reported CMIDs that still have several fingerprints in the window, most recently reported first.
+    func clonedImages(since firstDay: Int, limit: Int) async throws -> [ClonedImage]
+
+    // MARK: Upkeep
+
+    /// Deletes events older than `cutoff`; returns how many went.
+    func deleteEvents(before cutoff: Date) async throws -> Int
+
+    /// Brings every table derived from the event log up to date (a no-op for a store without derived tables).
+    func catchUp() async throws
+
+    /// A consistent copy of the whole store, checked, at `path` (which must not exist); returns the files written.
+    func backup(to path: String) async throws -> [String]
+
+    /// Rows per table.
+    func tableCounts() async throws -> TableCounts
+
+    /// The work this store needs done in the background while a host serves (deriving tables, checkpoints), as
+    /// services for the host's service group.
+    func services() -> [any Service]
+
+    /// Finishes background work and closes the store.
+    func close() async throws
 }

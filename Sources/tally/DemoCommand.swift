@@ -77,7 +77,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
 
         await runtime.shutdown()
-        let status = try HostStatusReport.read(directory: hostDirectory)
+        let status = try await HostStatusReport.read(directory: hostDirectory)
         step("host status")
         for (productClass, count) in status.classes.sorted(by: { $0.key < $1.key }) {
             print("\(productClass): \(count.currentCount) of \(count.requiredCount) machines")

@@ -86,7 +86,7 @@ struct HostActivate: ParsableCommand {
     }
 }
 
-struct HostStatusCommand: ParsableCommand {
+struct HostStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show the host's dli: activation, count per class, port, intervals, requests by result.",
@@ -95,10 +95,12 @@ struct HostStatusCommand: ParsableCommand {
     @OptionGroup var host: HostOptions
     @OptionGroup var output: OutputOptions
 
-    func run() throws {
-        try Output.run(json: output.json) {
+    func run() async throws {
+        try await Output.run(json: output.json) {
             let live = try AdminClient.fetch(AdminStatus.self, "/api/status", directory: host.directory)
-            let status = try live?.report ?? HostStatusReport.read(directory: host.directory)
+            var status = live?.report
+            if status == nil { status = try await HostStatusReport.read(directory: host.directory) }
+            guard let status else { return }
             Output.emit(status, json: output.json) {
                 var lines = ["host id:              \(status.hostId)", "host key:             \(status.keyId)",
                              "activated:            \(status.activated ? "yes, certificate valid until \(Output.iso(status.certificateExpires))" : "no")"]

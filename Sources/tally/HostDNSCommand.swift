@@ -6,7 +6,7 @@ import TallyHost
 import TallyStore
 
 /// `tally host dns publish|unpublish|show`: the host's SRV record in DNS (KMS's automatic publishing, by hand).
-struct HostDNSCommand: ParsableCommand {
+struct HostDNSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dns",
         abstract: "Publish, remove or show this host's SRV record (signed RFC 2136 updates; a serving host re-publishes every 24 h).",
@@ -17,6 +17,7 @@ struct HostDNSCommand: ParsableCommand {
 /// The pieces every `host dns` command needs.
 struct HostDNSContext {
     let publisher: DNSPublisher
+    let store: SQLiteHostStore?
 
     init(host: HostOptions, port: Int?) throws {
         let settings = try HostSettings.load(from: host.directory)
@@ -27,8 +28,8 @@ struct HostDNSContext {
                              remedy: "Give the port the host serves on: `--port PORT`.")
         }
         // Events go to the host's store, created if the host has not served yet.
-        let store = try? SQLiteHostStore(path: host.directory.file(HostRuntime.storeFile).path)
-        publisher = DNSPublisher(directory: host.directory, settings: settings, port: chosen, events: store)
+        store = try? SQLiteHostStore(path: host.directory.file(HostRuntime.storeFile).path)
+        publisher = DNSPublisher(directory: host.directory, settings: settings, port: chosen)
     }
 
     static func text(_ outcomes: [DNSPublishOutcome]) -> String {
@@ -40,7 +41,7 @@ struct HostDNSContext {
     }
 }
 
-struct HostDNSPublish: ParsableCommand {
+struct HostDNSPublish: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "publish",
         abstract: "Add or refresh this host's SRV record in every publish-list domain (events 12294 / 12293).",
@@ -50,20 +51,21 @@ struct HostDNSPublish: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @Option(help: "The activation port to publish (default: the port of the listen setting).") var port: Int?
 
-    func run() throws {
-        try Output.run(json: output.json) {
+    func run() async throws {
+        try await Output.run(json: output.json) {
             let settings = try HostSettings.load(from: host.directory)
             guard settings.dnsPublishing else {
                 throw TallyError(.usageError, "DNS publishing is off for this host", remedy: "Turn it on: `tally host set dns-publishing on`.")
             }
-            let outcomes = try HostDNSContext(host: host, port: port).publisher.publish()
+            let context = try HostDNSContext(host: host, port: port)
+            let outcomes = await context.publisher.publish(recordingIn: context.store)
             Output.emit(["outcomes": outcomes], json: output.json) { HostDNSContext.text(outcomes) }
             if outcomes.contains(where: { !$0.succeeded }) { throw ExitCode(1) }
         }
     }
 }
 
-struct HostDNSUnpublish: ParsableCommand {
+struct HostDNSUnpublish: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unpublish",
         abstract: "Remove exactly the SRV record this host published (decommissioning); other hosts' records stay."
@@ -71,9 +73,10 @@ struct HostDNSUnpublish: ParsableCommand {
     @OptionGroup var host: HostOptions
     @OptionGroup var output: OutputOptions
 
-    func run() throws {
-        try Output.run(json: output.json) {
-            let outcomes = try HostDNSContext(host: host, port: 1).publisher.unpublish()
+    func run() async throws {
+        try await Output.run(json: output.json) {
+            let context = try HostDNSContext(host: host, port: 1)
+            let outcomes = await context.publisher.unpublish(recordingIn: context.store)
             Output.emit(["outcomes": outcomes], json: output.json) { HostDNSContext.text(outcomes) }
             if outcomes.contains(where: { !$0.succeeded }) { throw ExitCode(1) }
         }

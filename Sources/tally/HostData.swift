@@ -39,7 +39,7 @@ func openStore(_ host: HostOptions) throws -> SQLiteHostStore {
     return try SQLiteHostStore(path: path)
 }
 
-struct HostClients: ParsableCommand {
+struct HostClients: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "clients", abstract: "List the clients the host has seen, newest first.")
     @OptionGroup var host: HostOptions
     @OptionGroup var output: OutputOptions
@@ -49,13 +49,16 @@ struct HostClients: ParsableCommand {
     @Option(help: "At most this many.") var limit = 100
     @Option(help: "Skip this many.") var offset = 0
 
-    func run() throws {
-        try Output.run(json: output.json) {
+    func run() async throws {
+        try await Output.run(json: output.json) {
             var query = URLComponents()
             query.queryItems = [URLQueryItem(name: "limit", value: String(limit)), URLQueryItem(name: "offset", value: String(offset))]
                 + [("sku", sku), ("class", productClass), ("state", state)].compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
-            let clients = try AdminClient.fetch(AdminClientPage.self, "/api/clients?" + (query.percentEncodedQuery ?? ""), directory: host.directory)?.clients
-                ?? openStore(host).clients(ClientQuery(sku: sku, productClass: productClass, licenseStatus: state, limit: limit, offset: offset))
+            var fetched = try AdminClient.fetch(AdminClientPage.self, "/api/clients?" + (query.percentEncodedQuery ?? ""), directory: host.directory)?.clients
+            if fetched == nil {
+                fetched = try await openStore(host).clients(ClientQuery(sku: sku, productClass: productClass, licenseStatus: state, limit: limit, offset: offset))
+            }
+            let clients = fetched ?? []
             Output.emit(["clients": clients], json: output.json) {
                 clients.map { c in
                     "\(c.cmid)  \(c.sku) (\(c.productClass))  \(c.lastResult.hex)  last \(Output.iso(c.lastSeen))  \(c.requests) req  \(Sanitize.terminal(c.machine))"
@@ -65,11 +68,11 @@ struct HostClients: ParsableCommand {
     }
 }
 
-struct HostEvents: ParsableCommand {
+struct HostEvents: AsyncParsableCommand {
     /// From the running host's admin interface in pages of 10,000, else from the store.
-    func fetchEvents(since: Date?, eventID: EventID?) throws -> [StoredEvent] {
+    func fetchEvents(since: Date?, eventID: EventID?) async throws -> [StoredEvent] {
         guard AdminClient.endpoint(host.directory) != nil else {
-            return try openStore(host).events(since: since, afterSeq: after, id: eventID, limit: limit)
+            return try await openStore(host).events(EventQuery(since: since, afterSeq: after, id: eventID, limit: limit))
         }
         var events: [StoredEvent] = []
         var cursor = after
@@ -81,7 +84,7 @@ struct HostEvents: ParsableCommand {
                 + (eventID.map { [URLQueryItem(name: "id", value: String($0.rawValue))] } ?? [])
             guard let page = try AdminClient.fetch(AdminEventPage.self, "/api/events?" + (query.percentEncodedQuery ?? ""), directory: host.directory) else {
                 // The host stopped between two pages: read on from the store.
-                return events + (try openStore(host).events(since: since, afterSeq: cursor, id: eventID, limit: limit - events.count))
+                return events + (try await openStore(host).events(EventQuery(since: since, afterSeq: cursor, id: eventID, limit: limit - events.count)))
             }
             events += page.events
             guard !page.events.isEmpty else { break }
@@ -98,8 +101,8 @@ struct HostEvents: ParsableCommand {
     @Option(help: "Only this event id (e.g. 12290).") var id: Int?
     @Option(help: "At most this many.") var limit = 100_000
 
-    func run() throws {
-        try Output.run(json: false) {
+    func run() async throws {
+        try await Output.run(json: false) {
             var sinceDate: Date?
             if let since {
                 guard let date = ISO8601DateFormatter().date(from: since) else {
@@ -113,7 +116,7 @@ struct HostEvents: ParsableCommand {
                 eventID = known
             }
             guard format == "csv" || format == "jsonl" else { throw TallyError(.usageError, "--format must be csv or jsonl") }
-            let events = try fetchEvents(since: sinceDate, eventID: eventID)
+            let events = try await fetchEvents(since: sinceDate, eventID: eventID)
             if format == "csv" {
                 print(EventExport.csvHeader)
                 for event in events { print(EventExport.csvLine(event)) }

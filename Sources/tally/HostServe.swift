@@ -1,13 +1,8 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 import TallyCore
 import TallyHost
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct HostServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,10 +20,12 @@ struct HostServe: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "tally.host")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        // The same host object the tests run, with the process's signals: SIGTERM/SIGINT drain, SIGHUP reloads.
+        let options = HostRuntime.Options(listen: listen, adminListen: adminListen, logger: logger,
+                                          threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, handleSignals: true)
         let runtime: HostRuntime
         do {
-            runtime = try await HostRuntime.start(directory: host.directory, listen: listen, adminListen: adminListen, logger: logger,
-                                                  threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            runtime = try await HostRuntime.prepare(directory: host.directory, options: options)
         } catch let error as TallyError {
             Output.fail(error, json: output.json)
         }
@@ -42,58 +39,6 @@ struct HostServe: AsyncParsableCommand {
             if let admin = runtime.admin { print("admin on \(admin.address)") }
         }
         fflush(nil)
-
-        // Publish this host's SRV record now and every 24 h (12294 on success, 12293 with a remedy on failure).
-        let republisher = DNSRepublisher(runtime: runtime)
-        let dns = Task { await republisher.run() }
-
-        let signals = SignalStream([SIGTERM, SIGINT, SIGHUP])
-        for await signal in signals.stream {
-            if signal == SIGHUP {
-                do {
-                    try runtime.reload()
-                    logger.info("settings and certificate reloaded")
-                } catch {
-                    logger.error("reload failed; the previous settings stay", metadata: ["error": "\(error)"])
-                }
-                // The admin token is re-read too: a new one ends every session. admin-listen, and turning the
-                // token on or off, apply at the next start.
-                if let admin = runtime.admin {
-                    do {
-                        let settings = try HostSettings.load(from: host.directory)
-                        if try admin.access.reload(tokenFile: settings.adminTokenFile, directory: host.directory) {
-                            logger.notice("admin token replaced; every admin session ended")
-                        }
-                    } catch {
-                        logger.error("the admin token was not reloaded; the previous one stays", metadata: ["error": "\(error)"])
-                    }
-                }
-                continue
-            }
-            logger.info("shutting down", metadata: ["signal": "\(signal)"])
-            break
-        }
-        dns.cancel()
-        await runtime.shutdown()
-    }
-}
-
-/// Delivers signals as an async sequence (through Dispatch signal sources on their own queue).
-final class SignalStream: @unchecked Sendable {
-    let stream: AsyncStream<Int32>
-    private var sources: [any DispatchSourceSignal] = []
-    private let queue = DispatchQueue(label: "tally.signals")
-
-    init(_ numbers: [Int32]) {
-        var continuation: AsyncStream<Int32>.Continuation!
-        stream = AsyncStream { continuation = $0 }
-        for number in numbers {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            let yield = continuation!
-            source.setEventHandler { yield.yield(number) }
-            source.resume()
-            sources.append(source)
-        }
+        try await runtime.run()
     }
 }

@@ -45,6 +45,20 @@ enum Output {
         }
     }
 
+    static func run(json: Bool, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as TallyError {
+            fail(error, json: json)
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as TokenError {
+            fail(error.tallyError("the token"), json: json)
+        } catch {
+            fail(TallyError(.usageError, "\(error)"), json: json)
+        }
+    }
+
     static func fail(_ error: TallyError, json: Bool) -> Never {
         let info = error.code.info
         if json {

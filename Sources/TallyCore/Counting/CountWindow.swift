@@ -60,6 +60,9 @@ public struct CountWindow: Sendable, Equatable {
     /// The last day `cmid` was recorded, if ever.
     public func lastDay(of cmid: String) -> Int? { lastDay[cmid] }
 
+    /// How many machines have `day` as their last.
+    public func machines(lastDay day: Int) -> Int { machinesByLastDay[day] ?? 0 }
+
     /// Undoes a `record(cmid, day:)` that moved `cmid` from `previous` to `day`. Undo in reverse order of
     /// recording: the host rolls back the sightings of a batch that failed to commit.
     public mutating func undo(_ cmid: String, recordedDay day: Int, previous: Int?) {
@@ -98,10 +101,6 @@ public struct ClassCounts: Sendable, Equatable {
     /// Forgets, in every class, machines last seen before the window of `date`.
     public mutating func prune(before date: Date) {
         for key in windows.keys { windows[key]!.prune(before: date) }
-    }
-
-    public func lastDay(of cmid: String, class productClass: String) -> Int? {
-        windows[productClass]?.lastDay(of: cmid)
     }
 
     public mutating func undo(_ cmid: String, class productClass: String, recordedDay day: Int, previous: Int?) {

@@ -1,21 +1,8 @@
 import Foundation
 
-/// The policy's answer to one request.
-public struct ActivationDecision: Sendable, Equatable {
-    public var code: ResultCode
-    /// The class of the SKU, when known.
-    public var productClass: String?
-    /// The class's count including this machine when it was counted; else the count as it stands.
-    public var currentCount: Int
-    public var requiredCount: Int
-    /// Whether this request is a sighting that counts (and must be stored).
-    public var counted: Bool
-
-    public var grantsTicket: Bool { code == .success }
-}
-
-/// The decision table of DESIGN.md, as a pure function of the host's certificate, the class counts, the request
-/// and the time. The host takes decisions one at a time, so two requests at 24 never both see 24.
+/// The decision table of docs/ARCHITECTURE.md, as a pure function of the host's certificate, the class counts,
+/// the request, the host's intervals and the time. The host takes decisions one at a time, so two requests at
+/// 24 never both see 24.
 public struct ActivationPolicy: Sendable {
     public var clockSkewTolerance: TimeInterval
 
@@ -25,25 +12,43 @@ public struct ActivationPolicy: Sendable {
 
     /// Decides one request and, when it counts, records the machine in `counts`.
     ///
-    /// - Parameter certificate: the host's certificate claims when the host holds a certificate valid at `now`,
-    ///   else `nil`.
-    public func decide(_ request: PolicyRequest, certificate: HostCertificateClaims?, counts: inout ClassCounts, now: Date) -> ActivationDecision {
-        guard let certificate, now < certificate.exp.date else {
-            return ActivationDecision(code: .hostNotActivated, productClass: nil, currentCount: 0, requiredCount: 0, counted: false)
+    /// - Parameters:
+    ///   - certificate: the host's certificate claims when the host holds a certificate valid at `now`, else `nil`.
+    ///   - intervals: the host's activation and renewal intervals (clamped in the answer; the renewal interval
+    ///     sets the ticket's renew-after time).
+    /// - Throws: only what `counts` throws when it has to look a machine up.
+    public func decide<Counts: CountState>(_ request: PolicyRequest, certificate: HostCertificateClaims?,
+                                           intervals: ClientIntervals = ClientIntervals(), counts: inout Counts,
+                                           now: Date) throws(Counts.LookupFailure) -> ActivationDecision {
+        let answerIntervals = intervals.clamped
+        func refusal(_ code: ResultCode, _ productClass: String? = nil, current: Int = 0, required: Int = 0) -> ActivationDecision {
+            ActivationDecision(code: code, productClass: productClass, currentCount: current, requiredCount: required, counted: false,
+                               intervals: answerIntervals)
         }
-        guard let productClass = certificate.productClass(of: request.sku) else {
-            return ActivationDecision(code: .skuNotCovered, productClass: nil, currentCount: 0, requiredCount: 0, counted: false)
-        }
+        guard let certificate, now < certificate.exp.date else { return refusal(.hostNotActivated) }
+        guard let productClass = certificate.productClass(of: request.sku) else { return refusal(.skuNotCovered) }
         let required = certificate.thr[productClass] ?? Int.max
+        let today = CountWindow.day(of: now)
         guard abs(request.clientTime.timeIntervalSince(now)) <= clockSkewTolerance else {
-            return ActivationDecision(code: .clockSkew, productClass: productClass,
-                                      currentCount: counts.count(class: productClass, at: now), requiredCount: required, counted: false)
+            return refusal(.clockSkew, productClass, current: counts.count(class: productClass, today: today), required: required)
         }
-        counts.record(request.cmid, class: productClass, at: now)
+        let previous = try counts.lastDay(of: request.cmid, class: productClass)
+        // An older sighting than the one kept changes nothing (the host's clock was set back).
+        if previous.map({ today > $0 }) ?? true {
+            counts.record(request.cmid, class: productClass, day: today, previous: previous)
+        }
+        let last = max(previous ?? today, today)
         // The count includes the machine asking now, even when its kept sighting lies after `now`.
-        let current = counts.count(including: request.cmid, class: productClass, at: now)
-        return ActivationDecision(code: current >= required ? .success : .countTooLow, productClass: productClass,
-                                  currentCount: current, requiredCount: required, counted: true)
+        let inWindow = counts.count(class: productClass, today: today)
+        let current = last == today ? inWindow : inWindow + 1
+        guard current >= required else {
+            return ActivationDecision(code: .countTooLow, productClass: productClass, currentCount: current, requiredCount: required,
+                                      counted: true, intervals: answerIntervals)
+        }
+        let expires = ActivationPolicy.ticketExpiry(now: now, certificate: certificate)
+        let renewAfter = min(now.addingTimeInterval(Double(answerIntervals.renewal) * 60), expires)
+        return ActivationDecision(code: .success, productClass: productClass, currentCount: current, requiredCount: required, counted: true,
+                                  intervals: answerIntervals, ticket: TicketTimes(issuedAt: now, renewAfter: renewAfter, expires: expires))
     }
 
     /// The expiry of a ticket granted at `now`: 180 days, never past the certificate.

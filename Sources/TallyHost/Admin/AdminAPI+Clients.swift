@@ -14,12 +14,12 @@ public struct AdminClientPage: Codable, Sendable {
 extension AdminContext {
     static let maximumPage = 1000
 
-    func clients(_ request: AdminRequest) throws -> AdminClientPage {
+    func clients(_ request: AdminRequest) async throws -> AdminClientPage {
         let limit = try AdminContext.integer(request.query["limit"], name: "limit", default: 100, range: 1...AdminContext.maximumPage)
         let offset = try AdminContext.integer(request.query["offset"], name: "offset", default: 0, range: 0...Int(Int32.max))
         let query = ClientQuery(sku: request.query["sku"].nonEmpty, productClass: request.query["class"].nonEmpty,
                                 licenseStatus: request.query["state"].nonEmpty, limit: limit, offset: offset)
-        let clients = try store.clients(query)
+        let clients = try await store.clients(query)
         return AdminClientPage(clients: clients, limit: limit, offset: offset, nextOffset: clients.count == limit ? offset + limit : nil)
     }
 

@@ -10,7 +10,7 @@ public struct AdminEventPage: Codable, Sendable {
 }
 
 extension AdminContext {
-    func events(_ request: AdminRequest) throws -> AdminEventPage {
+    func events(_ request: AdminRequest) async throws -> AdminEventPage {
         var since: Date?
         if let text = request.query["since"].nonEmpty {
             guard let date = ISO8601DateFormatter().date(from: text) else {
@@ -31,7 +31,7 @@ extension AdminContext {
             id = known
         }
         let limit = try AdminContext.integer(request.query["limit"], name: "limit", default: 1000, range: 1...10_000)
-        let events = try store.events(since: since, afterSeq: after, id: id, limit: limit)
+        let events = try await store.events(EventQuery(since: since, afterSeq: after, id: id, limit: limit))
         return AdminEventPage(events: events, lastSeq: events.last?.seq ?? after)
     }
 }

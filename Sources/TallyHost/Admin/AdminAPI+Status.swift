@@ -27,15 +27,15 @@ public struct AdminStatus: Codable, Sendable {
 }
 
 extension AdminContext {
-    func status() throws -> AdminStatus {
+    func status() async throws -> AdminStatus {
         let now = clock.now()
-        let report = try HostStatusReport.read(directory: directory, now: now, store: store)
+        let report = try await HostStatusReport.read(directory: directory, now: now, store: store)
         var live: [String: AdminStatus.LiveCount] = [:]
-        for (productClass, count) in service.counts() {
+        for (productClass, count) in try await counts() {
             live[productClass] = AdminStatus.LiveCount(currentCount: count.current, requiredCount: count.required)
         }
         return AdminStatus(report: report, live: live, activationAddress: activationAddress.description, startedAt: startedAt, hostTime: now,
-                           clients: try store.clientCount(),
-                           batchSizes: Dictionary(uniqueKeysWithValues: service.batchSizes().map { (String($0.key), $0.value) }))
+                           clients: try await store.clientCount(),
+                           batchSizes: Dictionary(uniqueKeysWithValues: pipeline.batchSizes().map { (String($0.key), $0.value) }))
     }
 }

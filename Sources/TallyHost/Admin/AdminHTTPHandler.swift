@@ -3,20 +3,18 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// Collects one request (head and a capped body), runs the router on the thread pool, writes the answer.
+/// Collects one request (head and a capped body), runs the router in a task, writes the answer.
 final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let router: AdminRouter
-    private let pool: NIOThreadPool
     private var head: HTTPRequestHead?
     private var body = Data()
     private var rejected = false
 
-    init(router: AdminRouter, pool: NIOThreadPool) {
+    init(router: AdminRouter) {
         self.router = router
-        self.pool = pool
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -42,7 +40,9 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let isHead = head.method == .HEAD
             let router = self.router
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            pool.runIfActive(eventLoop: context.eventLoop) { router.handle(request) }.whenComplete { result in
+            let promise = context.eventLoop.makePromise(of: AdminResponse.self)
+            promise.completeWithTask { await router.handle(request) }
+            promise.futureResult.whenComplete { result in
                 let (handler, context) = loopBound.value
                 let response = (try? result.get()) ?? AdminResponse.error(503, "the host is shutting down")
                 handler.write(context: context, response, keepAlive: keepAlive, head: isHead)

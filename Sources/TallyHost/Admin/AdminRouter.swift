@@ -18,14 +18,14 @@ public struct AdminRouter: Sendable {
         self.context = context
     }
 
-    public func handle(_ request: AdminRequest) -> AdminResponse {
+    public func handle(_ request: AdminRequest) async -> AdminResponse {
         // DNS rebinding: without a token, only requests addressed to a loopback name are answered.
         guard context.access.hostAllowed(request.headers["host"]) else {
             return .error(421, "without a token this admin interface answers only requests addressed to 127.0.0.1, [::1] or localhost (the Host header)",
                           code: .accessDenied)
         }
         do {
-            return try route(request)
+            return try await route(request)
         } catch let error as TallyError {
             return .error(error.code == .usageError ? 400 : 500, error.message, code: error.code)
         } catch {
@@ -33,12 +33,12 @@ public struct AdminRouter: Sendable {
         }
     }
 
-    private func route(_ request: AdminRequest) throws -> AdminResponse {
+    private func route(_ request: AdminRequest) async throws -> AdminResponse {
         switch (request.method, request.path) {
         case ("GET", "/health"), ("HEAD", "/health"):
             return .json(["status": "ok"])
         case ("GET", "/ready"):
-            return ready()
+            return await ready()
         case ("GET", "/login"):
             return LoginPage.response(message: nil, status: 200)
         case ("POST", "/login"):
@@ -61,15 +61,15 @@ public struct AdminRouter: Sendable {
         }
         switch request.path {
         case "/":
-            return .html(try Dashboard.page(DashboardData.read(context)), styleHash: DashboardStyle.hash)
+            return .html(try Dashboard.page(await DashboardData.read(context)), styleHash: DashboardStyle.hash)
         case "/api/status":
-            return .json(try context.status())
+            return .json(try await context.status())
         case "/api/clients":
-            return .json(try context.clients(request))
+            return .json(try await context.clients(request))
         case "/api/events":
-            return .json(try context.events(request))
+            return .json(try await context.events(request))
         default:
-            let counts = context.service.counts()
+            let counts = try await context.counts()
             let expires = try? HostIdentity(directory: context.directory).status(now: context.clock.now()).certificateExpires
             return .text(context.metrics.exposition(counts: counts, certificateExpires: expires ?? nil),
                          contentType: "text/plain; version=0.0.4; charset=utf-8")
@@ -77,10 +77,10 @@ public struct AdminRouter: Sendable {
     }
 
     /// Ready when the store answers and the host holds a valid certificate (else every client gets C004F041).
-    private func ready() -> AdminResponse {
+    private func ready() async -> AdminResponse {
         var reasons: [String] = []
         do {
-            _ = try context.store.totals()
+            _ = try await context.store.eventCount()
         } catch {
             reasons.append("the store does not answer: \(error)")
         }

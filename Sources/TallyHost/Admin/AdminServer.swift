@@ -6,7 +6,7 @@ import NIOPosix
 import TallyCore
 
 /// The admin port: SwiftNIO HTTP/1.1 on its own single event loop, beside (never inside) the activation port.
-/// Routes run on a small thread pool because they read the store.
+/// Routes run in tasks: they read the store, which answers asynchronously.
 ///
 /// Like the activation port it holds at most `limits.maxConnections` connections (64 by default; more get 503
 /// and are closed), wants a request whole within the read timeout (408) and closes connections idle longer than
@@ -17,7 +17,6 @@ public final class AdminServer: Sendable {
     public let access: AdminAccess
     private let channel: any Channel
     private let group: MultiThreadedEventLoopGroup
-    private let pool: NIOThreadPool
 
     /// Bodies are small: a login form.
     static let maximumBodyBytes = 16 * 1024
@@ -29,15 +28,13 @@ public final class AdminServer: Sendable {
     public static func start(address: BindAddress, router: AdminRouter, logger: Logger,
                              limits: ConnectionLimits = AdminServer.defaultLimits) async throws -> AdminServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let pool = NIOThreadPool(numberOfThreads: 2)
-        pool.start()
         let gate = ConnectionGate(limit: limits.maxConnections)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try gate.configure(channel, limits: limits) { AdminHTTPHandler(router: router, pool: pool) }
+                    try gate.configure(channel, limits: limits) { AdminHTTPHandler(router: router) }
                 }
             }
         let host = address.host == "localhost" ? "127.0.0.1" : address.host
@@ -45,26 +42,23 @@ public final class AdminServer: Sendable {
             let channel = try await bootstrap.bind(host: host, port: address.port).get()
             let bound = BindAddress(host: channel.localAddress?.ipAddress ?? host, port: channel.localAddress?.port ?? address.port)
             logger.info("admin interface listening", metadata: ["address": "\(bound)", "token": "\(router.context.access.requiresToken)"])
-            return AdminServer(address: bound, access: router.context.access, channel: channel, group: group, pool: pool)
+            return AdminServer(address: bound, access: router.context.access, channel: channel, group: group)
         } catch {
             try? await group.shutdownGracefully()
-            try? await pool.shutdownGracefully()
             throw TallyError(.usageError, "the admin interface could not listen on \(address): \(error)",
                              remedy: "Choose a free address with `tally host set admin-listen ADDR:PORT` or `--admin-listen`.")
         }
     }
 
-    private init(address: BindAddress, access: AdminAccess, channel: any Channel, group: MultiThreadedEventLoopGroup, pool: NIOThreadPool) {
+    private init(address: BindAddress, access: AdminAccess, channel: any Channel, group: MultiThreadedEventLoopGroup) {
         self.address = address
         self.access = access
         self.channel = channel
         self.group = group
-        self.pool = pool
     }
 
     public func shutdown() async {
         try? await channel.close()
         try? await group.shutdownGracefully()
-        try? await pool.shutdownGracefully()
     }
 }

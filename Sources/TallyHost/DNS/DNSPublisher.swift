@@ -28,6 +28,17 @@ public struct DNSPublishOutcome: Codable, Sendable, Equatable {
     public var remedy: String?
     /// The name server the update went to.
     public var server: String?
+
+    /// Event 12294 (succeeded) or 12293 (failed) for this outcome.
+    public func event(at time: Date) -> TallyEvent {
+        var fields = ["action": action.rawValue, "domain": domain, "message": message]
+        if let owner { fields["owner"] = owner }
+        if let record { fields["record"] = record }
+        if let code { fields["rcode"] = code }
+        if let remedy { fields["remedy"] = remedy }
+        if let server { fields["server"] = server }
+        return TallyEvent(id: succeeded ? .dnsPublishSucceeded : .dnsPublishFailed, time: time, fields: fields)
+    }
 }
 
 /// One domain as `tally host dns show` reads it back: every SRV record DNS holds for the owner name, this
@@ -58,21 +69,18 @@ public struct DNSPublisher: Sendable {
     public var settings: HostSettings
     /// The activation port being served (the real one when the host listens on port 0).
     public var port: Int
-    /// Where events go; `nil` to record none.
-    public var events: (any HostStore)?
     public var resolvConf: ResolverConfiguration
     public var hostName: String
     public var clock: @Sendable () -> Date
     var logger: Logger
 
-    public init(directory: StateDirectory, settings: HostSettings, port: Int, events: (any HostStore)?,
+    public init(directory: StateDirectory, settings: HostSettings, port: Int,
                 resolvConf: ResolverConfiguration = ResolverConfiguration.load().configuration,
                 hostName: String = DNSPublisher.machineHostName(), clock: @escaping @Sendable () -> Date = { Date() },
                 logger: Logger = Logger(label: "tally.host.dns")) {
         self.directory = directory
         self.settings = settings
         self.port = port
-        self.events = events
         self.resolvConf = resolvConf
         self.hostName = hostName
         self.clock = clock
@@ -209,25 +217,13 @@ public struct DNSPublisher: Sendable {
                           message: message, remedy: remedy, server: nil)
     }
 
-    /// Logs the outcome and records it as event 12294 or 12293.
+    /// Logs the outcome (its event is stored by whoever asked: ``publish(recordingIn:)``).
     private func record(_ outcome: DNSPublishOutcome) -> DNSPublishOutcome {
-        var fields = ["action": outcome.action.rawValue, "domain": outcome.domain, "message": outcome.message]
-        if let owner = outcome.owner { fields["owner"] = owner }
-        if let record = outcome.record { fields["record"] = record }
-        if let code = outcome.code { fields["rcode"] = code }
-        if let remedy = outcome.remedy { fields["remedy"] = remedy }
-        if let server = outcome.server { fields["server"] = server }
         if outcome.succeeded {
             logger.info("DNS \(outcome.action.rawValue) succeeded", metadata: ["domain": "\(outcome.domain)", "record": "\(outcome.record ?? "")"])
         } else {
             logger.error("DNS \(outcome.action.rawValue) failed", metadata: ["domain": "\(outcome.domain)", "rcode": "\(outcome.code ?? "")",
                                                                               "error": "\(outcome.message)", "remedy": "\(outcome.remedy ?? "")"])
-        }
-        let event = TallyEvent(id: outcome.succeeded ? .dnsPublishSucceeded : .dnsPublishFailed, time: clock(), fields: fields)
-        do {
-            try events?.append([event])
-        } catch {
-            logger.error("could not record the DNS event", metadata: ["error": "\(error)"])
         }
         return outcome
     }
@@ -259,6 +255,36 @@ public struct DNSPublisher: Sendable {
                 shown.error = "\(error)"
             }
             return shown
+        }
+    }
+}
+
+extension DNSPublisher {
+    /// Publishes on a thread of its own (the updates block on the network), then stores each outcome's event.
+    public func publish(recordingIn store: (any HostStore)?) async -> [DNSPublishOutcome] {
+        await record(DNSPublisher.offCooperativePool { publish() }, in: store)
+    }
+
+    /// Unpublishes likewise.
+    public func unpublish(recordingIn store: (any HostStore)?) async -> [DNSPublishOutcome] {
+        await record(DNSPublisher.offCooperativePool { unpublish() }, in: store)
+    }
+
+    private func record(_ outcomes: [DNSPublishOutcome], in store: (any HostStore)?) async -> [DNSPublishOutcome] {
+        guard let store, !outcomes.isEmpty else { return outcomes }
+        let time = clock()
+        do {
+            try await store.append(outcomes.map { $0.event(at: time) })
+        } catch {
+            logger.error("could not record the DNS event", metadata: ["error": "\(error)"])
+        }
+        return outcomes
+    }
+
+    /// Runs blocking work on a Dispatch thread, so no task of the cooperative pool waits on the network.
+    static func offCooperativePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
         }
     }
 }

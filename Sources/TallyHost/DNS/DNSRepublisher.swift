@@ -1,34 +1,40 @@
 import Foundation
+import ServiceLifecycle
 import TallyCore
+import TallyStore
 
 /// Re-publishes the host's SRV record every 24 hours while it serves (KMS does the same), re-reading the
-/// settings each round so `tally host set` and SIGHUP take effect.
+/// settings each round so `tally host set` and SIGHUP take effect; a reload that changed a DNS setting
+/// re-publishes at once (``republishNow()``).
 ///
-/// The wait between rounds is an input, so tests run rounds without waiting for a timer; in production it is
-/// `Task.sleep`, and cancelling the task ends the loop.
-public struct DNSRepublisher: Sendable {
+/// The wait between rounds is an input, so tests run rounds without waiting for a timer; in production it is a
+/// sleep that ``republishNow()`` cuts short, and graceful shutdown ends the loop.
+public struct DNSRepublisher: Service {
     public static let interval: Duration = .seconds(24 * 3600)
 
     /// Makes the publisher for one round from the current settings; `nil` when publishing is off.
     public var makePublisher: @Sendable () -> DNSPublisher?
     public var interval: Duration
-
+    /// Where the rounds' events go.
+    public var store: (any HostStore)?
     /// Told every round's outcomes (the host's metrics count them).
     let report: @Sendable ([DNSPublishOutcome]) -> Void
+    let trigger = WakeSignal()
 
-    public init(interval: Duration = DNSRepublisher.interval, report: @escaping @Sendable ([DNSPublishOutcome]) -> Void = { _ in },
+    public init(interval: Duration = DNSRepublisher.interval, store: (any HostStore)? = nil,
+                report: @escaping @Sendable ([DNSPublishOutcome]) -> Void = { _ in },
                 makePublisher: @escaping @Sendable () -> DNSPublisher?) {
         self.interval = interval
+        self.store = store
         self.report = report
         self.makePublisher = makePublisher
     }
 
     /// Publishes now, then after every `interval`, until cancelled or `rounds` rounds have run.
-    public func run(rounds: Int? = nil,
-                    wait: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) async {
+    public func run(rounds: Int? = nil, wait: @Sendable (Duration) async throws -> Void) async {
         var done = 0
         while !Task.isCancelled {
-            let outcomes = makePublisher()?.publish() ?? []
+            let outcomes = await makePublisher()?.publish(recordingIn: store) ?? []
             report(outcomes)
             done += 1
             if let rounds, done >= rounds { return }
@@ -39,23 +45,18 @@ public struct DNSRepublisher: Sendable {
             }
         }
     }
-}
 
-extension DNSRepublisher {
-    /// The re-publisher for a serving host: settings read from the state directory each round, events into
-    /// the host's store, the port the activation server really listens on.
-    public init(runtime: HostRuntime) {
-        let directory = runtime.directory
-        let store = runtime.store
-        let port = runtime.address.port
-        let clock = runtime.clock
-        let logger = runtime.logger
-        let metrics = runtime.metrics
-        self.init(report: { outcomes in
-            for outcome in outcomes { metrics.recordDNSPublish(domain: outcome.domain, succeeded: outcome.succeeded) }
-        }) {
-            guard let settings = try? HostSettings.load(from: directory), settings.dnsPublishing else { return nil }
-            return DNSPublisher(directory: directory, settings: settings, port: port, events: store, clock: { clock.now() }, logger: logger)
+    /// The serving host's loop: until graceful shutdown.
+    public func run() async throws {
+        let trigger = trigger
+        await cancelWhenGracefulShutdown {
+            await run(rounds: nil) { interval in
+                await trigger.wait(timeout: interval)
+                try Task.checkCancellation()
+            }
         }
     }
+
+    /// Cuts the wait short: the next round starts now (a reload changed a DNS setting).
+    public func republishNow() { trigger.signal() }
 }

@@ -23,10 +23,10 @@ public struct DashboardData: Sendable {
     static let newestEvents = 25
     static let newestClients = 15
 
-    public static func read(_ context: AdminContext) throws -> DashboardData {
+    public static func read(_ context: AdminContext) async throws -> DashboardData {
         let now = context.clock.now()
-        let report = try HostStatusReport.read(directory: context.directory, now: now, store: context.store)
-        let live = context.service.counts()
+        let report = try await HostStatusReport.read(directory: context.directory, now: now, store: context.store)
+        let live = try await context.counts()
         var classes = live.map { (name: $0.key, current: $0.value.current, required: $0.value.required) }
         if classes.isEmpty {
             classes = report.classes.map { (name: $0.key, current: $0.value.currentCount, required: $0.value.requiredCount) }
@@ -37,16 +37,16 @@ public struct DashboardData: Sendable {
         let store = context.store
         let inputs = DashboardWarnings.Inputs(classes: classes, activated: report.activated, problem: report.problem,
                                               certificateExpires: report.certificateExpires,
-                                              lastPublishFailure: try store.lastEvent(.dnsPublishFailed),
-                                              lastPublishSuccess: try store.lastEvent(.dnsPublishSucceeded),
-                                              clones: try store.clonedImages(since: firstDay))
+                                              lastPublishFailure: try await store.lastEvent(.dnsPublishFailed),
+                                              lastPublishSuccess: try await store.lastEvent(.dnsPublishSucceeded),
+                                              clones: try await store.clonedImages(since: firstDay, limit: 20))
         return DashboardData(hostId: report.hostId, activated: report.activated, certificateExpires: report.certificateExpires,
                              activationAddress: context.activationAddress.description, dnsPublishing: report.dnsPublishing,
                              tokenRequired: context.access.requiresToken, now: now,
-                             classes: classes, chart: SVGChart(results: try store.resultsByDay(since: firstDay), today: today),
+                             classes: classes, chart: SVGChart(results: try await store.resultsByDay(since: firstDay), today: today),
                              results: report.requestsByResult, totalRequests: report.totalRequests,
-                             events: try store.newestEvents(limit: newestEvents),
-                             clients: try store.clients(ClientQuery(limit: newestClients)),
+                             events: try await store.newestEvents(limit: newestEvents),
+                             clients: try await store.clients(ClientQuery(limit: newestClients)),
                              warnings: DashboardWarnings.evaluate(inputs, now: now))
     }
 }

@@ -67,7 +67,7 @@ public enum DashboardWarnings {
         for clone in inputs.clones {
             warnings.append(DashboardWarning(kind: .clonedImage, level: .warning,
                                              text: "Cloned image: CMID \(clone.cmid) was sent by \(clone.machineCount) machines (\(DashboardWarnings.names(clone))). They count as one.",
-                                             remedy: CloneDetector.remedy))
+                                             remedy: CloneDetectionService.remedy))
         }
         return warnings
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import TallyCore
@@ -10,22 +11,30 @@ final class ActivationHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let service: ActivationService
+    private let pipeline: CommitPipeline
     private let limiter: SharedRateLimiter?
+    private let port: PortState
     private var head: HTTPRequestHead?
+    /// A request has started and its answer is not written yet.
+    private var awaitingAnswer = false
     private var body: ByteBuffer?
     private var rejected = false
     private var rateLimited = false
 
-    init(service: ActivationService, limiter: SharedRateLimiter? = nil) {
-        self.service = service
+    private let logger: Logger
+
+    init(pipeline: CommitPipeline, limiter: SharedRateLimiter? = nil, port: PortState, logger: Logger) {
+        self.pipeline = pipeline
+        self.logger = logger
         self.limiter = limiter
+        self.port = port
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case let .head(head):
             self.head = head
+            awaitingAnswer = true
             body = nil
             rejected = false
             rateLimited = false
@@ -44,6 +53,13 @@ final class ActivationHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
             }
         case .end:
             guard !rejected, let head else { return }
+            if port.isDraining {
+                // Stopping: a request that arrives now is refused whole, and the connection closed after it.
+                write(context: context, status: .serviceUnavailable,
+                      json: Self.encode(ProtocolErrorBody(code: .storeUnavailable, message: "the host is shutting down; retry with another host or later")),
+                      keepAlive: false)
+                return
+            }
             if rateLimited {
                 write(context: context, status: .tooManyRequests,
                       json: Self.encode(ProtocolErrorBody(code: .rateLimited, message: "too many requests from this address; retry after the activation interval")),
@@ -59,13 +75,23 @@ final class ActivationHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
         switch (head.method, path) {
         case (.POST, ProtocolPaths.activate):
             let bytes = body.map { Data($0.readableBytesView) } ?? Data()
-            let address = context.channel.remoteAddress?.description ?? "unknown"
+            let request: ActivationRequest
+            do {
+                request = try ActivationRequest.decode(bytes, from: context.channel.remoteAddress?.description ?? "unknown")
+            } catch {
+                logger.info("malformed activation request", metadata: ["peer": "\(context.channel.remoteAddress?.description ?? "unknown")", "error": "\(error.message)"])
+                write(context: context, status: .badRequest, json: Self.encode(ProtocolErrorBody(code: error.code, message: error.message)),
+                      keepAlive: head.isKeepAlive)
+                return
+            }
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let keepAlive = head.isKeepAlive
-            service.submit(bytes, from: address) { outcome in
+            port.requestStarted()
+            pipeline.submit(request) { outcome in
                 loopBound.eventLoop.execute {
                     let (handler, context) = loopBound.value
                     handler.respond(context: context, outcome: outcome, keepAlive: keepAlive)
+                    handler.port.requestFinished()
                 }
             }
         case (.GET, "/health"):
@@ -79,18 +105,23 @@ final class ActivationHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
-    private func respond(context: ChannelHandlerContext, outcome: HostDecision, keepAlive: Bool) {
+    /// Maps the core's typed outcome to HTTP: the answer is signed here, on the connection's event loop.
+    private func respond(context: ChannelHandlerContext, outcome: RequestOutcome, keepAlive: Bool) {
         switch outcome {
-        case let .answer(plan):
+        case let .decided(decided):
             do {
-                let token = try plan.sign()
-                // The token is base64url and dots only: no JSON escaping is needed.
-                write(context: context, status: .ok, json: #"{"response":""# + token + #""}"#, keepAlive: keepAlive)
+                write(context: context, status: .ok, json: try decided.signer.answer(decided), keepAlive: keepAlive)
             } catch {
                 self.error(context: context, status: .internalServerError, "the answer could not be signed", keepAlive: keepAlive)
             }
-        case let .error(status, body):
-            write(context: context, status: HTTPResponseStatus(statusCode: status), json: Self.encode(body), keepAlive: keepAlive)
+        case .notActivated:
+            // Nothing verifiable can be signed without a certificate: an unsigned 503, once the request is stored.
+            write(context: context, status: .serviceUnavailable,
+                  json: Self.encode(ProtocolErrorBody(code: .hostNotActivated, message: "this host has no valid certificate from the vendor")),
+                  keepAlive: keepAlive)
+        case let .unavailable(failure):
+            write(context: context, status: .serviceUnavailable, json: Self.encode(ProtocolErrorBody(code: failure.code, message: failure.message)),
+                  keepAlive: keepAlive)
         }
     }
 
@@ -116,16 +147,27 @@ final class ActivationHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
         if let allow { headers.add(name: "allow", value: allow) }
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "content-length", value: String(json.utf8.count))
-        headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
+        headers.add(name: "connection", value: keepAlive && !port.isDraining ? "keep-alive" : "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: json.utf8.count)
         buffer.writeString(json)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
+        awaitingAnswer = false
+        if !keepAlive || port.isDraining {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    /// Draining: an idle connection is half-closed at once (the client reads the end of the stream); one waiting
+    /// for its answer is closed after it.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is DrainEvent {
+            if !awaitingAnswer { context.close(mode: .output, promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

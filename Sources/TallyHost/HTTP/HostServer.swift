@@ -6,10 +6,15 @@ import NIOPosix
 import TallyCore
 
 /// The activation port: SwiftNIO HTTP/1.1 on the address of the settings, one event loop per core.
+///
+/// Stopping drains it: the listener closes (new connections are refused), a request that arrives on an open
+/// connection is answered 503 and its connection closed, requests already read get their committed answers, and
+/// idle connections are half-closed (the client reads the end of the stream, never a reset).
 public final class HostServer: Sendable {
     public let address: BindAddress
     private let channel: any Channel
     private let group: MultiThreadedEventLoopGroup
+    let port: PortState
 
     /// Request headers are capped: an activation request needs a few hundred bytes of headers, so 8 KiB in at
     /// most 64 fields is generous; more is answered 400 and the connection closed.
@@ -23,9 +28,10 @@ public final class HostServer: Sendable {
 
     /// Binds and starts accepting. `[::]` also accepts IPv4 (dual stack); where IPv6 is missing it falls back
     /// to `0.0.0.0`.
-    public static func start(address: BindAddress, service: ActivationService, logger: Logger,
+    public static func start(address: BindAddress, pipeline: CommitPipeline, logger: Logger,
                              threads: Int = System.coreCount, limits: ConnectionLimits = ConnectionLimits()) async throws -> HostServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let port = PortState()
         let gate = ConnectionGate(limit: limits.maxConnections)
         let limiter = SharedRateLimiter(ratePerSecond: limits.ratePerAddress)
         let bootstrap = ServerBootstrap(group: group)
@@ -35,7 +41,10 @@ public final class HostServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try gate.configure(channel, limits: limits) { ActivationHTTPHandler(service: service, limiter: limiter) }
+                    port.opened(channel)
+                    try gate.configure(channel, limits: limits) {
+                        ActivationHTTPHandler(pipeline: pipeline, limiter: limiter, port: port, logger: logger)
+                    }
                 }
             }
         let host = address.host == "localhost" ? "127.0.0.1" : address.host
@@ -48,7 +57,7 @@ public final class HostServer: Sendable {
                 channel = try await bootstrap.bind(host: "0.0.0.0", port: address.port).get()
             }
             let bound = BindAddress(host: channel.localAddress?.ipAddress ?? host, port: channel.localAddress?.port ?? address.port)
-            return HostServer(address: bound, channel: channel, group: group)
+            return HostServer(address: bound, channel: channel, group: group, port: port)
         } catch {
             try? await group.shutdownGracefully()
             throw TallyError(.usageError, "could not listen on \(address): \(error)",
@@ -56,18 +65,36 @@ public final class HostServer: Sendable {
         }
     }
 
-    private init(address: BindAddress, channel: any Channel, group: MultiThreadedEventLoopGroup) {
+    private init(address: BindAddress, channel: any Channel, group: MultiThreadedEventLoopGroup, port: PortState) {
         self.address = address
         self.channel = channel
         self.group = group
+        self.port = port
     }
 
-    /// Stops accepting and closes the event loops.
-    public func shutdown() async {
+    /// Stops accepting, answers what was read, waits up to `grace` for connections to end, then closes the rest
+    /// and the event loops.
+    public func drain(grace: Duration = .seconds(2)) async {
+        port.startDraining()
         try? await channel.close()
+        for connection in port.openChannels { connection.pipeline.fireUserInboundEventTriggered(DrainEvent()) }
+        let deadline = ContinuousClock.now + grace
+        // Shutdown only: polled, so no connection has to tell anyone it ended.
+        while port.load != (0, 0), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        for connection in port.openChannels { try? await connection.close() }
         try? await group.shutdownGracefully()
     }
+
+    /// Stops at once (tests of a host that never served).
+    public func shutdown() async {
+        await drain(grace: .zero)
+    }
 }
+
+/// Sent through every connection's pipeline when the port starts draining.
+struct DrainEvent: Sendable {}
 
 /// Answers a connection over the limit with 503 and closes it, before any HTTP is read.
 final class RefuseConnectionHandler: ChannelInboundHandler {

@@ -47,7 +47,8 @@ final class RequestTimeoutHandler: ChannelInboundHandler {
                 let body = #"{"code":"\#(ResultCode.requestTimeout.hex)","message":"the request was not complete within the read timeout"}"#
                 var buffer = context.channel.allocator.buffer(capacity: 256)
                 buffer.writeString("HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n\(body)")
-                context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in context.close(promise: nil) }
+                let channel = context.channel
+                context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(promise: nil) }
             }
         }
         context.fireChannelRead(data)
@@ -71,8 +72,12 @@ final class RequestTimeoutHandler: ChannelInboundHandler {
 
     private func schedule(context: ChannelHandlerContext, after delay: TimeAmount, _ action: @escaping (ChannelHandlerContext) -> Void) {
         timers.timer?.cancel()
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        timers.timer = context.eventLoop.scheduleTask(in: delay) { action(bound.value) }
+        // The context and the action belong to the connection's event loop, where the task runs.
+        let bound = NIOLoopBound((context, action), eventLoop: context.eventLoop)
+        timers.timer = context.eventLoop.scheduleTask(in: delay) {
+            let (context, action) = bound.value
+            action(context)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import TallyCore
 import TallyFiles
 import TallyStore
@@ -7,15 +8,17 @@ import TallyStore
 /// Event retention: events older than `event-retention-days` (default 400) are deleted when the host starts
 /// and once a day while it serves, so the store does not grow forever. Counts, sightings and clients are kept:
 /// usage reports read sightings, not events.
-public struct EventRetention: Sendable {
+public struct EventRetention: Service {
     public static let interval: Duration = .seconds(24 * 3600)
 
-    public var store: SQLiteHostStore
+    public var store: any HostStore
     public var directory: StateDirectory
     public var clock: HostClock
     public var logger: Logger
+    /// The wait between sweeps: an input, so tests run rounds without a timer.
+    public var wait: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
 
-    public init(store: SQLiteHostStore, directory: StateDirectory, clock: HostClock, logger: Logger) {
+    public init(store: any HostStore, directory: StateDirectory, clock: HostClock, logger: Logger) {
         self.store = store
         self.directory = directory
         self.clock = clock
@@ -29,31 +32,34 @@ public struct EventRetention: Sendable {
 
     /// Deletes what is older than the retention the settings ask for now; returns how many events went.
     @discardableResult
-    public func sweep() throws -> Int {
+    public func sweep() async throws -> Int {
         let days = (try? HostSettings.load(from: directory))?.eventRetentionDays ?? HostSettings().eventRetentionDays
-        let deleted = try store.deleteEvents(before: EventRetention.cutoff(now: clock.now(), days: days))
+        let deleted = try await store.deleteEvents(before: EventRetention.cutoff(now: clock.now(), days: days))
         if deleted > 0 { logger.info("deleted old events", metadata: ["events": "\(deleted)", "retentionDays": "\(days)"]) }
         return deleted
     }
 
-    /// Sweeps after every `interval` until cancelled (the start-up sweep is the runtime's). The wait is an
-    /// input, so tests run rounds without a timer.
-    public func run(interval: Duration = EventRetention.interval, rounds: Int? = nil,
-                    wait: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) async {
+    /// Sweeps after every `interval` until graceful shutdown or cancellation (the start-up sweep is the
+    /// runtime's), or until `rounds` rounds have run.
+    public func run(interval: Duration = EventRetention.interval, rounds: Int? = nil) async {
         var done = 0
-        while !Task.isCancelled {
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
                 try await wait(interval)
             } catch {
                 return
             }
             do {
-                try sweep()
+                try await sweep()
             } catch {
                 logger.error("event retention failed", metadata: ["error": "\(error)"])
             }
             done += 1
             if let rounds, done >= rounds { return }
         }
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await run(interval: EventRetention.interval, rounds: nil) }
     }
 }

@@ -47,9 +47,9 @@ public final class HostMetrics: ActivationObserver, Sendable {
 
     public func observe(_ batch: ObservedBatch) {
         batchSize.record(batch.size)
-        for (record, waited) in zip(batch.records, batch.latencies) {
+        for (index, waited) in batch.latencies.enumerated() {
             latency.recordNanoseconds(waited.nanoseconds)
-            request(result: batch.committed ? record.result.hex : "store-unavailable").increment()
+            request(result: batch.decisions.map { $0[index].decision.code.hex } ?? "store-unavailable").increment()
         }
     }
 

@@ -34,7 +34,7 @@ public struct UsageReportWriter: Sendable {
 
     /// Signs the report for days `from...to` (`YYYY-MM-DD`, UTC) with the host key, writes it to `output`, and
     /// advances the chain. The host needs a valid certificate: the report carries it.
-    public func write(from: String, to: String, output: URL, store: SQLiteHostStore, now: Date = Date()) throws -> UsageReportClaims {
+    public func write(from: String, to: String, output: URL, store: any HostStore, now: Date = Date()) async throws -> UsageReportClaims {
         let first = try UsageReportWriter.day(from, name: "--from"), last = try UsageReportWriter.day(to, name: "--to")
         guard first <= last else { throw TallyError(.usageError, "--from \(from) is after --to \(to)") }
         let identity = HostIdentity(directory: directory)
@@ -43,11 +43,11 @@ public struct UsageReportWriter: Sendable {
                              remedy: "Activate the host first: `tally host activate`.")
         }
         let key = try identity.signingKey()
+        let usage = try await store.usage(fromDay: first, toDay: last).map {
+            UsageReportClaims.DayUsage(day: UsageReportWriter.text(day: $0.day), sku: $0.sku, class: $0.productClass, machines: $0.machines)
+        }
         return try directory.withLock {
             let previous = try chain()
-            let usage = try store.usage(fromDay: first, toDay: last).map {
-                UsageReportClaims.DayUsage(day: UsageReportWriter.text(day: $0.day), sku: $0.sku, class: $0.productClass, machines: $0.machines)
-            }
             let claims = UsageReportClaims(iss: certificate.claims.sub, from: from, to: to, usage: usage, seq: previous.seq + 1,
                                            prv: previous.hash, iat: now)
             let compact = try VerifiedUsageReport.issue(claims, hostKey: key.privateKey, certificate: certificate)

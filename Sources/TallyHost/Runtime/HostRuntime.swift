@@ -3,119 +3,186 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import TallyCore
 import TallyFiles
 import TallyStore
+import UnixSignals
 
-/// A running host: identity, store, activation service and the activation port, started and stopped together.
+/// A host: one `ServiceGroup` of services (the store's background work, the commit pipeline, clone detection,
+/// event retention, the activation port, the admin port, DNS re-publishing and, from the command line, SIGHUP).
+/// `tally host serve` and the tests run this same object.
+///
+/// ``prepare(directory:options:)`` opens the store and binds both ports (so their addresses are known and a
+/// failure is event 12291 before anything serves); ``run()`` runs the group until SIGTERM/SIGINT (when
+/// ``Options/handleSignals`` is on) or ``shutdown()``. Graceful shutdown goes in reverse order: DNS, the admin
+/// port, the activation port (drained: every request it read gets its committed answer), then the pipeline
+/// (drained), then the store's work (the index caught up, the logs checkpointed).
 public final class HostRuntime: Sendable {
+    public struct Options: Sendable {
+        /// The activation address instead of the settings' `listen` (port 0 picks one).
+        public var listen: String?
+        /// The admin address instead of the settings' `admin-listen`; `none` turns it off.
+        public var adminListen: String?
+        public var clock: HostClock
+        public var logger: Logger
+        /// Event loop threads of the activation port.
+        public var threads: Int
+        /// SIGTERM and SIGINT drain, SIGHUP reloads (the command line). Off for hosts inside a test process.
+        public var handleSignals: Bool
+        /// Publish the SRV record now and every 24 h while serving.
+        public var publishDNS: Bool
+
+        public init(listen: String? = nil, adminListen: String? = nil, clock: HostClock = HostClock(),
+                    logger: Logger = Logger(label: "tally.host"), threads: Int = System.coreCount, handleSignals: Bool = false,
+                    publishDNS: Bool = true) {
+            self.listen = listen
+            self.adminListen = adminListen
+            self.clock = clock
+            self.logger = logger
+            self.threads = threads
+            self.handleSignals = handleSignals
+            self.publishDNS = publishDNS
+        }
+    }
+
     public let directory: StateDirectory
-    public let store: SQLiteHostStore
-    public let service: ActivationService
+    public let store: any HostStore
+    public let pipeline: CommitPipeline
+    public let state: ActivationState
     public let server: HostServer
-    public let clock: HostClock
-    let logger: Logger
-    /// Prometheus metrics of this host (`/metrics`); the DNS publisher reports through ``HostMetrics/recordDNSPublish(domain:succeeded:)``.
-    public let metrics: HostMetrics
-    public let clones: CloneDetector
-    /// The admin interface; `nil` when started with `adminListen: "none"`.
+    /// The admin interface; `nil` when `admin-listen` is `none`.
     public let admin: AdminServer?
-    private let retention: Task<Void, Never>
-    private let stopping = NIOLockedValueBox(false)
+    public let clock: HostClock
+    public let logger: Logger
+    /// Prometheus metrics of this host (`/metrics`).
+    public let metrics: HostMetrics
+    public let clones: CloneDetectionService
+    let republisher: DNSRepublisher?
+    private let group: ServiceGroup
+    private let running = NIOLockedValueBox<Task<Void, any Error>?>(nil)
 
     public static let storeFile = "host.sqlite"
 
-    /// Opens the store, loads the count, and starts listening: the activation port, and the admin interface on
-    /// `adminListen` (the settings' `admin-listen` when `nil`, none at all for `"none"`). A failure is logged as
-    /// event 12291 where the store can be written, and thrown.
-    public static func start(directory: StateDirectory, listen: String? = nil, adminListen: String? = nil, clock: HostClock = HostClock(),
-                             logger: Logger = Logger(label: "tally.host"), threads: Int = System.coreCount) async throws -> HostRuntime {
-        let identity = HostIdentity(directory: directory)
+    /// Opens the store, loads the count and binds both ports. A failure is logged as event 12291 where the store
+    /// can be written, and thrown; nothing is left running.
+    public static func prepare(directory: StateDirectory, options: Options = Options()) async throws -> HostRuntime {
+        let logger = options.logger
+        let clock = options.clock
         var store: SQLiteHostStore?
+        var server: HostServer?
         do {
+            let identity = HostIdentity(directory: directory)
             _ = try identity.info()
             let settings = try HostSettings.load(from: directory)
-            store = try SQLiteHostStore(path: directory.file(storeFile).path)
+            store = try SQLiteHostStore(path: directory.file(storeFile).path, logger: logger)
             // The admin rule is checked before anything listens (and after the store opened, so a refusal is
             // event 12291): a non-loopback address needs a token file.
-            let adminText = adminListen ?? settings.adminListen
+            let adminText = options.adminListen ?? settings.adminListen
             let adminAddress = ["none", "off"].contains(adminText) ? nil : try BindAddress(adminText)
             let access = try adminAddress.map { try AdminAccess.load(address: $0, tokenFile: settings.adminTokenFile, directory: directory, clock: clock) }
             let synchronous = try store!.synchronousMode()
             logger.info("store opened", metadata: ["path": "\(store!.path)", "journal": "wal", "synchronous": "\(synchronous)"])
             let retention = EventRetention(store: store!, directory: directory, clock: clock, logger: logger)
-            try retention.sweep()
-            if settings.walCheckpoint == "background" { try store!.startBackgroundCheckpoints() }
-            let certificate = try certificateOrNil(identity, clock: clock, logger: logger)
+            try await retention.sweep()
+            let state = try ActivationState(settings: settings, key: identity.signingKey(),
+                                            certificate: try certificateOrNil(identity, clock: clock, logger: logger))
             let metrics = HostMetrics()
-            let clones = CloneDetector(store: store!, logger: logger) { _ in metrics.recordClone() }
-            let service: ActivationService
-            do {
-                service = try ActivationService(store: store!, key: identity.signingKey(), certificate: certificate,
-                                                settings: settings, clock: clock, logger: logger,
-                                                observer: ActivationObservers([metrics, clones]))
-            } catch {
-                clones.stop()
-                throw error
-            }
-            // Parsed before the service starts, so a bad address leaves no thread behind.
-            let address = try BindAddress(listen ?? settings.listen)
-            service.start()
-            var server: HostServer?
-            do {
-                server = try await HostServer.start(address: address, service: service, logger: logger, threads: threads,
-                                                    limits: ConnectionLimits(settings: settings))
-                let admin = try await startAdmin(adminAddress, access: access, directory: directory, store: store!, service: service,
-                                                 metrics: metrics, clock: clock, activationAddress: server!.address, logger: logger)
-                let sweeper = Task { await retention.run() }
-                return HostRuntime(directory: directory, store: store!, service: service, server: server!, clock: clock, logger: logger,
-                                   metrics: metrics, clones: clones, admin: admin, retention: sweeper)
-            } catch {
-                service.stop()
-                clones.stop()
-                await server?.shutdown()
-                throw error
-            }
+            let pipeline = CommitPipeline(store: store!, state: state, clock: clock, logger: logger, observer: metrics)
+            let address = try BindAddress(options.listen ?? settings.listen)
+            server = try await HostServer.start(address: address, pipeline: pipeline, logger: logger, threads: options.threads,
+                                                limits: ConnectionLimits(settings: settings))
+            let admin = try await startAdmin(adminAddress, access: access, directory: directory, store: store!, pipeline: pipeline, state: state,
+                                             metrics: metrics, clock: clock, activationAddress: server!.address, logger: logger)
+            let clones = CloneDetectionService(store: store!, logger: logger) { _ in metrics.recordClone() }
+            let republisher = options.publishDNS ? DNSRepublisher.forHost(directory: directory, store: store!, port: server!.address.port,
+                                                                        clock: clock, logger: logger, metrics: metrics) : nil
+            return HostRuntime(directory: directory, store: store!, pipeline: pipeline, state: state, server: server!, admin: admin,
+                               clock: clock, logger: logger, metrics: metrics, clones: clones, retention: retention, republisher: republisher,
+                               handleSignals: options.handleSignals)
         } catch {
             let failure = (error as? TallyError) ?? TallyError(.usageError, "\(error)")
-            store?.stopBackgroundCheckpoints()
+            await server?.shutdown()
             logger.error("host failed to start", metadata: ["code": "\(failure.code)", "error": "\(failure.message)"])
-            try? store?.append([TallyEvent(id: .hostStartFailed, time: clock.now(), result: failure.code,
-                                             fields: ["message": failure.message, "remedy": failure.remedy])])
+            try? await store?.append([TallyEvent(id: .hostStartFailed, time: clock.now(), result: failure.code,
+                                                 fields: ["message": failure.message, "remedy": failure.remedy])])
+            try? await store?.close()
             throw failure
         }
     }
 
-    /// The admin interface beside the activation port, and `admin.json` saying where it is.
-    private static func startAdmin(_ address: BindAddress?, access: AdminAccess?, directory: StateDirectory, store: SQLiteHostStore,
-                                   service: ActivationService, metrics: HostMetrics, clock: HostClock, activationAddress: BindAddress,
-                                   logger: Logger) async throws -> AdminServer? {
-        guard let address, let access else { return nil }
-        let context = AdminContext(directory: directory, store: store, service: service, metrics: metrics, clock: clock,
-                                   access: access, activationAddress: activationAddress, startedAt: clock.now())
-        let admin = try await AdminServer.start(address: address, router: AdminRouter(context: context), logger: logger)
-        do {
-            try AdminEndpoint(address: admin.address.description, tokenRequired: access.requiresToken).write(to: directory)
-        } catch {
-            await admin.shutdown()
-            throw error
-        }
-        return admin
+    /// Prepares the host and runs it in the background (tests, the demo); ``shutdown()`` stops it.
+    public static func start(directory: StateDirectory, listen: String? = nil, adminListen: String? = nil, clock: HostClock = HostClock(),
+                             logger: Logger = Logger(label: "tally.host"), threads: Int = System.coreCount,
+                             publishDNS: Bool = false) async throws -> HostRuntime {
+        let runtime = try await prepare(directory: directory, options: Options(listen: listen, adminListen: adminListen, clock: clock, logger: logger,
+                                                                               threads: threads, publishDNS: publishDNS))
+        runtime.running.withLockedValue { $0 = Task { try await runtime.run() } }
+        return runtime
     }
 
-    private init(directory: StateDirectory, store: SQLiteHostStore, service: ActivationService, server: HostServer, clock: HostClock, logger: Logger,
-                 metrics: HostMetrics, clones: CloneDetector, admin: AdminServer?, retention: Task<Void, Never>) {
-        self.metrics = metrics
-        self.clones = clones
-        self.admin = admin
-        self.retention = retention
+    private init(directory: StateDirectory, store: any HostStore, pipeline: CommitPipeline, state: ActivationState, server: HostServer,
+                 admin: AdminServer?, clock: HostClock, logger: Logger, metrics: HostMetrics, clones: CloneDetectionService,
+                 retention: EventRetention, republisher: DNSRepublisher?, handleSignals: Bool) {
         self.directory = directory
         self.store = store
-        self.service = service
+        self.pipeline = pipeline
+        self.state = state
         self.server = server
+        self.admin = admin
         self.clock = clock
         self.logger = logger
+        self.metrics = metrics
+        self.clones = clones
+        self.republisher = republisher
+        var services: [any Service] = store.services()
+        services.append(pipeline)
+        services.append(clones)
+        services.append(retention)
+        services.append(ActivationPortService(server: server))
+        if let admin {
+            services.append(AdminPortService(server: admin) {
+                if AdminEndpoint.read(from: directory)?.address == admin.address.description { AdminEndpoint.remove(from: directory) }
+            })
+        }
+        services.append(republisher ?? IdleService() as any Service)
+        self.handleSignals = handleSignals
+        group = ServiceGroup(configuration: HostRuntime.configuration(services: services, handleSignals: handleSignals, logger: logger))
     }
+
+    private let handleSignals: Bool
+
+    static func configuration(services: [any Service], handleSignals: Bool, logger: Logger) -> ServiceGroupConfiguration {
+        var configuration = ServiceGroupConfiguration(services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                                                      gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(30)
+        return configuration
+    }
+
+    /// Runs every service until graceful shutdown; then the store is closed.
+    public func run() async throws {
+        if handleSignals {
+            // SIGHUP has a service of its own, last in the group (it stops first).
+            await group.addServiceUnlessShutdown(ReloadService { [weak self] in await self?.reloadAndLog() })
+        }
+        do {
+            try await group.run()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+
+    /// Graceful shutdown: stop accepting, commit and answer what is in flight, finish the store's work, close.
+    public func shutdown() async {
+        await group.triggerGracefulShutdown()
+        let task = running.withLockedValue { $0 }
+        _ = try? await task?.value
+    }
+
+    /// The address the activation port listens on (with the real port when 0 was asked).
+    public var address: BindAddress { server.address }
 
     /// A host may serve without a valid certificate (answering C004F041) so the admin sees requests arrive.
     static func certificateOrNil(_ identity: HostIdentity, clock: HostClock, logger: Logger) throws -> HostCertificate? {
@@ -129,31 +196,20 @@ public final class HostRuntime: Sendable {
         }
     }
 
-    /// The address the activation port listens on (with the real port when 0 was asked).
-    public var address: BindAddress { server.address }
-
-    /// Re-reads the settings and the certificate (SIGHUP). A bad settings file is reported and the old
-    /// settings stay.
-    public func reload() throws {
-        let settings = try HostSettings.load(from: directory)
-        service.update(settings: settings)
-        try service.update(certificate: try HostRuntime.certificateOrNil(HostIdentity(directory: directory), clock: clock, logger: logger))
-        if settings.listen != (try? BindAddress(settings.listen))?.description ?? settings.listen {
-            logger.info("the listen address changes at the next restart")
-        }
-    }
-
-    /// Graceful shutdown: stop accepting, commit and answer what is in flight, close.
-    public func shutdown() async {
-        guard stopping.withLockedValue({ stopping in defer { stopping = true }; return !stopping }) else { return }
-        service.stop()
-        store.stopBackgroundCheckpoints()
-        await server.shutdown()
-        clones.stop()
-        retention.cancel()
-        if let admin {
-            if AdminEndpoint.read(from: directory)?.address == admin.address.description { AdminEndpoint.remove(from: directory) }
+    /// The admin interface beside the activation port, and `admin.json` saying where it is.
+    private static func startAdmin(_ address: BindAddress?, access: AdminAccess?, directory: StateDirectory, store: any HostStore,
+                                   pipeline: CommitPipeline, state: ActivationState, metrics: HostMetrics, clock: HostClock,
+                                   activationAddress: BindAddress, logger: Logger) async throws -> AdminServer? {
+        guard let address, let access else { return nil }
+        let context = AdminContext(directory: directory, store: store, pipeline: pipeline, state: state, metrics: metrics, clock: clock,
+                                   access: access, activationAddress: activationAddress, startedAt: clock.now())
+        let admin = try await AdminServer.start(address: address, router: AdminRouter(context: context), logger: logger)
+        do {
+            try AdminEndpoint(address: admin.address.description, tokenRequired: access.requiresToken).write(to: directory)
+        } catch {
             await admin.shutdown()
+            throw error
         }
+        return admin
     }
 }

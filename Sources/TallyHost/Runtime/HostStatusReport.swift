@@ -39,19 +39,19 @@ public struct HostStatusReport: Codable, Sendable {
     public var requestsByResult: [ResultTotal]
 
     /// `store`: the serving host's open store; otherwise the store file is opened when it exists.
-    public static func read(directory: StateDirectory, now: Date = Date(), store open: SQLiteHostStore? = nil) throws -> HostStatusReport {
+    public static func read(directory: StateDirectory, now: Date = Date(), store open: (any HostStore)? = nil) async throws -> HostStatusReport {
         let identity = try HostIdentity(directory: directory).status(now: now)
         let settings = try HostSettings.load(from: directory)
         var classes: [String: ClassCount] = [:]
         var totals: [ResultCode: Int] = [:]
         let storePath = directory.file(HostRuntime.storeFile).path
-        var counts = ClassCounts()
+        var counts: [String: Int] = [:]
         if let store = try open ?? (FileManager.default.fileExists(atPath: storePath) ? SQLiteHostStore(path: storePath) : nil) {
-            counts = try store.loadCounts(now: now)
-            totals = try store.totals()
+            counts = try await store.counts(now: now)
+            totals = try await store.totals()
         }
         for (productClass, threshold) in identity.thresholds {
-            classes[productClass] = ClassCount(currentCount: counts.count(class: productClass, at: now), requiredCount: threshold)
+            classes[productClass] = ClassCount(currentCount: counts[productClass] ?? 0, requiredCount: threshold)
         }
         let byResult = totals.sorted { $0.key < $1.key }.map { ResultTotal(result: $0.key, name: $0.key.info?.name ?? "unknown", requests: $0.value) }
         let total = totals.values.reduce(0, +)

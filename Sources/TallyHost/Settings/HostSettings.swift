@@ -258,3 +258,37 @@ public struct BindAddress: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
+
+extension HostSettings {
+    /// The settings whose value differs between `old` and `new`, split by when they apply: on SIGHUP, or at the
+    /// next start.
+    public static func reloadChanges(from old: HostSettings, to new: HostSettings) -> (applied: [String], needRestart: [String]) {
+        let restart: Set<String> = ["listen", "admin-listen", "max-connections", "idle-timeout", "read-timeout", "rate-limit", "wal-checkpoint"]
+        var applied: [String] = [], needRestart: [String] = []
+        let oldValues = old.values, newValues = new.values
+        for (name, _) in names where oldValues[name] != newValues[name] {
+            if restart.contains(name) || (name == "admin-token-file" && (old.adminTokenFile == nil) != (new.adminTokenFile == nil)) {
+                needRestart.append(name)
+            } else {
+                applied.append(name)
+            }
+        }
+        return (applied, needRestart)
+    }
+
+    /// Every setting's value as text, by name.
+    var values: [String: String] {
+        [
+            "activation-interval": String(activationInterval), "renewal-interval": String(renewalInterval), "listen": listen,
+            "dns-publishing": String(dnsPublishing), "low-priority": String(lowPriority), "admin-listen": adminListen,
+            "admin-token-file": adminTokenFile ?? "", "group-commit-max-batch": String(groupCommitMaxBatch),
+            "group-commit-max-wait-us": String(groupCommitMaxWaitMicroseconds), "event-retention-days": String(eventRetentionDays),
+            "dns-publish-list": dnsPublishList.map { "\($0.domain):\($0.priority):\($0.weight)" }.joined(separator: ","),
+            "dns-ttl": String(dnsTTL), "dns-key-file": dnsKeyFile ?? "", "dns-key-name": dnsKeyName ?? "", "dns-primary": dnsPrimary ?? "",
+            "dns-name-servers": dnsNameServers.joined(separator: ","), "dns-target": dnsTarget ?? "",
+            "dns-addresses": dnsAddresses.joined(separator: ","), "dns-service": dnsService,
+            "max-connections": String(maxConnections), "idle-timeout": String(idleTimeoutSeconds), "read-timeout": String(readTimeoutSeconds),
+            "wal-checkpoint": walCheckpoint, "rate-limit": String(rateLimitPerAddress),
+        ]
+    }
+}

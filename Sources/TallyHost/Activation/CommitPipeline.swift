@@ -1,0 +1,135 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+import TallyCore
+import TallyStore
+
+/// The one way through the host for an activation request: requests queue here, the store decides and commits
+/// them a batch at a time (group commit), and each gets its outcome only once its decision is durable.
+///
+/// A batch that fails to commit is answered `unavailable` (503) and counted nowhere: the store keeps nothing of
+/// it, so the next batch is decided as if it never came. On graceful shutdown new requests are refused and
+/// those already queued are committed and answered before the service returns.
+public final class CommitPipeline: Service, Sendable {
+    struct Item: Sendable {
+        var request: ActivationRequest
+        var completion: @Sendable (RequestOutcome) -> Void
+        var received: ContinuousClock.Instant
+    }
+
+    let store: any HostStore
+    let state: ActivationState
+    let clock: HostClock
+    let logger: Logger
+    let observer: (any ActivationObserver)?
+    private let queue = NIOLockedValueBox(CommitQueue<Item>())
+    private let wake = AsyncSignal()
+    private let sizes = NIOLockedValueBox<[Int: Int]>([:])
+    private let failing = NIOLockedValueBox(false)
+
+    public init(store: any HostStore, state: ActivationState, clock: HostClock, logger: Logger, observer: (any ActivationObserver)? = nil) {
+        self.store = store
+        self.state = state
+        self.clock = clock
+        self.logger = logger
+        self.observer = observer
+    }
+
+    /// Queues a request; `completion` runs once, on the committer's task (or at once when the host is stopping).
+    /// The HTTP handler uses this form, so a request costs no task of its own.
+    public func submit(_ request: ActivationRequest, completion: @escaping @Sendable (RequestOutcome) -> Void) {
+        let item = Item(request: request, completion: completion, received: .now)
+        switch queue.withLockedValue({ $0.submit(item) }) {
+        case .queuedWake: wake.signal()
+        case .queued: break
+        case .refused: completion(.unavailable(TallyError(.storeUnavailable, "the host is shutting down")))
+        }
+    }
+
+    /// Decides one request and returns its outcome once it is durable.
+    public func activate(_ request: ActivationRequest) async -> RequestOutcome {
+        await withCheckedContinuation { continuation in
+            submit(request) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Group-commit batch sizes so far (size → batches), for the status and benchmarks.
+    public func batchSizes() -> [Int: Int] { sizes.withLockedValue { $0 } }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await commitLoop()
+        } onGracefulShutdown: {
+            self.queue.withLockedValue { $0.stopAccepting() }
+            self.wake.signal()
+        }
+    }
+
+    /// Stops taking requests; what is queued is still committed (for a host stopped without a service group).
+    public func stopAccepting() {
+        queue.withLockedValue { $0.stopAccepting() }
+        wake.signal()
+    }
+
+    private func commitLoop() async {
+        while true {
+            let settings = state.settings
+            let maxBatch = max(1, settings.groupCommitMaxBatch)
+            let next = queue.withLockedValue { queue -> (batch: [Item]?, drained: Bool) in
+                let batch = queue.takeBatch(maxBatch: maxBatch)
+                return (batch, queue.drained)
+            }
+            guard var batch = next.batch else {
+                if next.drained { return }
+                await wake.wait()
+                continue
+            }
+            if settings.groupCommitMaxWaitMicroseconds > 0, batch.count < maxBatch {
+                try? await Task.sleep(for: .microseconds(settings.groupCommitMaxWaitMicroseconds))
+                let room = maxBatch - batch.count
+                batch += queue.withLockedValue { $0.takeMore(upTo: room) }
+            }
+            await commit(batch)
+            queue.withLockedValue { $0.finishedBatch() }
+        }
+    }
+
+    private func commit(_ batch: [Item]) async {
+        sizes.withLockedValue { $0[batch.count, default: 0] += 1 }
+        let now = clock.now()
+        let (context, signer, _) = state.context(now: now)
+        do {
+            let stored = try await store.decide(batch.map(\.request.input), context: context, now: now)
+            if failing.withLockedValue({ failing in defer { failing = false }; return failing }) {
+                logger.notice("the store takes activations again")
+            }
+            observe(batch, stored)
+            for (item, decision) in zip(batch, stored) {
+                guard let signer else {
+                    item.completion(.notActivated)
+                    continue
+                }
+                item.completion(.decided(DecidedRequest(request: item.request, stored: decision, signer: signer)))
+            }
+        } catch {
+            let failure = (error as? TallyError) ?? TallyError(.storeUnavailable, "\(error)")
+            // One line when the store starts failing, not one per batch.
+            if !failing.withLockedValue({ failing in defer { failing = true }; return failing }) {
+                logger.error("the store failed; requests are answered 503 until it takes them again",
+                             metadata: ["error": "\(failure.message)", "batch": "\(batch.count)"])
+            }
+            observe(batch, nil)
+            let outcome = RequestOutcome.unavailable(TallyError(.storeUnavailable, "the host could not store the request: \(failure.message)",
+                                                                   remedy: failure.remedy))
+            for item in batch { item.completion(outcome) }
+        }
+    }
+
+    /// Tells the observer (metrics) what a batch did, before its answers are released.
+    private func observe(_ batch: [Item], _ stored: [StoredDecision]?) {
+        guard let observer else { return }
+        let now = ContinuousClock.now
+        observer.observe(ObservedBatch(inputs: batch.map(\.request.input), decisions: stored, latencies: batch.map { $0.received.duration(to: now) }))
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Logging
+import TallyCore
+import TallyFiles
+import TallyStore
+
+/// What a reload (SIGHUP) did.
+public struct ReloadOutcome: Sendable, Equatable {
+    /// Settings whose new values apply now.
+    public var applied: [String]
+    /// Settings that changed in the file but apply only at the next start.
+    public var needRestart: [String]
+    /// Whether the admin token was replaced (every admin session ended).
+    public var adminTokenReplaced: Bool
+}
+
+extension HostRuntime {
+    /// Re-reads the settings, the certificate and the admin token. A bad settings file is reported and the old
+    /// settings stay; a changed DNS setting re-publishes at once.
+    public func reload() async throws -> ReloadOutcome {
+        let settings = try HostSettings.load(from: directory)
+        let old = state.settings
+        let changes = HostSettings.reloadChanges(from: old, to: settings)
+        state.update(settings: settings)
+        try state.update(certificate: try HostRuntime.certificateOrNil(HostIdentity(directory: directory), clock: clock, logger: logger))
+        var replaced = false
+        if let admin {
+            // admin-listen, and turning the token on or off, apply at the next start.
+            replaced = try admin.access.reload(tokenFile: settings.adminTokenFile, directory: directory)
+        }
+        if changes.applied.contains(where: { $0.hasPrefix("dns-") || $0 == "low-priority" }) { republisher?.republishNow() }
+        return ReloadOutcome(applied: changes.applied, needRestart: changes.needRestart, adminTokenReplaced: replaced)
+    }
+
+    /// SIGHUP: reloads and says what it did.
+    func reloadAndLog() async {
+        do {
+            let outcome = try await reload()
+            logger.notice("settings and certificate reloaded", metadata: [
+                "applied": "\(outcome.applied.joined(separator: ", "))",
+                "needsRestart": "\(outcome.needRestart.joined(separator: ", "))",
+            ])
+            if !outcome.needRestart.isEmpty {
+                logger.warning("some changed settings apply only at the next start: restart the host",
+                               metadata: ["settings": "\(outcome.needRestart.joined(separator: ", "))"])
+            }
+            if outcome.adminTokenReplaced { logger.notice("admin token replaced; every admin session ended") }
+        } catch {
+            logger.error("reload failed; the previous settings stay", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension DNSRepublisher {
+    /// The re-publisher for a serving host: settings read from the state directory each round, events into the
+    /// host's store, the port the activation server really listens on.
+    static func forHost(directory: StateDirectory, store: any HostStore, port: Int, clock: HostClock, logger: Logger,
+                        metrics: HostMetrics) -> DNSRepublisher {
+        DNSRepublisher(store: store, report: { outcomes in
+            for outcome in outcomes { metrics.recordDNSPublish(domain: outcome.domain, succeeded: outcome.succeeded) }
+        }) {
+            guard let settings = try? HostSettings.load(from: directory), settings.dnsPublishing else { return nil }
+            return DNSPublisher(directory: directory, settings: settings, port: port, clock: { clock.now() }, logger: logger)
+        }
+    }
+}

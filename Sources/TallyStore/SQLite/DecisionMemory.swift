@@ -1,0 +1,85 @@
+import Foundation
+import TallyCore
+
+/// A machine in one class: what the count window counts.
+struct MachineKey: Hashable, Sendable {
+    var cmid: String
+    var productClass: String
+}
+
+/// What the SQLite store keeps in memory to decide: the histogram of machines per class and last day (the count
+/// is a sum over it), and the last days that decisions set and the index does not hold yet.
+///
+/// Only the log's writer changes it (one batch at a time); readers of the count take the same lock.
+struct DecisionMemory: Sendable {
+    /// Class → last day → machines whose last day it is.
+    var histogram: [String: [Int: Int]] = [:]
+    /// Last days decided after the newest log row the index holds, with the log row that set them.
+    var pending: [MachineKey: (day: Int, seq: Int64)] = [:]
+    /// `pending` holds nothing the index has up to this row.
+    var prunedUpTo: Int64 = 0
+    /// Log rows written since the indexer last caught up (to wake it).
+    var unindexedRows = 0
+
+    /// Forgets the pending last days the index now holds.
+    mutating func prune(indexedUpTo: Int64) {
+        guard indexedUpTo > prunedUpTo else { return }
+        pending = pending.filter { $0.value.seq > indexedUpTo }
+        prunedUpTo = indexedUpTo
+    }
+
+    /// Distinct machines of each class in the window that ends on `today`.
+    func counts(today: Int) -> [String: Int] {
+        histogram.mapValues { days in
+            ((today - Intervals.countWindowDays + 1)...today).reduce(0) { $0 + (days[$1] ?? 0) }
+        }
+    }
+}
+
+/// The count as one batch sees it while it is decided: the memory as it was, the index's answers for machines
+/// the memory does not hold, and the batch's own changes (kept apart, so a batch that fails to commit leaves no
+/// trace).
+struct BatchCounts: CountState {
+    typealias LookupFailure = Never
+
+    let histogram: [String: [Int: Int]]
+    let pending: [MachineKey: (day: Int, seq: Int64)]
+    /// The index's last day for machines not pending (`nil`: never counted).
+    let looked: [MachineKey: Int?]
+    /// The batch's changes: last day and the position in the batch of the request that set it.
+    var local: [MachineKey: (day: Int, position: Int)] = [:]
+    var deltas: [String: [Int: Int]] = [:]
+    /// The position in the batch of the request being decided.
+    var position = 0
+
+    mutating func lastDay(of cmid: String, class productClass: String) -> Int? {
+        let key = MachineKey(cmid: cmid, productClass: productClass)
+        if let local = local[key] { return local.day }
+        if let pending = pending[key] { return pending.day }
+        return looked[key] ?? nil
+    }
+
+    func machines(class productClass: String, lastDay day: Int) -> Int {
+        (histogram[productClass]?[day] ?? 0) + (deltas[productClass]?[day] ?? 0)
+    }
+
+    mutating func record(_ cmid: String, class productClass: String, day: Int, previous: Int?) {
+        local[MachineKey(cmid: cmid, productClass: productClass)] = (day, position)
+        if let previous { deltas[productClass, default: [:]][previous, default: 0] -= 1 }
+        deltas[productClass, default: [:]][day, default: 0] += 1
+    }
+}
+
+extension DecisionMemory {
+    /// Takes a committed batch's changes; `seqs` are the log rows of the batch's requests, by position.
+    mutating func merge(local: [MachineKey: (day: Int, position: Int)], deltas: [String: [Int: Int]], seqs: [Int64]) {
+        for (key, change) in local { pending[key] = (change.day, seqs[change.position]) }
+        for (productClass, days) in deltas {
+            for (day, delta) in days where delta != 0 {
+                let machines = (histogram[productClass]?[day] ?? 0) + delta
+                histogram[productClass, default: [:]][day] = machines == 0 ? nil : machines
+            }
+        }
+        unindexedRows += seqs.count
+    }
+}

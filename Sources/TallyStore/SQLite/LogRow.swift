@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import TallyCore
+
+/// One request's row in the log (`events` with `event_id` 12290): its event's fields as columns, plus what the
+/// index is made from (class, counted, the ticket's expiry). Other events keep their fields as JSON.
+struct LogRow: Sendable, Equatable {
+    var seq: Int64 = 0
+    var time: Date
+    var result: TallyCore.ResultCode
+    var cmid: String
+    var sku: String
+    var productClass: String?
+    var fingerprint: String
+    var machine: String
+    var clientTime: Int64
+    /// The licence state the client reported.
+    var licenseStatus: String
+    var minCount: Int
+    var currentCount: Int
+    var minutesToExpiry: Int32?
+    var vm: Bool?
+    var address: String
+    var counted: Bool
+    var ticketExpires: Date?
+
+    init(input: ActivationInput, decision: ActivationDecision, time: Date) {
+        self.time = time
+        result = decision.code
+        cmid = input.request.cmid
+        sku = input.request.sku
+        productClass = decision.productClass
+        fingerprint = input.request.fingerprint
+        machine = input.machine
+        clientTime = NumericDate(input.request.clientTime)
+        licenseStatus = input.licenseStatus
+        minCount = decision.requiredCount
+        currentCount = decision.currentCount
+        minutesToExpiry = input.minutesToExpiry
+        vm = input.vm
+        address = input.address
+        counted = decision.counted
+        ticketExpires = decision.ticket?.expires
+    }
+
+    /// The columns after `seq, event_id`, in the order of ``insertStatement(_:)`` and ``init(row:)``.
+    static let columns = "time, result, cmid, sku, class, fingerprint, machine, client_time, license_status, min_count, current_count, "
+        + "minutes_to_expiry, vm, address, counted, ticket_expires"
+
+    static func insertStatement(_ db: Database) throws -> Statement {
+        try db.cachedStatement(sql: "INSERT INTO events (event_id, \(columns)) VALUES (12290, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    }
+
+    func insert(_ statement: Statement) throws {
+        try statement.execute(arguments: [
+            time.timeIntervalSince1970, Int64(result.rawValue), cmid, sku, productClass, fingerprint, machine, clientTime, licenseStatus,
+            minCount, currentCount, minutesToExpiry.map { Int64($0) }, vm, address, counted, ticketExpires?.timeIntervalSince1970,
+        ])
+    }
+
+    /// A row selected as `seq, …` with ``columns`` from index `first` on.
+    init(row: Row, first: Int = 1) {
+        seq = row[0]
+        time = Date(timeIntervalSince1970: row[first])
+        result = TallyCore.ResultCode(UInt32(truncatingIfNeeded: row[first + 1] as Int64))
+        cmid = row[first + 2]
+        sku = row[first + 3]
+        productClass = row[first + 4]
+        fingerprint = row[first + 5]
+        machine = row[first + 6]
+        clientTime = row[first + 7]
+        licenseStatus = row[first + 8]
+        minCount = row[first + 9]
+        currentCount = row[first + 10]
+        minutesToExpiry = (row[first + 11] as Int64?).map { Int32(truncatingIfNeeded: $0) }
+        vm = row[first + 12]
+        address = row[first + 13]
+        counted = row[first + 14]
+        ticketExpires = (row[first + 15] as Double?).map { Date(timeIntervalSince1970: $0) }
+    }
+
+    /// The 12290 event's fields, as every version of the host has shown them.
+    var fields: [String: String] {
+        [
+            "minCount": String(minCount), "currentCount": String(currentCount), "machine": machine, "cmid": cmid,
+            "fingerprint": fingerprint, "clientTime": String(clientTime), "licenseStatus": licenseStatus, "sku": sku,
+            "minutesToExpiry": minutesToExpiry.map { String($0) } ?? "", "vm": vm.map { $0 ? "1" : "0" } ?? "", "address": address,
+        ]
+    }
+
+    var event: TallyEvent {
+        TallyEvent(id: .requestHandled, time: time, result: result, fields: fields)
+    }
+
+    /// The licence state the index keeps for the client: Licensed when a ticket was granted.
+    var clientLicenseStatus: String {
+        ticketExpires != nil ? LicenseStatus.licensed.rawValue : licenseStatus
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+import TallyCore
+
+/// The activation path: decide a batch in order, append one log row per request, commit once (synchronous=FULL),
+/// and only then let the memory of decisions know.
+extension SQLiteHostStore {
+    /// Rows written after which the indexer is woken before its timer.
+    static let indexerWakeRows = 16_384
+
+    public func decide(_ batch: [ActivationInput], context: DecisionContext, now: Date) async throws -> [StoredDecision] {
+        guard !batch.isEmpty else { return [] }
+        do {
+            return try await log.writeWithoutTransaction { db in try self.decideAndCommit(batch, context: context, now: now, db) }
+        } catch {
+            throw SQLiteHostStore.storeError("commit \(batch.count) activation(s)", error)
+        }
+    }
+
+    /// Runs on the log's writer, one batch at a time.
+    private func decideAndCommit(_ batch: [ActivationInput], context: DecisionContext, now: Date, _ db: Database) throws -> [StoredDecision] {
+        let decided = try decideInMemory(batch, context: context, now: now)
+        var seqs: [Int64] = []
+        seqs.reserveCapacity(batch.count)
+        try db.inTransaction {
+            let statement = try LogRow.insertStatement(db)
+            for (input, decision) in zip(batch, decided.decisions) {
+                try LogRow(input: input, decision: decision, time: now).insert(statement)
+                seqs.append(db.lastInsertedRowID)
+            }
+            return .commit
+        }
+        // Committed: now the memory may know.
+        let wake = memory.withLock { memory -> Bool in
+            memory.merge(local: decided.local, deltas: decided.deltas, seqs: seqs)
+            return memory.unindexedRows >= SQLiteHostStore.indexerWakeRows
+        }
+        if wake { indexerWake.continuation.yield() }
+        return zip(decided.decisions, seqs).map { StoredDecision(decision: $0, time: now, seq: $1) }
+    }
+
+    /// Decides the batch against a snapshot of the memory, changing nothing: returns the decisions and the
+    /// changes to merge once they are committed. (The snapshot is gone when this returns, so the merge changes
+    /// the memory's dictionaries in place instead of copying them.)
+    private func decideInMemory(_ batch: [ActivationInput], context: DecisionContext, now: Date) throws
+        -> (decisions: [ActivationDecision], local: [MachineKey: (day: Int, position: Int)], deltas: [String: [Int: Int]]) {
+        let indexedUpTo = indexed.withLock { $0 }
+        let snapshot = memory.withLock { memory -> (histogram: [String: [Int: Int]], pending: [MachineKey: (day: Int, seq: Int64)]) in
+            memory.prune(indexedUpTo: indexedUpTo)
+            return (memory.histogram, memory.pending)
+        }
+        // Machines the memory does not hold are looked up in the index, whose read starts after `indexedUpTo` was
+        // read: it holds at least everything that was pruned.
+        var missing: Set<MachineKey> = []
+        if let certificate = context.certificate {
+            for input in batch {
+                guard let productClass = certificate.productClass(of: input.request.sku) else { continue }
+                let key = MachineKey(cmid: input.request.cmid, productClass: productClass)
+                if snapshot.pending[key] == nil { missing.insert(key) }
+            }
+        }
+        let looked = missing.isEmpty ? [:] : try index.read { db in try SQLiteIndexer.lastDays(of: missing, db) }
+        var counts = BatchCounts(histogram: snapshot.histogram, pending: snapshot.pending, looked: looked)
+        var decisions: [ActivationDecision] = []
+        decisions.reserveCapacity(batch.count)
+        for (position, input) in batch.enumerated() {
+            counts.position = position
+            decisions.append(context.policy.decide(input.request, certificate: context.certificate, intervals: context.intervals,
+                                                   counts: &counts, now: now))
+        }
+        return (decisions, counts.local, counts.deltas)
+    }
+
+    public func counts(now: Date) async throws -> [String: Int] {
+        memory.withLock { $0.counts(today: CountWindow.day(of: now)) }
+    }
+}

@@ -1,0 +1,241 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import TallyCore
+
+/// Makes the index from the log: clients, sightings, the fingerprints of cloned images, machines per class and
+/// last day, request totals. It applies log rows in order, in large transactions (a few thousand rows dirty far
+/// fewer pages each than one row at a time), and records the last row applied in the same transaction, so a
+/// crash at any step leaves an index that the next start completes from the log.
+///
+/// Fingerprints are kept only for CMIDs seen with more than one (a cloned image): a CMID's first fingerprint is
+/// its client row's. When a request brings a second one, both go to `fingerprints` and the CMID becomes a clone
+/// candidate; every later request of a tracked CMID does too, so the daily report of a clone needs no memory.
+enum SQLiteIndexer {
+    /// Log rows per transaction at most.
+    static let chunkRows = 20_000
+
+    /// The last day each machine was counted in its class, from the index (`nil`: never).
+    static func lastDays(of keys: Set<MachineKey>, _ db: Database) throws -> [MachineKey: Int?] {
+        let statement = try db.cachedStatement(sql: "SELECT MAX(last_day) FROM clients WHERE cmid = ? AND class = ?")
+        var found: [MachineKey: Int?] = [:]
+        found.reserveCapacity(keys.count)
+        for key in keys {
+            found[key] = try Int.fetchOne(statement, arguments: [key.cmid, key.productClass])
+        }
+        return found
+    }
+
+    /// Machines per class and last day (`machine_days`).
+    static func histogram(_ db: Database) throws -> [String: [Int: Int]] {
+        var histogram: [String: [Int: Int]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT class, day, machines FROM machine_days WHERE machines != 0") {
+            histogram[row[0], default: [:]][row[1]] = row[2]
+        }
+        return histogram
+    }
+
+    /// What one transaction applied.
+    struct Applied {
+        var rows = 0
+        var lastSeq: Int64 = 0
+        var candidates: [CloneCandidate] = []
+    }
+
+    /// Applies up to `limit` log rows after the index's last one, in one transaction on the index's writer.
+    static func applyChunk(index idb: Database, log: DatabasePool, limit: Int) throws -> Applied {
+        var applied = Applied()
+        try idb.inTransaction {
+            let after = try Int64.fetchOne(idb, sql: "SELECT seq FROM applied WHERE id = 1") ?? 0
+            let rows = try log.read { ldb in
+                try Row.fetchAll(ldb, sql: "SELECT seq, \(LogRow.columns) FROM events WHERE seq > ? AND event_id = 12290 ORDER BY seq LIMIT ?",
+                                 arguments: [after, limit]).map { LogRow(row: $0) }
+            }
+            guard let last = rows.last else { return .rollback }
+            var chunk = Chunk(db: idb)
+            for row in rows { try chunk.apply(row) }
+            try chunk.finish()
+            try idb.execute(sql: "UPDATE applied SET seq = ? WHERE id = 1", arguments: [last.seq])
+            applied = Applied(rows: rows.count, lastSeq: last.seq, candidates: chunk.candidateList)
+            return .commit
+        }
+        return applied
+    }
+
+    /// One transaction's work: statements, and what is summed up before it is written.
+    struct Chunk {
+        let db: Database
+        var totals: [Int64: Int] = [:]
+        var histogram: [String: [Int: Int]] = [:]
+        /// Last days set in this chunk (the client rows hold them too, but this saves the look-up).
+        var lastDays: [MachineKey: Int] = [:]
+        var tracked: [String: Bool] = [:]
+        var candidates: [String: CloneCandidate] = [:]
+        var candidateOrder: [String] = []
+
+        init(db: Database) {
+            self.db = db
+        }
+
+        mutating func apply(_ row: LogRow) throws {
+            totals[Int64(row.result.rawValue), default: 0] += 1
+            guard row.counted, let productClass = row.productClass else { return }
+            let day = CountWindow.day(of: row.time)
+            let key = MachineKey(cmid: row.cmid, productClass: productClass)
+            // The machine's rows before this request changes them: its last day in the class, its fingerprints.
+            let known = try Row.fetchAll(db.cachedStatement(sql: "SELECT class, last_day, fingerprint, machine FROM clients WHERE cmid = ?"),
+                                         arguments: [row.cmid])
+            let previous = lastDays[key] ?? known.filter { ($0[0] as String) == productClass }.map { $0[1] as Int }.max()
+            if previous.map({ day > $0 }) ?? true {
+                if let previous { histogram[productClass, default: [:]][previous, default: 0] -= 1 }
+                histogram[productClass, default: [:]][day, default: 0] += 1
+                lastDays[key] = day
+            }
+            try trackFingerprint(row, day: day, known: known)
+            try db.cachedStatement(sql: """
+                INSERT INTO clients (cmid, sku, class, fingerprint, machine, first_seen, last_seen, last_day, last_result, requests, ticket_expires, license_status)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                ON CONFLICT (cmid, sku) DO UPDATE SET class = excluded.class, fingerprint = excluded.fingerprint,
+                    machine = excluded.machine, last_seen = excluded.last_seen, last_day = MAX(last_day, excluded.last_day),
+                    last_result = excluded.last_result, requests = requests + 1,
+                    ticket_expires = COALESCE(excluded.ticket_expires, ticket_expires), license_status = excluded.license_status
+                """).execute(arguments: [row.cmid, row.sku, productClass, row.fingerprint, row.machine, row.time.timeIntervalSince1970,
+                                         row.time.timeIntervalSince1970, day, Int64(row.result.rawValue), row.ticketExpires?.timeIntervalSince1970,
+                                         row.clientLicenseStatus])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO sightings (day, sku, cmid, class) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [day, row.sku, row.cmid, productClass])
+        }
+
+        /// A CMID with one fingerprint has no `fingerprints` rows; the first request with another starts tracking it.
+        private mutating func trackFingerprint(_ row: LogRow, day: Int, known: [Row]) throws {
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO fingerprints (cmid, fingerprint, machine, last_day) VALUES (?, ?, ?, ?)
+                ON CONFLICT (cmid, fingerprint) DO UPDATE SET machine = excluded.machine, last_day = MAX(last_day, excluded.last_day)
+                """)
+            var isTracked: Bool
+            if let cached = tracked[row.cmid] {
+                isTracked = cached
+            } else {
+                isTracked = try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM fingerprints WHERE cmid = ? LIMIT 1"), arguments: [row.cmid]) != nil
+            }
+            if !isTracked {
+                let others = known.filter { ($0[2] as String) != row.fingerprint }
+                guard !others.isEmpty else {
+                    tracked[row.cmid] = false
+                    return
+                }
+                for other in others {
+                    try upsert.execute(arguments: [row.cmid, other[2] as String, other[3] as String, other[1] as Int])
+                }
+                isTracked = true
+            }
+            tracked[row.cmid] = isTracked
+            try upsert.execute(arguments: [row.cmid, row.fingerprint, row.machine, day])
+            if var candidate = candidates[row.cmid] {
+                if !candidate.fingerprints.contains(row.fingerprint) { candidate.fingerprints.append(row.fingerprint) }
+                if row.time > candidate.time { (candidate.time, candidate.day) = (row.time, day) }
+                candidates[row.cmid] = candidate
+            } else {
+                candidateOrder.append(row.cmid)
+                candidates[row.cmid] = CloneCandidate(cmid: row.cmid, day: day, time: row.time, fingerprints: [row.fingerprint])
+            }
+        }
+
+        /// Writes what was summed up: machines per day, request totals.
+        func finish() throws {
+            let days = try db.cachedStatement(sql: """
+                INSERT INTO machine_days (class, day, machines) VALUES (?, ?, ?)
+                ON CONFLICT (class, day) DO UPDATE SET machines = machines + excluded.machines
+                """)
+            for (productClass, byDay) in histogram {
+                for (day, delta) in byDay where delta != 0 { try days.execute(arguments: [productClass, day, delta]) }
+            }
+            try db.execute(sql: "DELETE FROM machine_days WHERE machines = 0")
+            let total = try db.cachedStatement(sql: """
+                INSERT INTO request_totals (result, requests) VALUES (?, ?)
+                ON CONFLICT (result) DO UPDATE SET requests = requests + excluded.requests
+                """)
+            for (result, requests) in totals { try total.execute(arguments: [result, requests]) }
+        }
+
+        var candidateList: [CloneCandidate] { candidateOrder.compactMap { candidates[$0] } }
+    }
+}
+
+extension SQLiteHostStore {
+    /// Applies every log row the index lacks (start-up, `tally host` commands, before a read that needs the index).
+    func catchUpNow() throws {
+        while true {
+            let applied: SQLiteIndexer.Applied
+            do {
+                applied = try index.writeWithoutTransaction { db in try SQLiteIndexer.applyChunk(index: db, log: log, limit: SQLiteIndexer.chunkRows) }
+            } catch {
+                throw SQLiteHostStore.storeError("bring the index up to date", error)
+            }
+            try finishChunk(applied)
+            if applied.rows < SQLiteIndexer.chunkRows { return }
+        }
+    }
+
+    public func catchUp() async throws {
+        while true {
+            let applied: SQLiteIndexer.Applied
+            do {
+                applied = try await index.writeWithoutTransaction { db in try SQLiteIndexer.applyChunk(index: db, log: self.log, limit: SQLiteIndexer.chunkRows) }
+            } catch {
+                throw SQLiteHostStore.storeError("bring the index up to date", error)
+            }
+            try finishChunk(applied)
+            if applied.rows < SQLiteIndexer.chunkRows { return }
+        }
+    }
+
+    /// After an index commit: the memory may forget what the index now holds; clone candidates go to detection.
+    private func finishChunk(_ applied: SQLiteIndexer.Applied) throws {
+        if applied.rows > 0 {
+            indexed.withLock { $0 = max($0, applied.lastSeq) }
+        } else {
+            // Nothing left: the index holds every row (written by this process or another).
+            let last = try readIndex("read the index's position") { try Int64.fetchOne($0, sql: "SELECT seq FROM applied WHERE id = 1") ?? 0 }
+            indexed.withLock { $0 = max($0, last) }
+        }
+        memory.withLock { $0.unindexedRows = max(0, $0.unindexedRows - applied.rows) }
+        if !applied.candidates.isEmpty { candidates.continuation.yield(applied.candidates) }
+    }
+}
+
+extension SQLiteIndexer {
+    /// Keeps the index behind the log while a host serves: wakes when many rows wait or after `interval`, and
+    /// catches up once more on graceful shutdown, so the store is complete when the host exits.
+    struct Service: ServiceLifecycle.Service {
+        let store: SQLiteHostStore
+        var interval: Duration = .seconds(2)
+
+        func run() async throws {
+            let wake = WakeSignal()
+            await withTaskGroup(of: Void.self) { group in
+                // Forwards the store's wake-ups; ends when the store closes or the group is cancelled.
+                group.addTask {
+                    for await _ in store.indexerWake.stream { wake.signal() }
+                }
+                group.addTask {
+                    await cancelWhenGracefulShutdown {
+                        while !Task.isCancelled {
+                            await wake.wait(timeout: interval)
+                            if Task.isCancelled { break }
+                            do {
+                                try await store.catchUp()
+                            } catch {
+                                store.logger.error("the index could not be brought up to date; retrying", metadata: ["error": "\(error)"])
+                            }
+                        }
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+            }
+            try await store.catchUp()
+        }
+    }
+}
