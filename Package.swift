@@ -9,7 +9,7 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "Tally",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "TallyClient", targets: ["TallyClient"]),
         .library(name: "TallyCore", targets: ["TallyCore"]),
@@ -103,13 +103,14 @@ let package = Package(
         // Fixtures shared by the test targets: a vendor and an activated host in temporary directories, raw HTTP.
         .target(
             name: "TallyTestSupport",
-            dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyHost"],
+            dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyStore"],
             path: "Tests/TallyTestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TallyHostTests",
             dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyStore", "TallyTestSupport",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -45,9 +45,12 @@ public protocol HostStore: AnyObject, Sendable {
 
     // MARK: Cloned images
 
-    /// CMIDs seen with a fingerprint the store tracks (one CMID, several machines), as the store finds them.
-    /// One consumer (the host's clone detection) reads it while the host serves.
-    var cloneCandidates: AsyncStream<[CloneCandidate]> { get }
+    /// CMIDs seen with a fingerprint the store tracks (one CMID, several machines) since the last call, once
+    /// they are in the store's tables.
+    func takeCloneCandidates() -> [CloneCandidate]
+
+    /// Returns when ``takeCloneCandidates()`` may have something (or the task is cancelled).
+    func cloneCandidatesArrive() async
 
     /// Reports each candidate that has several fingerprints in the count window and a fingerprint never
     /// reported, at most once a day per CMID: its 12300 event (made by `event`) is stored with the record of

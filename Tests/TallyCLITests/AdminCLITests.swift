@@ -41,12 +41,12 @@ struct AdminCLITests {
             let dir = "c\(index)"
             #expect(try cli.run(["client", "ipk", setupKey, "--profile", "v/client-profile.json", "--state-dir", dir], environment: env).status == 0)
             #expect(try cli.run(["client", "skms", "127.0.0.1:\(port)", "--state-dir", dir], environment: env).status == 0)
-            try cli.run(["client", "ato", "--state-dir", dir], environment: env)
+            _ = try cli.run(["client", "ato", "--state-dir", dir], environment: env)
         }
     }
 
     static func writeToken(_ cli: CLIRunner) throws {
-        FileManager.default.createFile(atPath: cli.path("admin-token"), contents: Data("cli-test-token-0123456789abcdef\n".utf8),
+        _ = FileManager.default.createFile(atPath: cli.path("admin-token"), contents: Data("cli-test-token-0123456789abcdef\n".utf8),
                                        attributes: [.posixPermissions: 0o600])
         #expect(try cli.run("host", "set", "admin-token-file", cli.path("admin-token"), "--state-dir", "h").status == 0)
     }

@@ -80,7 +80,7 @@ struct HostServeCLITests {
         var renewal = 0
         for _ in 0..<50 where renewal != 1440 {
             let env = ["TALLY_MACHINE_ID": "machine-1"]
-            try cli.run(["client", "ato", "--state-dir", "c1"], environment: env)
+            _ = try cli.run(["client", "ato", "--state-dir", "c1"], environment: env)
             renewal = try cli.run(["client", "dli", "--json", "--state-dir", "c1"], environment: env).json()["renewalInterval"] as? Int ?? 0
         }
         #expect(renewal == 1440)

@@ -32,7 +32,7 @@ struct CopiedStateLiveTests {
         // The original keeps its CMID.
         #expect(try original.status(now: live.clock.now()).cmid == first.cmid)
         await live.stop()
-        let clients = try SQLiteHostStore(path: live.fixture.host.directory.file(HostRuntime.storeFile).path).clients(ClientQuery())
+        let clients = try await SQLiteHostStore(path: live.fixture.host.directory.file(HostRuntime.storeFile).path).clients(ClientQuery())
         #expect(Set(clients.map(\.cmid)) == [first.cmid, cloned.cmid])
     }
 }

@@ -52,7 +52,7 @@ extension DNSScenarios {
             settings.dnsNameServers = [named.server.description]
             settings.dnsTarget = "host1.tally.test"
             try settings.save(to: live.runtime.directory)
-            await DNSRepublisher(runtime: live.runtime).run(rounds: 1)
+            _ = await live.runtime.publishDNSOnce()
 
             let temp = TemporaryDirectory()
             let client = try ClientDiscoveryTests.client(live, temp, nameServers: [named.server.description])

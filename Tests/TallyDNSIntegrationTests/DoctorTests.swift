@@ -101,7 +101,7 @@ extension DNSScenarios {
             #expect(report[.key]?.code == .ticketFromAnotherMachine)
             #expect(report[.hostCertificate]?.finding.contains("copied from another machine") == true)
             // Asked nothing: the host counted no one.
-            #expect(live.runtime.service.counts()["client"]?.current == 0)
+            #expect((try await live.count("client")) == 0)
         }
 
         // MARK: - 2. name servers
@@ -379,7 +379,7 @@ extension DNSScenarios {
             #expect(try client.status(now: live.clock.now()).licenseStatus == .initialGrace)
             // Asked again, the host still counts this machine once.
             #expect(client.doctor(now: live.clock.now())[.count]?.finding.contains("counts 5 machines") == true)
-            #expect(live.runtime.service.counts()["server"]?.current == 5)
+            #expect((try await live.count("server")) == 5)
         }
     }
 }

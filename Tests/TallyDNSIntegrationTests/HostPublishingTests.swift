@@ -16,15 +16,14 @@ extension DNSScenarios {
         /// A host's publisher pointed at the test's named (as primary and as name server), never at the machine's
         /// resolv.conf.
         static func publisher(_ named: NamedServer, _ directory: TemporaryDirectory, target: String, port: Int,
-                              priority: Int = 0, weight: Int = 0, domains: [String] = ["tally.test"], keyFile: String? = nil,
-                              events: (any HostStore)? = nil) -> DNSPublisher {
+                              priority: Int = 0, weight: Int = 0, domains: [String] = ["tally.test"], keyFile: String? = nil) -> DNSPublisher {
             var settings = HostSettings()
             settings.dnsPublishList = domains.map { DNSPublishEntry(domain: $0, priority: priority, weight: weight) }
             settings.dnsKeyFile = keyFile ?? named.keyFile
             settings.dnsPrimary = named.server.description
             settings.dnsNameServers = [named.server.description]
             settings.dnsTarget = target
-            return DNSPublisher(directory: StateDirectory(directory.url.path), settings: settings, port: port, events: events,
+            return DNSPublisher(directory: StateDirectory(directory.url.path), settings: settings, port: port,
                                 resolvConf: ResolverConfiguration(), hostName: "unused", logger: LiveHost.quietLogger)
         }
 
@@ -112,9 +111,9 @@ extension DNSScenarios {
             try settings.save(to: live.runtime.directory)
 
             // One round of the serving host's re-publisher, as `serve` runs it.
-            await DNSRepublisher(runtime: live.runtime).run(rounds: 1)
+            _ = await live.runtime.publishDNSOnce()
 
-            let failures = try live.runtime.store.events(since: nil, afterSeq: nil, id: .dnsPublishFailed, limit: 10)
+            let failures = try await live.runtime.store.events(EventQuery(since: nil, afterSeq: nil, id: .dnsPublishFailed, limit: 10))
             #expect(failures.count == 1)
             #expect(failures.first?.event.fields["rcode"] == "BADSIG")
             #expect(failures.first?.event.fields["remedy"]?.contains("secret") == true)
@@ -127,8 +126,8 @@ extension DNSScenarios {
             // With the right key the next round publishes the port the host really listens on: 12294.
             settings.dnsKeyFile = named.keyFile
             try settings.save(to: live.runtime.directory)
-            await DNSRepublisher(runtime: live.runtime).run(rounds: 1)
-            let successes = try live.runtime.store.events(since: nil, afterSeq: nil, id: .dnsPublishSucceeded, limit: 10)
+            _ = await live.runtime.publishDNSOnce()
+            let successes = try await live.runtime.store.events(EventQuery(since: nil, afterSeq: nil, id: .dnsPublishSucceeded, limit: 10))
             #expect(successes.count == 1)
             #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 0 \(live.port) host1.tally.test."])
         }
@@ -138,14 +137,14 @@ extension DNSScenarios {
             defer { named.stop() }
             let dir = TemporaryDirectory()
             let store = try SQLiteHostStore(path: dir.path("host.sqlite"))
-            let publisher = HostPublishingTests.publisher(named, dir, target: "host1.tally.test", port: 1688, events: store)
+            let publisher = HostPublishingTests.publisher(named, dir, target: "host1.tally.test", port: 1688)
             let waits = Waits()
-            await DNSRepublisher { publisher }.run(rounds: 3) { await waits.record($0) }
+            await DNSRepublisher(store: store) { publisher }.run(rounds: 3) { await waits.record($0) }
             #expect(await waits.all == [.seconds(86_400), .seconds(86_400)])
-            #expect(try store.events(since: nil, afterSeq: nil, id: .dnsPublishSucceeded, limit: 10).count == 3)
+            #expect(try await store.events(EventQuery(since: nil, afterSeq: nil, id: .dnsPublishSucceeded, limit: 10)).count == 3)
             // Publishing off: a round does nothing.
-            await DNSRepublisher { nil }.run(rounds: 1) { await waits.record($0) }
-            #expect(try store.events(since: nil, afterSeq: nil, id: nil, limit: 10).count == 3)
+            await DNSRepublisher(store: store) { nil }.run(rounds: 1) { await waits.record($0) }
+            #expect(try await store.events(EventQuery(since: nil, afterSeq: nil, id: nil, limit: 10)).count == 3)
         }
 
         /// A key file others may read is refused before anything is sent: the outcome says why and how to fix it, and
@@ -173,14 +172,14 @@ extension DNSScenarios {
             let dir = TemporaryDirectory()
             var settings = HostSettings()
             settings.dnsTarget = "host1.example.com"
-            let noDomain = DNSPublisher(directory: StateDirectory(dir.url.path), settings: settings, port: 1688, events: nil,
+            let noDomain = DNSPublisher(directory: StateDirectory(dir.url.path), settings: settings, port: 1688,
                                         resolvConf: ResolverConfiguration(), hostName: "h", logger: LiveHost.quietLogger)
             let outcome = noDomain.publish()
             #expect(outcome.count == 1 && !outcome[0].succeeded)
             #expect(outcome[0].remedy?.contains("dns-publish-list") == true)
 
             settings.dnsPublishList = [DNSPublishEntry(domain: "example.com")]
-            let noKey = DNSPublisher(directory: StateDirectory(dir.url.path), settings: settings, port: 1688, events: nil,
+            let noKey = DNSPublisher(directory: StateDirectory(dir.url.path), settings: settings, port: 1688,
                                      resolvConf: ResolverConfiguration(), hostName: "h", logger: LiveHost.quietLogger)
             let keyless = noKey.publish()
             #expect(keyless.count == 1 && !keyless[0].succeeded)

@@ -75,7 +75,7 @@ struct AdminAPILiveTests {
         host.clock.advance(by: 3600)
         let later = host.clock.now()
         for _ in 0..<2 { _ = try host.activate(LiveHost.Machine()) }
-        try host.runtime.store.append([TallyEvent(id: .dnsPublishFailed, time: host.clock.now(), fields: ["domain": "example.test", "rcode": "REFUSED"])])
+        try await host.runtime.store.append([TallyEvent(id: .dnsPublishFailed, time: host.clock.now(), fields: ["domain": "example.test", "rcode": "REFUSED"])])
         func page(_ query: String) throws -> AdminEventPage {
             let response = try get(host, "/api/events?" + query)
             #expect(response.status == 200, "\(query): \(response.text)")

@@ -108,7 +108,8 @@ struct AdminHardeningTests {
     /// An admin server of its own over a live host's store and service, with short timeouts.
     static func adminServer(_ host: LiveHost, limits: ConnectionLimits) async throws -> AdminServer {
         let runtime = host.runtime
-        let context = AdminContext(directory: runtime.directory, store: runtime.store, service: runtime.service, metrics: runtime.metrics,
+        let context = AdminContext(directory: runtime.directory, store: runtime.store, pipeline: runtime.pipeline, state: runtime.state,
+                                   metrics: runtime.metrics,
                                    clock: host.clock, access: AdminAccess(token: nil, sessions: AdminSessions(clock: host.clock)),
                                    activationAddress: runtime.address, startedAt: host.clock.now())
         return try await AdminServer.start(address: BindAddress("127.0.0.1:0"), router: AdminRouter(context: context), logger: LiveHost.quietLogger,
@@ -153,7 +154,7 @@ struct AdminHardeningTests {
         let path = temp.path("admin-token")
         func write(_ token: String, mode: Int = 0o600) {
             try? FileManager.default.removeItem(atPath: path)
-            FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: mode])
+            _ = FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: mode])
         }
         write("first-token-0123456789")
         let access = try AdminAccess.load(address: BindAddress("127.0.0.2:0"), tokenFile: path, directory: directory, clock: HostClock())

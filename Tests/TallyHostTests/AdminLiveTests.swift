@@ -13,7 +13,7 @@ import Glibc
 /// Writes a token file with mode 0600 and points the host's settings at it.
 func configureToken(_ fixture: ActivatedHost, token: String = "test-token-" + UUID().uuidString, adminListen: String? = nil) throws -> String {
     let path = fixture.temp.path("admin-token")
-    FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+    _ = FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
     var settings = try HostSettings.load(from: fixture.host.directory)
     settings.adminTokenFile = path
     if let adminListen { settings.adminListen = adminListen }
@@ -42,7 +42,7 @@ struct AdminAccessLiveTests {
                 #expect(error.remedy.contains("admin-token-file"))
             }
             let store = try SQLiteHostStore(path: directory.file(HostRuntime.storeFile).path)
-            let failures = try store.events(since: nil, afterSeq: nil, id: .hostStartFailed, limit: 10)
+            let failures = try await store.events(EventQuery(since: nil, afterSeq: nil, id: .hostStartFailed, limit: 10))
             #expect(failures.count == 2)
             #expect(failures.first?.event.fields["message"]?.contains("token file") == true)
             #expect(AdminEndpoint.read(from: directory) == nil)
@@ -63,14 +63,14 @@ struct AdminAccessLiveTests {
         let directory = StateDirectory(temp.path("h"))
         let address = try BindAddress("127.0.0.2:0")
         let loose = temp.path("loose")
-        FileManager.default.createFile(atPath: loose, contents: Data("a-long-enough-token-1234".utf8), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: loose, contents: Data("a-long-enough-token-1234".utf8), attributes: [.posixPermissions: 0o644])
         #expect(throws: TallyError.self) { try AdminAccess.load(address: address, tokenFile: loose, directory: directory, clock: HostClock()) }
         let short = temp.path("short")
-        FileManager.default.createFile(atPath: short, contents: Data("short".utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: short, contents: Data("short".utf8), attributes: [.posixPermissions: 0o600])
         #expect(throws: TallyError.self) { try AdminAccess.load(address: address, tokenFile: short, directory: directory, clock: HostClock()) }
         #expect(throws: TallyError.self) { try AdminAccess.load(address: address, tokenFile: temp.path("missing"), directory: directory, clock: HostClock()) }
         let good = temp.path("good")
-        FileManager.default.createFile(atPath: good, contents: Data("a-long-enough-token-1234\n".utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: good, contents: Data("a-long-enough-token-1234\n".utf8), attributes: [.posixPermissions: 0o600])
         let access = try AdminAccess.load(address: address, tokenFile: good, directory: directory, clock: HostClock())
         #expect(access.requiresToken)
         #expect(access.tokenMatches("a-long-enough-token-1234"))

@@ -44,8 +44,8 @@ struct BadInputLiveTests {
             #expect(json["code"] as? String == "0xC0A70001", "\(name)")
             #expect((json["message"] as? String)?.contains(message) == true, "\(name): \(json)")
         }
-        #expect(host.runtime.service.counts()["client"]?.current == 0)
-        #expect(try host.runtime.store.totals().isEmpty)
+        #expect((try await host.count("client")) == 0)
+        #expect(try await host.runtime.store.totals().isEmpty)
         #expect(try host.activate(LiveHost.Machine()).claims.res == .countTooLow)
     }
 

@@ -88,8 +88,8 @@ struct DashboardBrowserTests {
         original.fingerprint = MachineFingerprint.compute(machineID: "clone-2", productUUID: nil)
         original.name = "clone-of-golden"
         _ = try host.activate(original)
-        host.runtime.clones.flush()
-        try host.runtime.store.append([
+        try await host.flushClones()
+        try await host.runtime.store.append([
             TallyEvent(id: .dnsPublishSucceeded, time: clock.now(), fields: ["domain": "corp.test"]),
             TallyEvent(id: .dnsPublishFailed, time: clock.now(), fields: ["domain": "corp.test", "rcode": "REFUSED", "message": "the server refused the update",
                                                                           "remedy": "Allow this key to update the zone (update-policy)."]),
@@ -112,7 +112,7 @@ struct DashboardBrowserTests {
         #expect(!later.contains("data-kind=\"clonedImage\""))
         #expect(later.contains("data-kind=\"dnsPublishFailing\""))
         // A later success clears the DNS warning.
-        try host.runtime.store.append([TallyEvent(id: .dnsPublishSucceeded, time: clock.now(), fields: ["domain": "corp.test"])])
+        try await host.runtime.store.append([TallyEvent(id: .dnsPublishSucceeded, time: clock.now(), fields: ["domain": "corp.test"])])
         #expect(!(try Self.dumpDOM("http://127.0.0.1:\(host.adminPort)/")).contains("data-kind=\"dnsPublishFailing\""))
     }
 }

@@ -51,7 +51,7 @@ struct DecisionTableLiveTests {
         defer { Task { await host.stop() } }
         let answer = try host.activate(LiveHost.Machine(), sku: "another-product")
         #expect(answer.claims.res == .skuNotCovered)
-        #expect(host.runtime.service.counts()["client"]?.current == 0)
+        #expect((try await host.count("client")) == 0)
     }
 
     @Test("a client clock more than 4 h off is C004F06C and not counted; exactly 4 h is fine")
@@ -60,7 +60,7 @@ struct DecisionTableLiveTests {
         defer { Task { await host.stop() } }
         let skewed = try host.activate(LiveHost.Machine(), clientTime: host.clock.now().addingTimeInterval(4 * 3600 + 60))
         #expect(skewed.claims.res == .clockSkew)
-        #expect(host.runtime.service.counts()["client"]?.current == 0)
+        #expect((try await host.count("client")) == 0)
         let edge = try host.activate(LiveHost.Machine(), clientTime: host.clock.now().addingTimeInterval(-4 * 3600))
         #expect(edge.claims.res == .countTooLow)
         #expect(edge.claims.cur == 1)
@@ -77,10 +77,10 @@ struct DecisionTableLiveTests {
         #expect(response.status == 503)
         #expect(try response.json()["code"] as? String == "0xC004F041")
         // Not counted, but the request is an event, as every request is.
-        #expect(host.runtime.service.counts().isEmpty)
-        let events = try host.runtime.store.events(since: nil, afterSeq: nil, id: .requestHandled, limit: 10)
+        #expect((try await host.counts()).isEmpty)
+        let events = try await host.runtime.store.events(EventQuery(since: nil, afterSeq: nil, id: .requestHandled, limit: 10))
         #expect(events.map(\.event.result) == [.hostNotActivated])
-        #expect(try host.runtime.store.clients(ClientQuery()).isEmpty)
+        #expect(try await host.runtime.store.clients(ClientQuery()).isEmpty)
     }
 
     @Test("the count survives a restart")
@@ -88,11 +88,11 @@ struct DecisionTableLiveTests {
         let host = try await LiveHost()
         for _ in 0..<7 { _ = try host.activate(LiveHost.Machine()) }
         try await host.restart()
-        #expect(host.runtime.service.counts()["client"]?.current == 7)
+        #expect((try await host.count("client")) == 7)
         let next = try host.activate(LiveHost.Machine())
         #expect(next.claims.cur == 8)
         await host.stop()
-        let status = try HostStatusReport.read(directory: host.fixture.host.directory, now: host.clock.now())
+        let status = try await HostStatusReport.read(directory: host.fixture.host.directory, now: host.clock.now())
         #expect(status.classes["client"] == HostStatusReport.ClassCount(currentCount: 8, requiredCount: 25))
         #expect(status.totalRequests == 8)
     }
@@ -139,10 +139,10 @@ struct DecisionTableLiveTests {
         await host.stop()
         let store = try SQLiteHostStore(path: host.fixture.host.directory.file(HostRuntime.storeFile).path)
         #expect(try store.synchronousMode() == 2)
-        let events = try store.events(since: nil, afterSeq: nil, id: .requestHandled, limit: 10)
+        let events = try await store.events(EventQuery(since: nil, afterSeq: nil, id: .requestHandled, limit: 10))
         #expect(events.count == 2)
         #expect(events.allSatisfy { $0.event.fields["cmid"] == machine.cmid && $0.event.fields["machine"] == "<b>desk</b>" })
-        let clients = try store.clients(ClientQuery())
+        let clients = try await store.clients(ClientQuery())
         #expect(clients.count == 1)
         #expect(clients.first?.requests == 2)
     }

@@ -25,7 +25,7 @@ struct StoreFailureLiveTests {
         let host = try await LiveHost()
         defer { Task { await host.stop() } }
         #expect(try Self.post(host).0 == 200)
-        try host.runtime.store.setMaxPageCount(try host.runtime.store.pageCount())
+        try host.sqlite.setMaxPageCount(try host.sqlite.pageCount())
         var failure: (Int, String)?
         for _ in 0..<2000 {
             let answer = try Self.post(host)
@@ -38,15 +38,16 @@ struct StoreFailureLiveTests {
         #expect(status == 503)
         #expect(text.hasPrefix("0xC0A70006"))
         #expect(text.lowercased().contains("full"))
-        let counted = try #require(host.runtime.service.counts()["client"]?.current)
+        let counted = try #require((try await host.count("client")))
         // A second refused request changes nothing either.
         #expect(try Self.post(host).0 == 503)
-        #expect(host.runtime.service.counts()["client"]?.current == counted)
-        try host.runtime.store.setMaxPageCount(nil)
+        #expect((try await host.count("client")) == counted)
+        try host.sqlite.setMaxPageCount(nil)
         #expect(try Self.post(host).0 == 200)
-        #expect(host.runtime.service.counts()["client"]?.current == counted + 1)
-        let stored = try host.runtime.store.loadCounts(now: host.clock.now()).count(class: "client", at: host.clock.now())
-        #expect(stored == counted + 1)
+        #expect((try await host.count("client")) == counted + 1)
+        // A restart reads the same count from the store.
+        try await host.restart()
+        #expect(try await host.count("client") == counted + 1)
     }
 
     @Test("a store that cannot be written: 503 naming it, nothing counted; writable again recovers")
@@ -54,41 +55,37 @@ struct StoreFailureLiveTests {
         let host = try await LiveHost()
         defer { Task { await host.stop() } }
         #expect(try Self.post(host).0 == 200)
-        try host.runtime.store.setQueryOnly(true)
+        try host.sqlite.setQueryOnly(true)
         let (status, text) = try Self.post(host)
         #expect(status == 503)
         #expect(text.hasPrefix("0xC0A70006"))
         #expect(text.lowercased().contains("readonly") || text.lowercased().contains("read-only") || text.lowercased().contains("read only"))
-        #expect(host.runtime.service.counts()["client"]?.current == 1)
-        try host.runtime.store.setQueryOnly(false)
+        #expect((try await host.count("client")) == 1)
+        try host.sqlite.setQueryOnly(false)
         #expect(try Self.post(host).0 == 200)
-        #expect(host.runtime.service.counts()["client"]?.current == 2)
+        #expect((try await host.count("client")) == 2)
     }
 }
 
-@Suite("Live host: background WAL checkpoints", .serialized)
-struct BackgroundCheckpointLiveTests {
-    @Test("with wal-checkpoint background the writer never checkpoints, answers are stored, and a restart finds the count")
-    func backgroundMode() async throws {
-        var settings = HostSettings()
-        try settings.set("wal-checkpoint", to: "background")
-        let host = try await LiveHost(settings: settings)
-        #expect(try host.runtime.store.autocheckpointPages() == 0)
+@Suite("Live host: WAL checkpoints off the commit path", .serialized)
+struct CheckpointLiveTests {
+    @Test("while serving the writer never checkpoints (a service does); answers are stored and a restart finds the count")
+    func checkpointService() async throws {
+        let host = try await LiveHost()
         for _ in 0..<60 { _ = try host.activate(LiveHost.Machine()) }
+        // The checkpoint service turns the writer's own checkpoints off when it starts.
+        var pages = try host.sqlite.autocheckpointPages()
+        for _ in 0..<1000 where pages != 0 {
+            await Task.yield()
+            pages = try host.sqlite.autocheckpointPages()
+        }
+        #expect(pages == 0)
         try await host.restart()
-        #expect(host.runtime.service.counts()["client"]?.current == 60)
+        #expect(try await host.count("client") == 60)
         await host.stop()
         let store = try SQLiteHostStore(path: host.fixture.host.directory.file(HostRuntime.storeFile).path)
         #expect(try store.autocheckpointPages() == 1000)
-        #expect(try store.totals().values.reduce(0, +) == 60)
-    }
-
-    @Test("wal-checkpoint takes only commit or background")
-    func setting() throws {
-        var settings = HostSettings()
-        #expect(settings.walCheckpoint == "commit")
-        #expect(throws: TallyError(.usageError, "")) { try settings.set("wal-checkpoint", to: "sometimes") }
-        #expect(settings.walCheckpoint == "commit")
+        #expect(try await store.totals().values.reduce(0, +) == 60)
     }
 }
 

@@ -26,13 +26,13 @@ struct UsageReportTests {
 
         let writer = UsageReportWriter(directory: host.fixture.host.directory)
         let temp = host.fixture.temp
-        let first = try writer.write(from: Self.day(start), to: Self.day(start), output: temp.url.appendingPathComponent("r1.jwt"),
+        let first = try await writer.write(from: Self.day(start), to: Self.day(start), output: temp.url.appendingPathComponent("r1.jwt"),
                                      store: host.runtime.store, now: clock.now())
         #expect(first.seq == 1)
         #expect(first.prv == "")
         #expect(first.usage == [UsageReportClaims.DayUsage(day: Self.day(start), sku: "studio-pro", class: "client", machines: 3),
                                 UsageReportClaims.DayUsage(day: Self.day(start), sku: "studio-server", class: "server", machines: 1)])
-        let second = try writer.write(from: Self.day(clock.now()), to: Self.day(clock.now()), output: temp.url.appendingPathComponent("r2.jwt"),
+        let second = try await writer.write(from: Self.day(clock.now()), to: Self.day(clock.now()), output: temp.url.appendingPathComponent("r2.jwt"),
                                       store: host.runtime.store, now: clock.now())
         let firstText = try String(contentsOf: temp.url.appendingPathComponent("r1.jwt"), encoding: .utf8)
         #expect(second.seq == 2)
@@ -60,7 +60,7 @@ struct UsageReportTests {
         var texts: [String] = []
         for index in 1...3 {
             let url = fixture.temp.url.appendingPathComponent("r\(index).jwt")
-            _ = try writer.write(from: Self.day(start), to: Self.day(start), output: url, store: host.runtime.store, now: clock.now())
+            _ = try await writer.write(from: Self.day(start), to: Self.day(start), output: url, store: host.runtime.store, now: clock.now())
             texts.append(try String(contentsOf: url, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let roots = try fixture.roots()
@@ -87,7 +87,7 @@ struct UsageReportTests {
         // A host restored from an old backup of its state directory writes a second report numbered 2.
         try fixture.host.directory.writeJSON(UsageReportWriter.Chain(seq: 1, hash: "not-the-hash-of-report-1", to: nil), to: UsageReportWriter.chainFile)
         let forked = fixture.temp.url.appendingPathComponent("forked.jwt")
-        _ = try writer.write(from: Self.day(start), to: Self.day(start), output: forked, store: host.runtime.store, now: clock.now())
+        _ = try await writer.write(from: Self.day(start), to: Self.day(start), output: forked, store: host.runtime.store, now: clock.now())
         let broken = UsageReportAudit.audit([("r1.jwt", texts[0]), ("forked.jwt", try String(contentsOf: forked, encoding: .utf8))], roots: roots)
         #expect(broken.findings.map(\.kind) == [.brokenChain])
         let duplicate = UsageReportAudit.audit([("r1.jwt", texts[0]), ("r2.jwt", texts[1]), ("forked.jwt", try String(contentsOf: forked, encoding: .utf8))],
@@ -101,21 +101,21 @@ struct UsageReportTests {
         _ = try fixture.host.installCertificate(renewed.certificate, now: start)
         let store = try SQLiteHostStore(path: fixture.host.directory.file(HostRuntime.storeFile).path)
         let rekeyed = fixture.temp.url.appendingPathComponent("rekeyed.jwt")
-        _ = try writer.write(from: Self.day(start), to: Self.day(start), output: rekeyed, store: store, now: clock.now())
+        _ = try await writer.write(from: Self.day(start), to: Self.day(start), output: rekeyed, store: store, now: clock.now())
         let twoKeys = UsageReportAudit.audit([("r1.jwt", texts[0]), ("rekeyed.jwt", try String(contentsOf: rekeyed, encoding: .utf8))], roots: roots)
         #expect(twoKeys.findings.contains { $0.kind == .severalKeyPairs && $0.hostId == (try? fixture.host.info().hostID) })
     }
 
     @Test("a report needs days in order and an activated host")
-    func badInput() throws {
+    func badInput() async throws {
         let fixture = try ActivatedHost()
         let store = try SQLiteHostStore(path: fixture.temp.path("s.sqlite"))
         let writer = UsageReportWriter(directory: fixture.host.directory)
         let out = fixture.temp.url.appendingPathComponent("r.jwt")
-        #expect(throws: TallyError.self) { try writer.write(from: "2026-11-02", to: "2026-11-01", output: out, store: store) }
-        #expect(throws: TallyError.self) { try writer.write(from: "yesterday", to: "2026-11-01", output: out, store: store) }
+        await #expect(throws: TallyError.self) { try await writer.write(from: "2026-11-02", to: "2026-11-01", output: out, store: store) }
+        await #expect(throws: TallyError.self) { try await writer.write(from: "yesterday", to: "2026-11-01", output: out, store: store) }
         try FileManager.default.removeItem(at: fixture.host.directory.file("certificate.jwt"))
-        #expect(throws: TallyError.self) { try writer.write(from: "2026-11-01", to: "2026-11-01", output: out, store: store) }
+        await #expect(throws: TallyError.self) { try await writer.write(from: "2026-11-01", to: "2026-11-01", output: out, store: store) }
         #expect(!FileManager.default.fileExists(atPath: out.path))
         #expect(try writer.chain().seq == 0)
     }

@@ -3,6 +3,7 @@ import Logging
 import TallyCore
 import TallyFiles
 import TallyHost
+import TallyStore
 
 /// An activated host serving on 127.0.0.1 port 0 with a manual clock.
 public final class LiveHost: @unchecked Sendable {
@@ -72,5 +73,32 @@ public final class LiveHost: @unchecked Sendable {
         let token = try TallyJSON.decode(ActivationResponseBody.self, from: response.body).response
         return try VerifiedResponse.verify(token, roots: fixture.roots(), now: clock.now(), nonce: nonce, cmid: machine.cmid,
                                            fingerprint: machine.fingerprint)
+    }
+}
+
+extension LiveHost {
+    /// The count of `productClass` now, every decision included.
+    public func count(_ productClass: String) async throws -> Int? {
+        try await counts()[productClass]
+    }
+
+    /// The count per class of the host's certificate now.
+    public func counts() async throws -> [String: Int] {
+        let all = try await runtime.store.counts(now: clock.now())
+        var counts: [String: Int] = [:]
+        for productClass in runtime.state.certificate?.claims.thr.keys ?? [:].keys { counts[productClass] = all[productClass] ?? 0 }
+        return counts
+    }
+
+    /// The host's SQLite store, for what only it has (page caps, read-only mode, pragmas).
+    public var sqlite: SQLiteHostStore { runtime.store as! SQLiteHostStore }
+}
+
+extension LiveHost {
+    /// Brings the store's tables up to date and runs clone detection on what that found, as the host's services
+    /// do in the background.
+    public func flushClones() async throws {
+        try await runtime.store.catchUp()
+        await runtime.clones.checkPending()
     }
 }

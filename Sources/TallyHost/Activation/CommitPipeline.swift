@@ -27,6 +27,8 @@ public final class CommitPipeline: Service, Sendable {
     private let wake = AsyncSignal()
     private let sizes = NIOLockedValueBox<[Int: Int]>([:])
     private let failing = NIOLockedValueBox(false)
+    /// The committer runs on a queue of its own, never waiting for a thread of the cooperative pool.
+    private let executor = DispatchTaskExecutor(label: "tally.commit")
 
     public init(store: any HostStore, state: ActivationState, clock: HostClock, logger: Logger, observer: (any ActivationObserver)? = nil) {
         self.store = store
@@ -58,11 +60,12 @@ public final class CommitPipeline: Service, Sendable {
     public func batchSizes() -> [Int: Int] { sizes.withLockedValue { $0 } }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await commitLoop()
-        } onGracefulShutdown: {
-            self.queue.withLockedValue { $0.stopAccepting() }
-            self.wake.signal()
+        await withTaskExecutorPreference(executor) {
+            await withGracefulShutdownHandler {
+                await commitLoop()
+            } onGracefulShutdown: {
+                self.stopAccepting()
+            }
         }
     }
 
@@ -82,6 +85,8 @@ public final class CommitPipeline: Service, Sendable {
             }
             guard var batch = next.batch else {
                 if next.drained { return }
+                // Cancelled (the service group was cancelled, not shut down gracefully): take nothing more.
+                if Task.isCancelled { stopAccepting() }
                 await wake.wait()
                 continue
             }

@@ -9,12 +9,14 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let router: AdminRouter
+    private let executor: DispatchTaskExecutor
     private var head: HTTPRequestHead?
     private var body = Data()
     private var rejected = false
 
-    init(router: AdminRouter) {
+    init(router: AdminRouter, executor: DispatchTaskExecutor) {
         self.router = router
+        self.executor = executor
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -41,7 +43,7 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let router = self.router
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let promise = context.eventLoop.makePromise(of: AdminResponse.self)
-            promise.completeWithTask { await router.handle(request) }
+            Task(executorPreference: executor) { promise.succeed(await router.handle(request)) }
             promise.futureResult.whenComplete { result in
                 let (handler, context) = loopBound.value
                 let response = (try? result.get()) ?? AdminResponse.error(503, "the host is shutting down")

@@ -28,13 +28,15 @@ public final class AdminServer: Sendable {
     public static func start(address: BindAddress, router: AdminRouter, logger: Logger,
                              limits: ConnectionLimits = AdminServer.defaultLimits) async throws -> AdminServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // Routes read the store: their tasks run on a queue of the admin port's own, not the cooperative pool.
+        let executor = DispatchTaskExecutor(label: "tally.admin", concurrent: true)
         let gate = ConnectionGate(limit: limits.maxConnections)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try gate.configure(channel, limits: limits) { AdminHTTPHandler(router: router) }
+                    try gate.configure(channel, limits: limits) { AdminHTTPHandler(router: router, executor: executor) }
                 }
             }
         let host = address.host == "localhost" ? "127.0.0.1" : address.host

@@ -15,8 +15,6 @@ public struct EventRetention: Service {
     public var directory: StateDirectory
     public var clock: HostClock
     public var logger: Logger
-    /// The wait between sweeps: an input, so tests run rounds without a timer.
-    public var wait: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
 
     public init(store: any HostStore, directory: StateDirectory, clock: HostClock, logger: Logger) {
         self.store = store
@@ -40,8 +38,9 @@ public struct EventRetention: Service {
     }
 
     /// Sweeps after every `interval` until graceful shutdown or cancellation (the start-up sweep is the
-    /// runtime's), or until `rounds` rounds have run.
-    public func run(interval: Duration = EventRetention.interval, rounds: Int? = nil) async {
+    /// runtime's), or until `rounds` rounds have run. The wait is an input, so tests run rounds without a timer.
+    public func run(interval: Duration = EventRetention.interval, rounds: Int? = nil,
+                    wait: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) async {
         var done = 0
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {

@@ -64,3 +64,15 @@ extension DNSRepublisher {
         }
     }
 }
+
+extension HostRuntime {
+    /// One round of the serving host's DNS publishing now, from the current settings (what the re-publisher
+    /// does every 24 h and after a reload that changed a DNS setting); nothing when publishing is off.
+    public func publishDNSOnce() async -> [DNSPublishOutcome] {
+        let republisher = DNSRepublisher.forHost(directory: directory, store: store, port: address.port, clock: clock, logger: logger,
+                                                 metrics: metrics)
+        let outcomes = await republisher.makePublisher()?.publish(recordingIn: store) ?? []
+        republisher.report(outcomes)
+        return outcomes
+    }
+}

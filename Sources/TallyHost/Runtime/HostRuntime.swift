@@ -60,6 +60,8 @@ public final class HostRuntime: Sendable {
     public let clones: CloneDetectionService
     let republisher: DNSRepublisher?
     private let group: ServiceGroup
+    /// The services' tasks run on queues of the host's own, not on the cooperative pool (see ``DispatchTaskExecutor``).
+    private let executor = DispatchTaskExecutor(label: "tally.host", concurrent: true)
     private let running = NIOLockedValueBox<Task<Void, any Error>?>(nil)
 
     public static let storeFile = "host.sqlite"
@@ -166,7 +168,7 @@ public final class HostRuntime: Sendable {
             await group.addServiceUnlessShutdown(ReloadService { [weak self] in await self?.reloadAndLog() })
         }
         do {
-            try await group.run()
+            try await withTaskExecutorPreference(executor) { try await group.run() }
         } catch {
             try? await store.close()
             throw error

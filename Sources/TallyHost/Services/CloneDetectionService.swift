@@ -23,6 +23,8 @@ public struct CloneDetectionService: Service {
     let logger: Logger
     /// Runs for each 12300 event written (metrics).
     let reported: @Sendable (CloneReport) -> Void
+    /// One check at a time, so a caller of ``checkPending()`` sees every report of what was pending finished.
+    private let checking = AsyncLock()
 
     public init(store: any HostStore, logger: Logger, reported: @escaping @Sendable (CloneReport) -> Void = { _ in }) {
         self.store = store
@@ -31,14 +33,23 @@ public struct CloneDetectionService: Service {
     }
 
     public func run() async throws {
-        // The store's stream ends when the store closes; graceful shutdown ends the wait sooner.
-        for await candidates in store.cloneCandidates.cancelOnGracefulShutdown() {
-            await check(candidates)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await store.cloneCandidatesArrive()
+                await checkPending()
+            }
         }
+        await checkPending()
     }
 
-    /// Checks one set of candidates (the service's work, also for tests).
-    public func check(_ candidates: [CloneCandidate]) async {
+    /// Checks what the store has found since the last check (the service's work; tests call it after
+    /// ``HostStore/catchUp()``).
+    public func checkPending() async {
+        await checking.withLock { await check(store.takeCloneCandidates()) }
+    }
+
+    private func check(_ candidates: [CloneCandidate]) async {
+        guard !candidates.isEmpty else { return }
         do {
             for report in try await store.reportClones(candidates, event: CloneDetectionService.event) {
                 logger.warning("cloned image: one CMID from several machines",

@@ -33,7 +33,9 @@ public final class SQLiteHostStore: HostStore {
     let memory: LockedValue<DecisionMemory>
     /// The newest log row the index holds (set by the indexer after each commit).
     let indexed: LockedValue<Int64>
-    let candidates: (stream: AsyncStream<[CloneCandidate]>, continuation: AsyncStream<[CloneCandidate]>.Continuation)
+    /// Clone candidates the indexer found, until clone detection takes them.
+    let candidates = LockedValue<[CloneCandidate]>([])
+    let candidatesArrived = AsyncSignal()
     /// Wakes the indexer when enough rows wait for it.
     let indexerWake: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
 
@@ -48,7 +50,6 @@ public final class SQLiteHostStore: HostStore {
         let indexPath = SQLiteHostStore.indexPath(forLog: path)
         self.indexPath = indexPath
         self.logger = logger
-        candidates = AsyncStream.makeStream(of: [CloneCandidate].self, bufferingPolicy: .bufferingNewest(64))
         indexerWake = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         do {
             log = try SQLiteHostStore.open(path, label: "tally-log", synchronous: 2)
@@ -114,11 +115,17 @@ public final class SQLiteHostStore: HostStore {
         [SQLiteIndexer.Service(store: self), SQLiteCheckpointService(store: self)]
     }
 
-    public var cloneCandidates: AsyncStream<[CloneCandidate]> { candidates.stream }
+    public func takeCloneCandidates() -> [CloneCandidate] {
+        candidates.withLock { candidates in
+            defer { candidates = [] }
+            return candidates
+        }
+    }
+
+    public func cloneCandidatesArrive() async { await candidatesArrived.wait() }
 
     public func close() async throws {
         try await catchUp()
-        candidates.continuation.finish()
         indexerWake.continuation.finish()
         try log.close()
         try index.close()

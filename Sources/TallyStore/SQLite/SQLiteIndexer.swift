@@ -201,7 +201,11 @@ extension SQLiteHostStore {
             indexed.withLock { $0 = max($0, last) }
         }
         memory.withLock { $0.unindexedRows = max(0, $0.unindexedRows - applied.rows) }
-        if !applied.candidates.isEmpty { candidates.continuation.yield(applied.candidates) }
+        if !applied.candidates.isEmpty {
+            // Bounded: a flood of clones keeps the newest, and each is reported from the store's tables anyway.
+            candidates.withLock { $0 = Array(($0 + applied.candidates).suffix(10_000)) }
+            candidatesArrived.signal()
+        }
     }
 }
 

@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import Testing
+import TallyCore
+@testable import TallyHost
+import ServiceLifecycle
+import TallyStore
+import TallyTestSupport
+
+/// A store that fails on demand, beside the real SQLite tests (which fill the disk and make the file read-only):
+/// it proves the pipeline answers a failed batch with an error and decides the next as if it never came.
+final class FailingStore: HostStore, @unchecked Sendable {
+    // @unchecked: `failNext` is guarded by `lock`; everything else is the wrapped store's.
+    let inner: any HostStore
+    private let lock = NSLock()
+    private var failNext = false
+
+    init(inner: any HostStore) { self.inner = inner }
+
+    func failNextBatch() {
+        lock.withLock { failNext = true }
+    }
+
+    func decide(_ batch: [ActivationInput], context: DecisionContext, now: Date) async throws -> [StoredDecision] {
+        let fail = lock.withLock { () -> Bool in
+            defer { failNext = false }
+            return failNext
+        }
+        if fail { throw TallyError(.storeUnavailable, "disk full (simulated)") }
+        return try await inner.decide(batch, context: context, now: now)
+    }
+    func counts(now: Date) async throws -> [String: Int] { try await inner.counts(now: now) }
+    func append(_ events: [TallyEvent]) async throws { try await inner.append(events) }
+    func totals() async throws -> [ResultCode: Int] { try await inner.totals() }
+    func clients(_ query: ClientQuery) async throws -> [ClientRecord] { try await inner.clients(query) }
+    func clientCount() async throws -> Int { try await inner.clientCount() }
+    func events(_ query: EventQuery) async throws -> [StoredEvent] { try await inner.events(query) }
+    func newestEvents(limit: Int) async throws -> [StoredEvent] { try await inner.newestEvents(limit: limit) }
+    func lastEvent(_ id: EventID) async throws -> StoredEvent? { try await inner.lastEvent(id) }
+    func eventCount() async throws -> Int { try await inner.eventCount() }
+    func usage(fromDay: Int, toDay: Int) async throws -> [DailyUsage] { try await inner.usage(fromDay: fromDay, toDay: toDay) }
+    func resultsByDay(since firstDay: Int) async throws -> [DailyResults] { try await inner.resultsByDay(since: firstDay) }
+    func takeCloneCandidates() -> [CloneCandidate] { inner.takeCloneCandidates() }
+    func cloneCandidatesArrive() async { await inner.cloneCandidatesArrive() }
+    func reportClones(_ candidates: [CloneCandidate], event: @Sendable (CloneReport, Date) -> TallyEvent) async throws -> [CloneReport] {
+        try await inner.reportClones(candidates, event: event)
+    }
+    func clonedImages(since firstDay: Int, limit: Int) async throws -> [ClonedImage] { try await inner.clonedImages(since: firstDay, limit: limit) }
+    func deleteEvents(before cutoff: Date) async throws -> Int { try await inner.deleteEvents(before: cutoff) }
+    func catchUp() async throws { try await inner.catchUp() }
+    func backup(to path: String) async throws -> [String] { try await inner.backup(to: path) }
+    func tableCounts() async throws -> TableCounts { try await inner.tableCounts() }
+    func services() -> [any Service] { inner.services() }
+    func close() async throws { try await inner.close() }
+}
+
+@Suite("Commit pipeline")
+struct CommitPipelineTests {
+    /// A pipeline over `store`, run in a task of the test (no ports, no timers).
+    struct Running {
+        let pipeline: CommitPipeline
+        let task: Task<Void, any Error>
+
+        init(store: any HostStore, fixture: ActivatedHost, clock: HostClock, settings: HostSettings = HostSettings()) throws {
+            let state = try ActivationState(settings: settings, key: fixture.host.signingKey(), certificate: fixture.certificate)
+            let pipeline = CommitPipeline(store: store, state: state, clock: clock, logger: LiveHost.quietLogger)
+            self.pipeline = pipeline
+            task = Task { try await pipeline.run() }
+        }
+
+        func stop() async {
+            pipeline.stopAccepting()
+            _ = try? await task.value
+        }
+    }
+
+    static func request(_ machine: LiveHost.Machine, clock: HostClock) throws -> ActivationRequest {
+        try ActivationRequest.decode(LiveHost.body(machine, sku: "studio-pro", clientTime: clock.now()).0, from: "test")
+    }
+
+    @Test("a batch that fails to commit gets errors, not tickets; the next batch is decided as if it never came")
+    func failedBatch() async throws {
+        let fixture = try ActivatedHost()
+        let clock = HostClock.manual(Date())
+        let store = FailingStore(inner: try SQLiteHostStore(path: fixture.temp.path("store.sqlite")))
+        let running = try Running(store: store, fixture: fixture, clock: clock)
+        guard case let .decided(first) = await running.pipeline.activate(try Self.request(LiveHost.Machine(), clock: clock)) else {
+            Issue.record("first request not decided")
+            return
+        }
+        #expect(first.stored.decision.currentCount == 1)
+        store.failNextBatch()
+        guard case let .unavailable(failure) = await running.pipeline.activate(try Self.request(LiveHost.Machine(), clock: clock)) else {
+            Issue.record("a failed commit was answered")
+            return
+        }
+        #expect(failure.code == .storeUnavailable)
+        #expect(try await store.counts(now: clock.now())["client"] == 1)
+        guard case let .decided(next) = await running.pipeline.activate(try Self.request(LiveHost.Machine(), clock: clock)) else {
+            Issue.record("the store recovered but the request failed")
+            return
+        }
+        #expect(next.stored.decision.currentCount == 2)
+        #expect(try await store.totals()[.countTooLow] == 2)
+        #expect(try await store.eventCount() == 2)
+        await running.stop()
+    }
+
+    @Test("batches group concurrent requests, at most group-commit-max-batch each, every request answered once")
+    func batching() async throws {
+        let fixture = try ActivatedHost()
+        let clock = HostClock.manual(Date())
+        var settings = HostSettings()
+        settings.groupCommitMaxWaitMicroseconds = 20_000
+        settings.groupCommitMaxBatch = 8
+        let running = try Running(store: try SQLiteHostStore(path: fixture.temp.path("s.sqlite")), fixture: fixture, clock: clock, settings: settings)
+        let counts = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<32 {
+                group.addTask {
+                    guard case let .decided(decided) = await running.pipeline.activate(try! Self.request(LiveHost.Machine(), clock: clock)) else { return -1 }
+                    return decided.stored.decision.currentCount
+                }
+            }
+            return await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(counts.sorted() == Array(1...32))
+        let sizes = running.pipeline.batchSizes()
+        #expect(sizes.reduce(0) { $0 + $1.key * $1.value } == 32)
+        #expect(sizes.keys.allSatisfy { $0 <= 8 })
+        await running.stop()
+    }
+
+    @Test("after stopAccepting a request is refused at once; what was queued is committed")
+    func stopping() async throws {
+        let fixture = try ActivatedHost()
+        let clock = HostClock.manual(Date())
+        let store = try SQLiteHostStore(path: fixture.temp.path("s.sqlite"))
+        let running = try Running(store: store, fixture: fixture, clock: clock)
+        guard case .decided = await running.pipeline.activate(try Self.request(LiveHost.Machine(), clock: clock)) else {
+            Issue.record("not decided")
+            return
+        }
+        await running.stop()
+        guard case let .unavailable(failure) = await running.pipeline.activate(try Self.request(LiveHost.Machine(), clock: clock)) else {
+            Issue.record("a stopped pipeline took a request")
+            return
+        }
+        #expect(failure.message.contains("shutting down"))
+        #expect(try await store.eventCount() == 1)
+    }
+}
+
+@Suite("Commit queue as a value")
+struct CommitQueueTests {
+    @Test("the first item wakes the committer; items during a commit wait; batches keep order and size")
+    func queue() {
+        var queue = CommitQueue<Int>()
+        #expect(queue.submit(1) == .queuedWake)
+        #expect(queue.submit(2) == .queued)
+        #expect(queue.takeBatch(maxBatch: 1) == [1])
+        #expect(queue.submit(3) == .queued)
+        queue.finishedBatch()
+        #expect(queue.takeBatch(maxBatch: 10) == [2, 3])
+        queue.finishedBatch()
+        #expect(queue.takeBatch(maxBatch: 10) == nil)
+        #expect(queue.submit(4) == .queuedWake)
+        queue.stopAccepting()
+        #expect(queue.submit(5) == .refused)
+        #expect(!queue.drained)
+        #expect(queue.takeBatch(maxBatch: 10) == [4])
+        queue.finishedBatch()
+        #expect(queue.drained)
+    }
+}
