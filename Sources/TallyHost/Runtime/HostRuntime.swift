@@ -119,7 +119,8 @@ public final class HostRuntime: Sendable {
                              publishDNS: Bool = false) async throws -> HostRuntime {
         let runtime = try await prepare(directory: directory, options: Options(listen: listen, adminListen: adminListen, clock: clock, logger: logger,
                                                                                threads: threads, publishDNS: publishDNS))
-        runtime.running.withLockedValue { $0 = Task { try await runtime.run() } }
+        // Started on the host's own queue: it must not wait for a thread of the cooperative pool to start.
+        runtime.running.withLockedValue { $0 = Task(executorPreference: runtime.executor) { try await runtime.run() } }
         return runtime
     }
 
