@@ -105,7 +105,12 @@ public final class CommitPipeline: Service, Sendable {
         let now = clock.now()
         let (context, signer, _) = state.context(now: now)
         do {
+            let started = ContinuousClock.now
             let stored = try await store.decide(batch.map(\.request.input), context: context, now: now)
+            let took = started.duration(to: .now)
+            if took > .milliseconds(500) {
+                logger.warning("the store took long to commit a batch", metadata: ["duration": "\(took)", "batch": "\(batch.count)"])
+            }
             if failing.withLockedValue({ failing in defer { failing = false }; return failing }) {
                 logger.notice("the store takes activations again")
             }

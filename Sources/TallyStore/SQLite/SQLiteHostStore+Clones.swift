@@ -9,13 +9,27 @@ import TallyCore
 /// ``CloneLimits/listed`` machines with the total, so a script sending one CMID with random fingerprints cannot
 /// make either grow without bound.
 ///
-/// The report is one transaction on the log's writer, which has the index attached as `idx` for reading.
+/// The machines are read from the index, then what is reported is written to the log in one transaction with its
+/// event. (The log's writer never has the index attached: an attached file's locks would make every activation
+/// wait for the indexer's commits.)
 extension SQLiteHostStore {
+    /// Fingerprints of one CMID marked reported by one event at most; more wait for a later day.
+    static let clonesMarkedPerReport = 10_000
+
     public func reportClones(_ candidates: [CloneCandidate], event: @Sendable (CloneReport, Date) -> TallyEvent) async throws -> [CloneReport] {
         var reports: [CloneReport] = []
         for candidate in candidates {
             do {
-                if let report = try await log.writeWithoutTransaction({ db in try SQLiteHostStore.report(candidate, event: event, db) }) {
+                let firstDay = candidate.day - Intervals.countWindowDays + 1
+                let (total, machines) = try await index.read { db in
+                    (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM fingerprints WHERE cmid = ? AND last_day >= ?",
+                                      arguments: [candidate.cmid, firstDay]) ?? 0,
+                     try SQLiteHostStore.sightings(db, cmid: candidate.cmid, since: firstDay, limit: SQLiteHostStore.clonesMarkedPerReport))
+                }
+                guard total > 1 else { continue }
+                if let report = try await log.writeWithoutTransaction({ db in
+                    try SQLiteHostStore.report(candidate, total: total, machines: machines, event: event, db)
+                }) {
                     reports.append(report)
                 }
             } catch {
@@ -25,37 +39,30 @@ extension SQLiteHostStore {
         return reports
     }
 
-    private static func report(_ candidate: CloneCandidate, event: (CloneReport, Date) -> TallyEvent, _ db: Database) throws -> CloneReport? {
-        let firstDay = candidate.day - Intervals.countWindowDays + 1
+    /// Marks `machines` reported and stores the event, unless the CMID was reported that day or none is new.
+    private static func report(_ candidate: CloneCandidate, total: Int, machines: [FingerprintSighting],
+                               event: (CloneReport, Date) -> TallyEvent, _ db: Database) throws -> CloneReport? {
         let limit = CloneLimits.listed
         var report: CloneReport?
         try db.inTransaction {
             if let last = try Int.fetchOne(db, sql: "SELECT day FROM clone_report_days WHERE cmid = ?", arguments: [candidate.cmid]), last >= candidate.day {
                 return .rollback
             }
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM idx.fingerprints WHERE cmid = ? AND last_day >= ?",
-                                         arguments: [candidate.cmid, firstDay]) ?? 0
-            guard total > 1 else { return .rollback }
-            let new = try sightings(db, sql: """
-                SELECT fingerprint, machine, last_day FROM idx.fingerprints f WHERE cmid = ? AND last_day >= ?
-                AND NOT EXISTS (SELECT 1 FROM clone_reports r WHERE r.cmid = f.cmid AND r.fingerprint = f.fingerprint)
-                ORDER BY last_day DESC, fingerprint LIMIT ?
-                """, arguments: [candidate.cmid, firstDay, limit])
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO clone_reports (cmid, fingerprint, day)
-                SELECT cmid, fingerprint, ? FROM idx.fingerprints WHERE cmid = ? AND last_day >= ?
-                """, arguments: [candidate.day, candidate.cmid, firstDay])
-            let newCount = db.changesCount
-            guard newCount > 0 else { return .rollback }
-            var machines = new
-            if machines.count < limit {
-                let listed = Set(new.map(\.fingerprint))
-                let others = try newestSightings(db, cmid: candidate.cmid, since: firstDay, limit: limit)
-                machines += others.filter { !listed.contains($0.fingerprint) }.prefix(limit - machines.count)
+            let mark = try db.cachedStatement(sql: "INSERT OR IGNORE INTO clone_reports (cmid, fingerprint, day) VALUES (?, ?, ?)")
+            var new: [FingerprintSighting] = []
+            var newCount = 0
+            for machine in machines {
+                try mark.execute(arguments: [candidate.cmid, machine.fingerprint, candidate.day])
+                guard db.changesCount > 0 else { continue }
+                newCount += 1
+                if new.count < limit { new.append(machine) }
             }
+            guard newCount > 0 else { return .rollback }
+            let listed = Set(new.map(\.fingerprint))
+            let shown = new + machines.filter { !listed.contains($0.fingerprint) }.prefix(limit - new.count)
             try db.execute(sql: "INSERT INTO clone_report_days (cmid, day) VALUES (?, ?) ON CONFLICT (cmid) DO UPDATE SET day = excluded.day",
                            arguments: [candidate.cmid, candidate.day])
-            let made = CloneReport(image: ClonedImage(cmid: candidate.cmid, machines: machines, machineCount: total),
+            let made = CloneReport(image: ClonedImage(cmid: candidate.cmid, machines: Array(shown), machineCount: total),
                                    newFingerprints: new.map(\.fingerprint), newFingerprintCount: newCount)
             try insert(event(made, candidate.time), db)
             report = made
@@ -67,15 +74,15 @@ extension SQLiteHostStore {
     public func clonedImages(since firstDay: Int, limit: Int = 20) async throws -> [ClonedImage] {
         try await catchUp()
         do {
-            return try await log.writeWithoutTransaction { db in
-                // Start from what was reported (a small table), not from every fingerprint.
-                let cmids = try String.fetchAll(db, sql: "SELECT cmid FROM clone_report_days ORDER BY day DESC, cmid")
-                let count = try db.cachedStatement(sql: "SELECT COUNT(*) FROM idx.fingerprints WHERE cmid = ? AND last_day >= ?")
+            // Start from what was reported (a small table), not from every fingerprint.
+            let cmids = try await log.read { try String.fetchAll($0, sql: "SELECT cmid FROM clone_report_days ORDER BY day DESC, cmid") }
+            return try await index.read { db in
+                let count = try db.cachedStatement(sql: "SELECT COUNT(*) FROM fingerprints WHERE cmid = ? AND last_day >= ?")
                 var found: [ClonedImage] = []
                 for cmid in cmids where found.count < limit {
                     let machineCount = try Int.fetchOne(count, arguments: [cmid, firstDay]) ?? 0
                     guard machineCount > 1 else { continue }
-                    let machines = try SQLiteHostStore.newestSightings(db, cmid: cmid, since: firstDay, limit: CloneLimits.listed)
+                    let machines = try SQLiteHostStore.sightings(db, cmid: cmid, since: firstDay, limit: CloneLimits.listed)
                     found.append(ClonedImage(cmid: cmid, machines: machines, machineCount: machineCount))
                 }
                 return found
@@ -85,12 +92,9 @@ extension SQLiteHostStore {
         }
     }
 
-    private static func newestSightings(_ db: Database, cmid: String, since firstDay: Int, limit: Int) throws -> [FingerprintSighting] {
-        try sightings(db, sql: "SELECT fingerprint, machine, last_day FROM idx.fingerprints WHERE cmid = ? AND last_day >= ? ORDER BY last_day DESC, fingerprint LIMIT ?",
-                      arguments: [cmid, firstDay, limit])
-    }
-
-    private static func sightings(_ db: Database, sql: String, arguments: StatementArguments) throws -> [FingerprintSighting] {
-        try Row.fetchAll(db, sql: sql, arguments: arguments).map { FingerprintSighting(fingerprint: $0[0], machine: $0[1], lastDay: $0[2]) }
+    /// A CMID's machines in the window, newest first.
+    private static func sightings(_ db: Database, cmid: String, since firstDay: Int, limit: Int) throws -> [FingerprintSighting] {
+        try Row.fetchAll(db, sql: "SELECT fingerprint, machine, last_day FROM fingerprints WHERE cmid = ? AND last_day >= ? ORDER BY last_day DESC, fingerprint LIMIT ?",
+                         arguments: [cmid, firstDay, limit]).map { FingerprintSighting(fingerprint: $0[0], machine: $0[1], lastDay: $0[2]) }
     }
 }

@@ -57,8 +57,6 @@ public final class SQLiteHostStore: HostStore {
             // The index is made from the log: NORMAL is enough (a lost commit is made again from the log).
             index = try SQLiteHostStore.open(indexPath, label: "tally-index", synchronous: 1)
             try SQLiteSchema.indexMigrator.migrate(index)
-            // Cloned-image reports are written to the log and read the index's fingerprints, in one transaction.
-            try log.writeWithoutTransaction { try $0.execute(sql: "ATTACH DATABASE ? AS idx", arguments: [indexPath]) }
         } catch let error as TallyError {
             throw error
         } catch {
