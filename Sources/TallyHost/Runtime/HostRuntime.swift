@@ -22,6 +22,9 @@ public final class HostRuntime: Sendable {
     public let admin: AdminServer?
     private let retention: Task<Void, Never>
     private let stopping = NIOLockedValueBox(false)
+    /// The settings in force (settings table, issue 9 item 3): SIGHUP applies the new file to them, except the
+    /// settings that need a restart, which keep the values the host started with.
+    private let settings: NIOLockedValueBox<HostSettings>
 
     public static let storeFile = "host.sqlite"
 
@@ -69,7 +72,7 @@ public final class HostRuntime: Sendable {
                                                  metrics: metrics, clock: clock, activationAddress: server!.address, logger: logger)
                 let sweeper = Task { await retention.run() }
                 return HostRuntime(directory: directory, store: store!, service: service, server: server!, clock: clock, logger: logger,
-                                   metrics: metrics, clones: clones, admin: admin, retention: sweeper)
+                                   metrics: metrics, clones: clones, admin: admin, retention: sweeper, settings: settings)
             } catch {
                 service.stop()
                 clones.stop()
@@ -104,7 +107,8 @@ public final class HostRuntime: Sendable {
     }
 
     private init(directory: StateDirectory, store: SQLiteHostStore, service: ActivationService, server: HostServer, clock: HostClock, logger: Logger,
-                 metrics: HostMetrics, clones: CloneDetector, admin: AdminServer?, retention: Task<Void, Never>) {
+                 metrics: HostMetrics, clones: CloneDetector, admin: AdminServer?, retention: Task<Void, Never>, settings: HostSettings) {
+        self.settings = NIOLockedValueBox(settings)
         self.metrics = metrics
         self.clones = clones
         self.admin = admin
@@ -133,14 +137,18 @@ public final class HostRuntime: Sendable {
     public var address: BindAddress { server.address }
 
     /// Re-reads the settings and the certificate (SIGHUP). A bad settings file is reported and the old
-    /// settings stay.
+    /// settings stay. Logs which changed settings apply now and which need a restart.
     public func reload() throws {
-        let settings = try HostSettings.load(from: directory)
-        service.update(settings: settings)
-        try service.update(certificate: try HostRuntime.certificateOrNil(HostIdentity(directory: directory), clock: clock, logger: logger))
-        if settings.listen != (try? BindAddress(settings.listen))?.description ?? settings.listen {
-            logger.info("the listen address changes at the next restart")
+        let new = try HostSettings.load(from: directory)
+        // Settings table: the change says what applies now and what needs a restart (which keeps its old value).
+        let change = settings.withLockedValue { current in
+            let change = HostSettingsChange(from: current, to: new)
+            current = change.effective
+            return change
         }
+        service.update(settings: change.effective)
+        change.log(to: logger)
+        try service.update(certificate: try HostRuntime.certificateOrNil(HostIdentity(directory: directory), clock: clock, logger: logger))
     }
 
     /// Graceful shutdown: stop accepting, commit and answer what is in flight, close.
