@@ -142,7 +142,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyCLITests",
-            dependencies: ["TallyCore"],
+            dependencies: ["TallyCore", "TallyFiles", "TallyHost"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -54,9 +54,10 @@ struct HostSet: ParsableCommand {
             try settings.save(to: host.directory)
             let report = SettingReport(setting, in: settings, previous: old)
             Output.emit(report, json: output.json) {
-                report.previous == report.value && old.preserved[setting.key] == nil
-                    ? "\(name) is already \(report.value); nothing changed"
-                    : "\(name) set to \(report.value) (was \(report.previous ?? "-")); \(report.advice ?? "")"
+                // Unchanged in the file, a running host may still have another value: the advice holds either way.
+                (report.previous == report.value && old.preserved[setting.key] == nil
+                    ? "\(name) is already \(report.value) in settings.json; " : "\(name) set to \(report.value) (was \(report.previous ?? "-")); ")
+                    + (report.advice ?? "")
             }
             warnAboutProblems(settings)
         }

@@ -43,7 +43,7 @@ public struct HostSettingsChange: Sendable, Equatable {
         var lines: [String] = []
         if !applied.isEmpty { lines.append("applied: " + applied.joined(separator: ", ")) }
         if !appliedWhenUsed.isEmpty {
-            lines.append("applied when next used: " + appliedWhenUsed.map { "\($0.name) (from \($0.when))" }.joined(separator: ", "))
+            lines.append("applied when next used: " + appliedWhenUsed.map { "\($0.name) (\(SettingApplies.short($0.when)))" }.joined(separator: ", "))
         }
         if !needsRestart.isEmpty { lines.append("needs a restart: " + needsRestart.joined(separator: ", ")) }
         return lines

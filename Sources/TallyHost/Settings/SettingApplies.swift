@@ -38,7 +38,12 @@ public enum SettingApplies: Sendable, Equatable {
         switch self {
         case .onSIGHUP: "on SIGHUP"
         case .atRestart: "at restart"
-        case let .whenUsed(when): "from " + (when.firstIndex(of: "(").map { String(when[..<$0]).trimmingCharacters(in: .whitespaces) } ?? when)
+        case let .whenUsed(when): "from " + SettingApplies.short(when)
         }
+    }
+
+    /// `when` without its parenthesised detail: `the next event sweep`.
+    static func short(_ when: String) -> String {
+        when.range(of: " (").map { String(when[..<$0.lowerBound]) } ?? when
     }
 }
