@@ -26,7 +26,7 @@ public struct HostSetting: Sendable {
     public let applies: SettingApplies
     /// What the setting means, one phrase.
     public let help: String
-    /// A valid value other than the default, for `--help` and for tests that go through every row.
+    /// A valid value other than the default, for remedies and for tests that go through every row.
     public let example: String
     /// Whether some changes apply otherwise than ``applies`` says (the row's help says which).
     public let refinesApplies: Bool

@@ -20,16 +20,6 @@ public struct SettingType<Value: Codable & Equatable & Sendable>: Sendable {
         self.format = format
     }
 
-    /// Parses `text` and then requires `rule` of the value (the extra rule's message says what it wants).
-    public func requiring(_ syntax: String? = nil, _ rule: @escaping @Sendable (Value) -> String?) -> SettingType {
-        let parse = self.parse
-        return SettingType(syntax: syntax ?? self.syntax, parse: { (text: String) throws(TallyError) -> Value in
-            let value = try parse(text)
-            if let why = rule(value) { throw TallyError(.usageError, why) }
-            return value
-        }, format: format)
-    }
-
     static func refuse(_ text: String, _ wanted: String) -> TallyError {
         TallyError(.usageError, "must be \(wanted), not '\(text)'")
     }
