@@ -148,7 +148,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyCLITests",
-            dependencies: ["TallyCore"],
+            dependencies: ["TallyCore", "TallyFiles", "TallyHost"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -19,7 +19,7 @@ struct HostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "host",
         abstract: "The activation host: key, activation by the vendor, status.",
-        subcommands: [HostInstallKey.self, HostActivate.self, HostServe.self, HostSet.self, HostStatusCommand.self,
+        subcommands: [HostInstallKey.self, HostActivate.self, HostServe.self, HostSet.self, HostGet.self, HostReset.self, HostStatusCommand.self,
                       HostClients.self, HostEvents.self, HostReport.self, HostBackup.self, HostDNSCommand.self, HostFill.self]
     )
 }

@@ -5,31 +5,6 @@ import TallyFiles
 import TallyHost
 import TallyStore
 
-struct HostSet: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "set",
-        abstract: "Change a host setting (send SIGHUP to a running host to apply, or restart it where the setting says so).",
-        discussion: "Settings:\n" + HostSettings.names.map { "  \($0.name): \($0.help)" }.joined(separator: "\n")
-    )
-    @OptionGroup var host: HostOptions
-    @OptionGroup var output: OutputOptions
-    @Argument(help: "The setting's name.") var name: String
-    @Argument(help: "The new value.") var value: String
-
-    func run() throws {
-        try Output.run(json: output.json) {
-            var settings = try HostSettings.load(from: host.directory, validating: false)
-            try settings.set(name, to: value)
-            try settings.save(to: host.directory)
-            let restart = HostSettings.names.first { $0.name == name }?.help.contains("restart to apply") == true
-            Output.emit(settings, json: output.json) {
-                "\(name) set to \(value); " + (restart ? "restart a running host to apply it (`systemctl restart tally-host`)"
-                                                   : "a running host applies it on SIGHUP (`systemctl reload tally-host`)")
-            }
-        }
-    }
-}
-
 /// Opens the host's store for reading commands.
 func openStore(_ host: HostOptions) throws -> SQLiteHostStore {
     let path = host.directory.file(HostRuntime.storeFile).path

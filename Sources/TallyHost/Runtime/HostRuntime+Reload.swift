@@ -6,47 +6,41 @@ import TallyStore
 
 /// What a reload (SIGHUP) did.
 public struct ReloadOutcome: Sendable, Equatable {
-    /// Settings whose new values apply now.
-    public var applied: [String]
-    /// Settings that changed in the file but apply only at the next start.
-    public var needRestart: [String]
+    /// The settings that changed, and when each applies.
+    public var settings: HostSettingsChange
     /// Whether the admin token was replaced (every admin session ended).
     public var adminTokenReplaced: Bool
 }
 
 extension HostRuntime {
     /// Re-reads the settings, the certificate and the admin token. A bad settings file is reported and the old
-    /// settings stay; a changed DNS setting re-publishes at once.
+    /// settings stay; a changed DNS setting re-publishes at once. What changed is logged before the certificate
+    /// and the token are read, so a problem with either does not hide it.
     public func reload() async throws -> ReloadOutcome {
         let settings = try HostSettings.load(from: directory)
-        let old = state.settings
-        let changes = HostSettings.reloadChanges(from: old, to: settings)
-        state.update(settings: settings)
+        let change = HostSettingsChange(from: state.settings, to: settings)
+        // Settings that need a restart keep the value the host runs with, so the next reload reports them again.
+        state.update(settings: change.effective)
+        change.log(to: logger)
+        // A changed DNS setting is published now, not at the next 24-hour round.
+        if change.applied.contains(where: { $0.hasPrefix("dns-") || $0 == "low-priority" }) { republisher?.republishNow() }
         try state.update(certificate: try HostRuntime.certificateOrNil(HostIdentity(directory: directory), clock: clock, logger: logger))
         var replaced = false
         if let admin {
-            // admin-listen, and turning the token on or off, apply at the next start.
-            replaced = try admin.access.reload(tokenFile: settings.adminTokenFile, directory: directory)
+            // admin-listen, and turning the token on or off, apply at the next start (the effective settings keep them).
+            replaced = try admin.access.reload(tokenFile: change.effective.adminTokenFile, directory: directory)
         }
-        if changes.applied.contains(where: { $0.hasPrefix("dns-") || $0 == "low-priority" }) { republisher?.republishNow() }
-        return ReloadOutcome(applied: changes.applied, needRestart: changes.needRestart, adminTokenReplaced: replaced)
+        return ReloadOutcome(settings: change, adminTokenReplaced: replaced)
     }
 
     /// SIGHUP: reloads and says what it did.
     func reloadAndLog() async {
         do {
             let outcome = try await reload()
-            logger.notice("settings and certificate reloaded", metadata: [
-                "applied": "\(outcome.applied.joined(separator: ", "))",
-                "needsRestart": "\(outcome.needRestart.joined(separator: ", "))",
-            ])
-            if !outcome.needRestart.isEmpty {
-                logger.warning("some changed settings apply only at the next start: restart the host",
-                               metadata: ["settings": "\(outcome.needRestart.joined(separator: ", "))"])
-            }
+            logger.notice("settings and certificate reloaded")
             if outcome.adminTokenReplaced { logger.notice("admin token replaced; every admin session ended") }
         } catch {
-            logger.error("reload failed; the previous settings stay", metadata: ["error": "\(error)"])
+            logger.error("reload failed; what could not be read stays as it was", metadata: ["error": "\(error)"])
         }
     }
 }

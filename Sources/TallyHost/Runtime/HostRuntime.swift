@@ -99,9 +99,10 @@ public final class HostRuntime: Sendable {
             let clones = CloneDetectionService(store: store!, logger: logger) { _ in metrics.recordClone() }
             let republisher = options.publishDNS ? DNSRepublisher.forHost(directory: directory, store: store!, port: server!.address.port,
                                                                         clock: clock, logger: logger, metrics: metrics) : nil
+            let signals = options.handleSignals ? await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup) : nil
             return HostRuntime(directory: directory, store: store!, pipeline: pipeline, state: state, server: server!, admin: admin,
                                clock: clock, logger: logger, metrics: metrics, clones: clones, retention: retention, republisher: republisher,
-                               handleSignals: options.handleSignals)
+                               signals: signals)
         } catch {
             let failure = (error as? TallyError) ?? TallyError(.usageError, "\(error)")
             await server?.shutdown()
@@ -126,7 +127,7 @@ public final class HostRuntime: Sendable {
 
     private init(directory: StateDirectory, store: any HostStore, pipeline: CommitPipeline, state: ActivationState, server: HostServer,
                  admin: AdminServer?, clock: HostClock, logger: Logger, metrics: HostMetrics, clones: CloneDetectionService,
-                 retention: EventRetention, republisher: DNSRepublisher?, handleSignals: Bool) {
+                 retention: EventRetention, republisher: DNSRepublisher?, signals: UnixSignalsSequence?) {
         self.directory = directory
         self.store = store
         self.pipeline = pipeline
@@ -149,24 +150,30 @@ public final class HostRuntime: Sendable {
             })
         }
         services.append(republisher ?? IdleService() as any Service)
-        self.handleSignals = handleSignals
-        group = ServiceGroup(configuration: HostRuntime.configuration(services: services, handleSignals: handleSignals, logger: logger))
+        self.signals = signals
+        group = ServiceGroup(configuration: HostRuntime.configuration(services: services, logger: logger))
     }
 
-    private let handleSignals: Bool
+    /// The process's signals when this host handles them (the command line).
+    private let signals: UnixSignalsSequence?
 
-    static func configuration(services: [any Service], handleSignals: Bool, logger: Logger) -> ServiceGroupConfiguration {
+    static func configuration(services: [any Service], logger: Logger) -> ServiceGroupConfiguration {
         var configuration = ServiceGroupConfiguration(services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-                                                      gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [], logger: logger)
+                                                      logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(30)
         return configuration
     }
 
     /// Runs every service until graceful shutdown; then the store is closed.
     public func run() async throws {
-        if handleSignals {
-            // SIGHUP has a service of its own, last in the group (it stops first).
-            await group.addServiceUnlessShutdown(ReloadService { [weak self] in await self?.reloadAndLog() })
+        if let signals {
+            // The signals have a service of their own, last in the group (it stops first).
+            let group = group
+            await group.addServiceUnlessShutdown(SignalService(signals: signals, reload: { [weak self] in await self?.reloadAndLog() },
+                                                               shutDown: { [logger] in
+                                                                   logger.info("shutting down")
+                                                                   await group.triggerGracefulShutdown()
+                                                               }))
         }
         do {
             try await withTaskExecutorPreference(executor) { try await group.run() }

@@ -2,15 +2,23 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// SIGHUP, through swift-service-lifecycle's signal handling: re-reads the settings, the certificate and the
-/// admin token (``HostRuntime/reload()``).
-struct ReloadService: Service {
+/// The process's signals, through swift-service-lifecycle's signal handling: SIGHUP reloads
+/// (``HostRuntime/reload()``), SIGTERM and SIGINT shut the group down gracefully.
+///
+/// The signals are trapped when the host is prepared, before it prints where it listens, so a signal sent the
+/// moment a script reads that line is handled, not the default action (which would end the process at once).
+struct SignalService: Service {
+    let signals: UnixSignalsSequence
     let reload: @Sendable () async -> Void
+    let shutDown: @Sendable () async -> Void
 
     func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
-        for await _ in signals.cancelOnGracefulShutdown() {
-            await reload()
+        for await signal in signals.cancelOnGracefulShutdown() {
+            if signal == .sighup {
+                await reload()
+            } else {
+                await shutDown()
+            }
         }
     }
 }

@@ -114,18 +114,18 @@ enum SQLiteSchema {
             if !FileManager.default.fileExists(atPath: indexPath) {
                 logger.warning("the store's index is missing: it is made again from the log (clients whose requests are older than the event retention are lost)",
                                metadata: ["index": "\(indexPath)"])
-                try buildIndexIfMissing(log: log, indexPath: indexPath, logger: logger)
+                try buildIndexIfMissing(log: log, indexPath: indexPath, logger: logger, fromSingleFile: false)
             }
             return
         }
         // Migrations 1–3 are what a store of every earlier version has, so an old file is recognised.
         try migrator.migrate(log, upTo: lastSingleFileMigration)
-        try buildIndexIfMissing(log: log, indexPath: indexPath, logger: logger)
+        try buildIndexIfMissing(log: log, indexPath: indexPath, logger: logger, fromSingleFile: !applied.isEmpty)
         try migrator.migrate(log)
     }
 
     /// Makes the index when it is missing: from the tables of a single-file store (version 3), or empty.
-    static func buildIndexIfMissing(log: DatabasePool, indexPath: String, logger: Logger) throws {
+    static func buildIndexIfMissing(log: DatabasePool, indexPath: String, logger: Logger, fromSingleFile: Bool) throws {
         let files = FileManager.default
         guard !files.fileExists(atPath: indexPath) else { return }
         let building = indexPath + ".building"
@@ -136,7 +136,7 @@ enum SQLiteSchema {
             try indexMigrator.migrate(queue)
             try queue.close()
         }
-        let hasOldTables = try log.read { try $0.tableExists("clients") }
+        let hasOldTables = try fromSingleFile && log.read { try $0.tableExists("clients") }
         let started = Date()
         try log.writeWithoutTransaction { db in
             try db.execute(sql: "ATTACH DATABASE ? AS idx", arguments: [building])
