@@ -21,7 +21,8 @@ struct BenchFiguresTests {
         LoadFigures(mode: "keep-alive", connections: 16, pacedRate: nil, round: round, answers: 100, grants: 100, seconds: 1,
                     activationsPerSecond: perSecond, p50Milliseconds: perSecond / 1000, p99Milliseconds: 2, maxMilliseconds: 3,
                     hostCPUMicrosecondsPerGrant: 300, hostCPUMicrosecondsPerGrantDuringLoad: 290, writeBytesPerGrant: 4096,
-                    readWriteCallsPerGrant: 20, driverCPUMicrosecondsPerRequest: 15, hostExitSeconds: 0.01, hostRSSKilobytesAfterLoad: 40000,
+                    readWriteCallsPerGrant: 20, driverCPUMicrosecondsPerRequest: 15,
+                    driverUserCPUMicrosecondsPerRequest: 5, hostExitSeconds: 0.01, hostRSSKilobytesAfterLoad: 40000,
                     hostPeakRSSKilobytes: 41000, statuses: ["200": 100], results: ["0x00000000": 100], formats: ["token": 100], errors: errors,
                     unreadable: 0, countCheck: "ok")
     }

@@ -46,6 +46,7 @@ extension BenchHost {
             writeBytesPerGrant: Double(exit.writeBytes - ioBefore.writeBytes) / Double(grants),
             readWriteCallsPerGrant: Double(calls) / Double(grants),
             driverCPUMicrosecondsPerRequest: result.driverCPUSeconds / Double(max(result.answers, 1)) * 1e6,
+            driverUserCPUMicrosecondsPerRequest: result.driverUserCPUSeconds / Double(max(result.answers, 1)) * 1e6,
             hostExitSeconds: exitSeconds, hostRSSKilobytesAfterLoad: rss, hostPeakRSSKilobytes: exit.maxResidentKilobytes,
             statuses: Dictionary(uniqueKeysWithValues: result.statuses.map { (String($0.key), $0.value) }),
             results: Dictionary(uniqueKeysWithValues: result.results.map { (Self.hex($0.key), $0.value) }),

@@ -23,6 +23,8 @@ public struct LoadResult: Sendable {
     public var grantCounts: [Int]
     /// CPU of the driver's thread during the run.
     public var driverCPUSeconds: Double
+    /// The user-space part of it (the rest is the kernel's).
+    public var driverUserCPUSeconds: Double
 
     /// Answers with result 0.
     public var grants: Int { results[0] ?? 0 }

@@ -75,6 +75,7 @@ final class LoadRun {
         latencies.reserveCapacity(min(configuration.requestLimit ?? expected, 2_000_000))
         grantCounts.reserveCapacity(min(configuration.requestLimit ?? expected, 2_000_000))
         let cpuStart = Clocks.threadCPU()
+        let userStart = Clocks.threadUserCPU()
         start = Clocks.monotonic()
         deadline = start + configuration.duration
         lastAnswer = start
@@ -98,7 +99,8 @@ final class LoadRun {
         }
         return LoadResult(answers: latencies.count, seconds: elapsed, p50: percentile(0.5), p99: percentile(0.99),
                           max: latencies.last ?? 0, statuses: statuses, results: results, formats: formats, unreadable: unreadable,
-                          errors: errors, grantCounts: grantCounts, driverCPUSeconds: Clocks.threadCPU() - cpuStart)
+                          errors: errors, grantCounts: grantCounts, driverCPUSeconds: Clocks.threadCPU() - cpuStart,
+                          driverUserCPUSeconds: Clocks.threadUserCPU() - userStart)
     }
 
     var mayIssue: Bool {

@@ -42,6 +42,7 @@ extension BenchRow {
             add("\(name): host read+write calls per activation", "", figure(\.readWriteCallsPerGrant))
             add("\(name): host exit after SIGTERM", "s", figure(\.hostExitSeconds))
             add("\(name): load driver CPU per request", "µs", figure(\.driverCPUMicrosecondsPerRequest))
+            add("\(name): load driver CPU per request, user space", "µs", figure(\.driverUserCPUMicrosecondsPerRequest))
             add("\(name): problems", "", figure { Double($0.problems.count) })
         }
         if hosts.contains(where: { $0.paced != nil }) {

@@ -28,6 +28,8 @@ public struct LoadFigures: Sendable, Codable, Equatable {
     public var readWriteCallsPerGrant: Double
     /// CPU of the load driver's thread per answer.
     public var driverCPUMicrosecondsPerRequest: Double
+    /// Its user-space part; the rest is the kernel's TCP work for the driver's side of each exchange.
+    public var driverUserCPUMicrosecondsPerRequest: Double
     /// Seconds from SIGTERM to the host's exit.
     public var hostExitSeconds: Double
     /// The host's RSS at the end of the load, and its peak (ru_maxrss), in KiB.
@@ -77,6 +79,7 @@ public struct LoadFigures: Sendable, Codable, Equatable {
         let figures: [WritableKeyPath<LoadFigures, Double>] = [
             \.seconds, \.activationsPerSecond, \.p50Milliseconds, \.p99Milliseconds, \.maxMilliseconds, \.hostCPUMicrosecondsPerGrant,
             \.hostCPUMicrosecondsPerGrantDuringLoad, \.writeBytesPerGrant, \.readWriteCallsPerGrant, \.driverCPUMicrosecondsPerRequest,
+            \.driverUserCPUMicrosecondsPerRequest,
             \.hostExitSeconds,
         ]
         for figure in figures { result[keyPath: figure] = middle(runs.map { $0[keyPath: figure] }) }
