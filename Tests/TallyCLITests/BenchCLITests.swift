@@ -85,6 +85,25 @@ struct BenchCLITests {
         #expect(result.stderr.contains("bench: baseline: keep-alive ×1"))
     }
 
+    @Test("--measures profile: the host's CPU under perf record, grouped, for both hosts")
+    func profile() throws {
+        let cli = CLIRunner()
+        defer { cli.cleanUp() }
+        let result = try cli.run("bench", "--baseline", CLIRunner.binary, "--seconds", "0.5", "--connections", "2", "--measures", "profile",
+                                 "--work-dir", cli.path("work"), "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let hosts = try #require(try result.json()["hosts"] as? [[String: Any]])
+        #expect(hosts.count == 2)
+        for host in hosts {
+            let profile = try #require(host["profile"] as? [String: Any], "\(host["label"] ?? "")")
+            #expect((profile["samples"] as? Int ?? 0) > 10)
+            let groups = try #require(profile["groups"] as? [[String: Any]])
+            let total = groups.compactMap { $0["percent"] as? Double }.reduce(0, +)
+            #expect(abs(total - 100) < 0.01)
+            #expect(groups.contains { $0["name"] as? String == "signing (Ed25519, SHA-512)" })
+        }
+    }
+
     @Test("wrong options are clear errors", arguments: [
         (["--baseline", "/nonexistent/tally"], "not an executable"),
         (["--measures", "load,speed"], "--measures takes"),

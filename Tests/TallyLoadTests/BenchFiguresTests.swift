@@ -46,7 +46,7 @@ struct BenchFiguresTests {
         let wire = WireFigures(grantBytes: 2000, grantCertificateCopies: 1, grantHoldingCertificateBytes: 900, refusalHoldingCertificateBytes: 800,
                                refusalBytes: 1700, requestBytes: 400, requestWithHashBytes: 450, format: .token)
         var this = HostReport(label: "this", binary: "/a", protocolVersion: 2, knownClientsAfterSetup: 27, wire: wire,
-                              load: [Self.figures(4000, round: 0)], paced: nil, idle: nil, scale: [], runs: [], problems: [])
+                              load: [Self.figures(4000, round: 0)], paced: nil, idle: nil, scale: [], profile: nil, runs: [], problems: [])
         var baseline = this
         baseline.label = "baseline"
         baseline.protocolVersion = 1

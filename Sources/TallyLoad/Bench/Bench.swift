@@ -22,7 +22,7 @@ public struct Bench {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         var reports = hosts.map {
             HostReport(label: $0.label, binary: $0.binary, protocolVersion: 0, knownClientsAfterSetup: 0, wire: nil, load: [], paced: nil,
-                       idle: nil, scale: [], runs: [], problems: [])
+                       idle: nil, scale: [], profile: nil, runs: [], problems: [])
         }
         for (index, host) in hosts.enumerated() {
             progress("\(host.label): setting up \(host.binary) with its own CLI")
@@ -59,7 +59,7 @@ public struct Bench {
                     try each(turn) { index, host throws(BenchError) in
                         progress("\(host.label): \(keepAlive ? "keep-alive" : "new connection") ×\(connections), round \(round + 1)")
                         let figures = try host.load(keepAlive: keepAlive, connections: connections, seconds: configuration.seconds, rate: nil,
-                                                    warmupPerConnection: configuration.warmupPerConnection, round: round, cores: cores,
+                                                    warmupPerConnection: configuration.warmupPerConnection, round: round,
                                                     keep: configuration.keep)
                         reports[index].runs.append(figures)
                         if keepAlive, connections == pacedConnections { maxima[index] = figures.activationsPerSecond }
@@ -72,7 +72,7 @@ public struct Bench {
                     let rate = max(1, maxima[index] * configuration.pacedFraction)
                     progress("\(host.label): keep-alive ×\(pacedConnections) paced at \(Int(rate))/s, round \(round + 1)")
                     var figures = try host.load(keepAlive: true, connections: pacedConnections, seconds: configuration.seconds, rate: rate,
-                                                warmupPerConnection: configuration.warmupPerConnection, round: round, cores: cores,
+                                                warmupPerConnection: configuration.warmupPerConnection, round: round,
                                                 keep: configuration.keep)
                     figures.mode = "keep-alive"
                     reports[index].runs.append(figures)
@@ -93,6 +93,16 @@ public struct Bench {
                 if median.pacedRate != nil { reports[index].paced = median } else if configuration.measures.contains(.load) { reports[index].load.append(median) }
             }
         }
+        if configuration.measures.contains(.profile) {
+            let perf = try Self.findPerf()
+            turn += 1
+            try each(turn) { index, host throws(BenchError) in
+                progress("\(host.label): keep-alive ×\(pacedConnections) under perf record")
+                _ = try host.load(keepAlive: true, connections: pacedConnections, seconds: configuration.seconds, rate: nil,
+                                  warmupPerConnection: configuration.warmupPerConnection, round: 0, keep: configuration.keep,
+                                  profile: perf) { reports[index].profile = $0 }
+            }
+        }
         if configuration.measures.contains(.scale) {
             for clients in configuration.scale {
                 turn += 1
@@ -106,6 +116,15 @@ public struct Bench {
         for index in reports.indices { reports[index].problems = Self.problems(of: reports[index]) }
         return BenchReport(cores: cores, signing: signing, secondsPerMode: configuration.seconds, rounds: max(1, configuration.rounds),
                            workDirectory: configuration.keep ? work : nil, hosts: reports)
+    }
+
+    /// perf, from PATH.
+    static func findPerf() throws(BenchError) -> String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(directory)/perf") {
+            return "\(directory)/perf"
+        }
+        throw BenchError("--measures profile needs perf on PATH (Debian: apt-get install linux-perf)")
     }
 
     /// What makes a host's figures suspect: load runs with errors or miscounts, a wrong count at start, no

@@ -11,6 +11,9 @@ public struct BenchConfiguration: Sendable {
         case idle
         /// Start-up over a store filled with many known clients.
         case scale
+        /// One more keep-alive run at the most connections under `perf record -g`, grouped by where the host's CPU
+        /// went (not chosen by default: perf's overhead, and perf must be installed).
+        case profile
     }
 
     /// The running binary's path.
@@ -23,7 +26,7 @@ public struct BenchConfiguration: Sendable {
     public var connections: [Int] = [1, 4, 16]
     /// Keep-alive (`true`) and one connection per request (`false`).
     public var keepAlive: [Bool] = [true, false]
-    public var measures: Set<Measure> = Set(Measure.allCases)
+    public var measures: Set<Measure> = [.load, .paced, .idle, .scale]
     /// The paced run's rate, as a fraction of the keep-alive maximum at the most connections.
     public var pacedFraction: Double = 0.5
     /// Known clients for the start-up measure, one start per number.

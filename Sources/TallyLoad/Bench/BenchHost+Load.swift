@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,8 +8,11 @@ extension BenchHost {
     /// One load mode on a fresh host process over a copy of the template: a warm-up, then the load, then
     /// SIGTERM. The host's CPU and write bytes are read from /proc just before the load and from wait4 once it
     /// has exited, so work it defers past the load still counts.
+    ///
+    /// With `profile` (the path of perf), `perf record -g` follows the host from just before the load until it
+    /// exits, and `profiled` gets its breakdown; the figures of such a run carry perf's overhead.
     func load(keepAlive: Bool, connections: Int, seconds: Double, rate: Double?, warmupPerConnection: Int, round: Int,
-              cores: Int, keep: Bool) throws(BenchError) -> LoadFigures {
+              keep: Bool, profile perf: String? = nil, profiled: ((ProfileBreakdown) -> Void)? = nil) throws(BenchError) -> LoadFigures {
         let directory = try copyTemplate(keepAlive ? "keepalive" : "new")
         defer { remove(directory, keep: keep) }
         let host = try serve(directory)
@@ -22,6 +27,13 @@ extension BenchHost {
         }
         let warmup = try drive(LoadConfiguration(port: host.port, connections: connections, template: template, duration: 60,
                                                  requestLimit: max(16, warmupPerConnection * connections)))
+        var recorder: ChildProcess?
+        let recording = directory + ".perf"
+        if let perf {
+            recorder = try ChildProcess(binary: perf, arguments: ["record", "-q", "-g", "-F", "499", "-p", String(host.pid), "-o", recording],
+                                        captureOutput: false, stderrPath: recording + ".log")
+            usleep(500_000)  // perf attaches to every thread of the host
+        }
         guard let cpuBefore = ProcFiles.cpuSeconds(statText: host.read("stat")), let ioBefore = ProcFiles.io(text: host.read("io")) else {
             throw BenchError("\(label): cannot read /proc/\(host.pid)/stat and io")
         }
@@ -34,6 +46,20 @@ extension BenchHost {
             throw BenchError("\(label): the host did not exit within 60 s of SIGTERM after the load; its log: \(host.logTail)")
         }
         let exitSeconds = Clocks.monotonic() - terminated
+        if let perf, let recorder {
+            // perf stops by itself when the host exits.
+            guard recorder.wait(timeout: 120) != nil || recorder.stop(signal: SIGINT, timeout: 60) != nil else {
+                throw BenchError("\(label): perf record did not stop")
+            }
+            let script = recording + ".txt"
+            let reader = try ChildProcess(binary: perf, arguments: ["script", "-i", recording, "-F", "tid,ip,sym,dso"], captureOutput: false,
+                                          stdoutPath: script, stderrPath: recording + ".log")
+            guard reader.wait(timeout: 600)?.exitCode == 0, let text = try? String(contentsOfFile: script, encoding: .utf8) else {
+                throw BenchError("\(label): perf script failed: \((try? String(contentsOfFile: recording + ".log", encoding: .utf8)) ?? "")")
+            }
+            profiled?(ProfileBreakdown(perfScript: text))
+            for file in [recording, script, recording + ".log"] where !keep { unlink(file) }
+        }
         let grants = max(result.grants, 1)
         let calls = (ioAfterLoad.readCalls + ioAfterLoad.writeCalls) - (ioBefore.readCalls + ioBefore.writeCalls)
         var figures = LoadFigures(

@@ -29,6 +29,11 @@ extension BenchReport {
                     + "format \(LoadFigures.describe(run.formats)); count check \(run.countCheck)")
             }
         }
+        for host in hosts {
+            guard let profile = host.profile else { continue }
+            lines.append("\(host.label) profile (\(profile.samples) samples), top leaf symbols: "
+                + profile.topSymbols.prefix(10).map { "\($0.symbol) \(String(format: "%.1f", $0.percent))%" }.joined(separator: ", "))
+        }
         lines.append("""
 
             CPU and disk bytes are the host's, from just before the load until it exited on SIGTERM (/proc/PID/stat and io, \

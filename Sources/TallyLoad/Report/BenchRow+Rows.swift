@@ -56,6 +56,13 @@ extension BenchRow {
             add("\(name): host CPU per activation, until exit", "µs", { $0.paced?.hostCPUMicrosecondsPerGrant })
             add("\(name): problems", "", { $0.paced.map { Double($0.problems.count) } })
         }
+        if hosts.contains(where: { $0.profile != nil }) {
+            let names = hosts.compactMap(\.profile).flatMap { $0.groups.map(\.name) }
+            var seenGroup = Set<String>()
+            for name in names where seenGroup.insert(name).inserted {
+                add("host CPU profile: \(name)", "%", { $0.profile?.percent(name) })
+            }
+        }
         let scales = hosts.flatMap { $0.scale.map(\.clients) }
         var seenScale = Set<Int>()
         for clients in scales where seenScale.insert(clients).inserted {

@@ -60,6 +60,8 @@ public struct HostReport: Sendable, Codable, Equatable {
     public var paced: LoadFigures?
     public var idle: IdleFigures?
     public var scale: [ScaleFigures]
+    /// Where the host's CPU went at keep-alive with the most connections (`--measures profile`).
+    public var profile: ProfileBreakdown?
     /// Every round of every load mode.
     public var runs: [LoadFigures]
     public var problems: [String]

@@ -24,6 +24,9 @@ struct BenchCommand: ParsableCommand {
               wire                     a grant and a refusal (C004F038), HTTP included; "holding the certificate" sends hch,
                                        the base64url SHA-256 of the host's certificate (protocol 2; protocol 1 ignores it)
               idle RSS                 VmRSS one second after start, grouped from /proc/PID/smaps
+              profile                  (--measures profile) one more keep-alive run under perf record -g: the host's samples
+                                       grouped as signing, allocation, reference counting, locks, store, JSON, HTTP/NIO,
+                                       kernel TCP, Swift runtime, Tally code (leaf first), and the top leaf symbols
               known clients            host fill's time; exec to listening; exec to the first grant whose count is exactly
                                        the known clients plus every counted request so far; RSS then
 
@@ -34,7 +37,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seconds of load per mode.") var seconds = 5.0
     @Option(help: "Connection counts, comma-separated.") var connections = "1,4,16"
     @Option(help: "Modes, comma-separated: keepalive, new.") var modes = "keepalive,new"
-    @Option(help: "Measures, comma-separated: load, paced, idle, scale (answer sizes are always measured).") var measures = "load,paced,idle,scale"
+    @Option(help: "Measures, comma-separated: load, paced, idle, scale, profile (perf; not by default). Answer sizes are always measured.") var measures = "load,paced,idle,scale"
     @Option(help: "The paced run's rate as a fraction of the keep-alive maximum at the most connections.") var paced = 0.5
     @Option(help: "Known clients for the start-up measure, comma-separated (e.g. 1000000,3000000).") var scale = "1000000"
     @Option(help: "Runs of each load mode per host; the table shows the median.") var rounds = 1
