@@ -4,7 +4,7 @@ import Testing
 @Suite("perf samples grouped by where the CPU went")
 struct ProfileBreakdownTests {
     static func sample(_ frames: [String]) -> String {
-        "4242 \n" + frames.map { "\tffffffff81415ce4 \($0) (/opt/tally)\n" }.joined() + "\n"
+        "  4242 \n" + frames.map { "\tffffffff81415ce4 \($0) (/opt/tally)\n" }.joined() + "\n"
     }
 
     @Test("each sample goes to the first frame from the leaf that names a group; scheduling passes it up")

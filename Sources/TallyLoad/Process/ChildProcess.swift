@@ -83,19 +83,6 @@ public final class ChildProcess {
         }
     }
 
-    /// Everything left on the captured stdout until the child closes it.
-    public func readRest() -> String {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = Glibc.read(stdout, &chunk, chunk.count)
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes += chunk[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
     public var isRunning: Bool { usage == nil && reap(options: WNOHANG) == nil }
 
     /// Waits for the child to exit, polling every millisecond for at most `timeout` seconds.

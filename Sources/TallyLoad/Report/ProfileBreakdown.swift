@@ -60,7 +60,7 @@ public struct ProfileBreakdown: Sendable, Codable, Equatable {
             frames.removeAll(keepingCapacity: true)
         }
         for line in perfScript.split(separator: "\n", omittingEmptySubsequences: true) {
-            if line.first == "\t" || line.first == " " {
+            if line.first == "\t" {
                 if let symbol = Self.symbol(of: line) { frames.append(symbol) }
             } else {
                 finish()
