@@ -74,10 +74,13 @@ let package = Package(
             dependencies: ["TallyCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
-        // The load driver behind `tally bench`: POSTs prepared requests over loopback and measures.
+        // epoll and timerfd for the load driver (Swift's Glibc module does not export them).
+        .target(name: "CTallyLoad"),
+        // `tally bench`: host binaries set up by their own CLI and run as processes, an epoll load driver over
+        // loopback, /proc and wait4 readers, and the report.
         .target(
             name: "TallyLoad",
-            dependencies: ["TallyCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CTallyLoad", "TallyCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // What a vendor's application embeds: never the host, store or vendor targets.
@@ -144,6 +147,11 @@ let package = Package(
             name: "TallyDNSIntegrationTests",
             dependencies: ["TallyCore", "TallyDNS", "TallyDNSTestSupport", "TallyFiles", "TallyHost", "TallyStore", "TallyClient",
                            "TallyTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyLoadTests",
+            dependencies: ["TallyLoad", "TallyCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,2 @@
+// Headers only: see include/CTallyLoad.h.
+#include "CTallyLoad.h"
