@@ -226,7 +226,9 @@ enum ReportText {
             lines.append(("Machine name", report.machineName))
             lines.append(("Fingerprint", report.fingerprint))
             lines.append(("Installed", Output.iso(report.installedAt)))
+            lines.append(("CMID made", Output.iso(report.cmidCreated) + (report.cmidCreated == nil ? " (a CMID of an older tally: no grace of its own)" : "")))
             lines.append(("Grace ends", Output.iso(report.graceEnds)))
+            lines.append(("Newest host time", Output.iso(report.newestHostTime) + (report.newestHostTime == nil ? "" : " (signed; the clock is never taken below it)")))
             lines.append(("Activated", Output.iso(report.activatedAt)))
             lines.append(("Cached host", report.cachedHost ?? "-"))
             if let ticket = report.ticket {
@@ -258,7 +260,7 @@ struct LicenseDisplay {
         let installed = try tally.installedSKUs()
         if sku != nil || installed.count <= 1 {
             let report = try tally.status(sku: sku)
-            if json { Output.printJSON(AnyEncodable(jsonValue(report))) } else { print(text(report)) }
+            if json { Output.printJSON(AnyEncodable(jsonValue(report))) } else { print(Sanitize.terminal(text(report), keepingLineBreaks: true)) }
             return
         }
         let reports = try tally.statusOfAll()
