@@ -63,19 +63,19 @@ struct AdminAccessLiveTests {
         let directory = StateDirectory(temp.path("h"))
         let address = try BindAddress("127.0.0.2:0")
         let loose = temp.path("loose")
-        FileManager.default.createFile(atPath: loose, contents: Data("a-long-enough-token-1234".utf8), attributes: [.posixPermissions: 0o644])
+        FileManager.default.createFile(atPath: loose, contents: Data("a-long-enough-token-0123456789xyz".utf8), attributes: [.posixPermissions: 0o644])
         #expect(throws: TallyError.self) { try AdminAccess.load(address: address, tokenFile: loose, directory: directory, clock: HostClock()) }
         let short = temp.path("short")
         FileManager.default.createFile(atPath: short, contents: Data("short".utf8), attributes: [.posixPermissions: 0o600])
         #expect(throws: TallyError.self) { try AdminAccess.load(address: address, tokenFile: short, directory: directory, clock: HostClock()) }
         #expect(throws: TallyError.self) { try AdminAccess.load(address: address, tokenFile: temp.path("missing"), directory: directory, clock: HostClock()) }
         let good = temp.path("good")
-        FileManager.default.createFile(atPath: good, contents: Data("a-long-enough-token-1234\n".utf8), attributes: [.posixPermissions: 0o600])
+        FileManager.default.createFile(atPath: good, contents: Data("a-long-enough-token-0123456789xyz\n".utf8), attributes: [.posixPermissions: 0o600])
         let access = try AdminAccess.load(address: address, tokenFile: good, directory: directory, clock: HostClock())
         #expect(access.requiresToken)
-        #expect(access.tokenMatches("a-long-enough-token-1234"))
-        #expect(!access.tokenMatches("a-long-enough-token-1235"))
-        #expect(!access.tokenMatches("a-long-enough-token-1234 "))
+        #expect(access.tokenMatches("a-long-enough-token-0123456789xyz"))
+        #expect(!access.tokenMatches("a-long-enough-token-0123456789xyZ"))
+        #expect(!access.tokenMatches("a-long-enough-token-0123456789xyz "))
         #expect(!access.tokenMatches(""))
     }
 
