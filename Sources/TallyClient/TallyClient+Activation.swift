@@ -222,8 +222,10 @@ extension TallyClient {
         }
         state.machine.licenses[id]!.apply(claims, ticketExpires: verified.ticket?.claims.exp.date, host: host?.description,
                                           now: now, jitter: randomFraction())
-        // The host's signed time becomes the clock's floor from the next load on.
-        Self.keep(answer: compact, hostTime: claims.htm.date, in: &state.machine, roots: roots)
+        // The host's signed time becomes the clock's floor from the next load on. The newest answer is kept whatever
+        // its time: only a host can sign an older one, and a host whose clock ran ahead is forgotten at the next
+        // answer from a host whose clock is right, instead of holding this clock in the future.
+        state.machine.lastAnswer = compact
         let license = state.machine.licenses[id]!
         let (check, _) = checkTicket(license, machine: state.machine, roots: roots, now: now)
         return ActivationOutcome(

@@ -137,6 +137,31 @@ struct TamperingTests {
         #expect(early.newestHostTime == Fixed.epoch)
     }
 
+    @Test("a host whose clock ran ahead moves the floor only until the next answer from a host whose clock is right")
+    func hostClockAheadIsForgotten() throws {
+        let fixture = try ClientFixture()
+        let (client, granted) = try fixture.activated()
+        let nonce = "AAAAAAAAAAAAAAAAAAAAAA"
+        // A host whose clock is 300 days ahead refuses (the clocks differ), signing its own time.
+        let skewed = try fixture.answer(cmid: granted.cmid, result: .clockSkew, nonce: nonce, ticket: nil, at: Fixed.days(300))
+        _ = try client.applyAnswer(skewed, nonce: nonce, now: Fixed.days(1))
+        let ahead = try client.status(now: Fixed.days(2))
+        #expect(ahead.clockRolledBack)
+        #expect(ahead.trustedTime == Fixed.days(300))
+        #expect(ahead.licenseStatus == .notification)
+        // A time past the host's own certificate (which no host signs at) is no floor at all.
+        let beyond = try fixture.answer(cmid: granted.cmid, result: .clockSkew, nonce: nonce, ticket: nil, at: Fixed.days(400))
+        _ = try client.applyAnswer(beyond, nonce: nonce, now: Fixed.days(2))
+        #expect(try client.status(now: Fixed.days(2)).newestHostTime == Fixed.epoch)
+        // Its clock set right, the host answers again: the floor is its time now, and the ticket holds again.
+        let fixed = try fixture.answer(cmid: granted.cmid, result: .countTooLow, nonce: nonce, ticket: nil, at: Fixed.days(2))
+        _ = try client.applyAnswer(fixed, nonce: nonce, now: Fixed.days(2))
+        let back = try client.status(now: Fixed.days(2))
+        #expect(!back.clockRolledBack)
+        #expect(back.licenseStatus == .licensed)
+        #expect(back.newestHostTime == Fixed.days(2))
+    }
+
     @Test("a later grace end in machine.json is not believed; only a new CMID restarts grace")
     func laterGraceEnd() throws {
         let fixture = try ClientFixture()

@@ -11,8 +11,7 @@ public struct ClientMachine: Codable, Sendable, Equatable {
     public var fingerprint: String
     public var rearmCount: Int
     public var clock: ClockGuard
-    /// The signed answer (compact JWS) with the newest host time this machine received: its `htm` is a floor
-    /// for the clock.
+    /// The last signed answer (compact JWS) this machine received from a host: its `htm` is a floor for the clock.
     public var lastAnswer: String?
     public var licenses: [String: ClientLicense]
 

@@ -33,8 +33,9 @@ public struct ClockGuard: Codable, Sendable, Equatable {
     /// Reads the clock: moves the mark forward, or reports a rollback beyond `tolerance` below the floor (the later
     /// of the high-water mark and `hostSigned`).
     public mutating func observe(_ now: Date, hostSigned: Date? = nil, tolerance: TimeInterval = Intervals.clockSkewTolerance) -> Reading {
+        // The mark records only what this clock said: a host's time raises the floor for this reading, so that a
+        // host whose clock ran ahead is forgotten once the last answer is from a host whose clock is right.
         let floor = max(highWater, hostSigned ?? .distantPast)
-        if floor > highWater { highWater = floor }
         if now < floor.addingTimeInterval(-tolerance) {
             return Reading(trusted: floor, rolledBack: true, hostSigned: hostSigned)
         }
