@@ -153,7 +153,7 @@ struct AdminHardeningTests {
         let path = temp.path("admin-token")
         func write(_ token: String, mode: Int = 0o600) {
             try? FileManager.default.removeItem(atPath: path)
-            FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: mode])
+            #expect(FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: mode]))
         }
         write("first-token-0123456789-abcdefghij")
         let access = try AdminAccess.load(address: BindAddress("127.0.0.2:0"), tokenFile: path, directory: directory, clock: HostClock())

@@ -72,7 +72,7 @@ struct AdminRequestRulesTests {
         let address = try BindAddress("\(Self.otherAddress):0")
         func load(_ token: String) -> TallyError? {
             let path = temp.path("token-\(UUID().uuidString)")
-            FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            #expect(FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]))
             do {
                 _ = try AdminAccess.load(address: address, tokenFile: path, directory: directory, clock: HostClock())
                 return nil
