@@ -11,19 +11,23 @@ import Darwin
 
 /// Who this machine is: the identities its fingerprint is made of, and a name for the administrator.
 ///
-/// ``current()`` reads the real machine. Tests and demos construct identities directly to simulate many
-/// machines in one process.
+/// An application gets one only from ``current()``, which reads `/etc/machine-id` and the DMI product UUID: no
+/// environment variable or argument can make the shipped library another machine. Root can rewrite both files,
+/// and a copy of a state directory on a machine with the same two ids is, to Tally, the same machine. The demo
+/// and the tests simulate many machines in one process through a `package` initialiser an application cannot
+/// see.
 public struct MachineIdentity: Sendable, Equatable {
     /// The contents of `/etc/machine-id`.
-    public var machineID: String
+    public package(set) var machineID: String
     /// The DMI product UUID (`/sys/class/dmi/id/product_uuid`), when readable. Cloned VM images often share
     /// the machine id but not this.
-    public var productUUID: String?
-    /// The machine's name as the host's administrator sees it (the host name). Never trusted by the host.
+    public package(set) var productUUID: String?
+    /// The machine's name as the host's administrator sees it (the host name). Never trusted by the host and
+    /// not part of the fingerprint, so an application may show another.
     public var name: String
 
-    /// An identity from explicit values.
-    public init(machineID: String, productUUID: String? = nil, name: String) {
+    /// An identity from explicit values: the demo and the tests, which simulate many machines on one.
+    package init(machineID: String, productUUID: String? = nil, name: String) {
         self.machineID = machineID
         self.productUUID = productUUID
         self.name = name
@@ -34,35 +38,23 @@ public struct MachineIdentity: Sendable, Equatable {
         MachineFingerprint.compute(machineID: machineID, productUUID: productUUID)
     }
 
-    /// Reads this machine's identity: `/etc/machine-id` (or `/var/lib/dbus/machine-id`), the DMI product
-    /// UUID where this user may read it, and the host name.
+    /// The file the machine id is read from.
+    package static let machineIDPath = "/etc/machine-id"
+    /// The file the DMI product UUID is read from (usually readable by root only).
+    package static let productUUIDPath = "/sys/class/dmi/id/product_uuid"
+
+    /// Reads this machine's identity: `/etc/machine-id`, the DMI product UUID where this user may read it, and
+    /// the host name.
     ///
     /// - Throws: ``TallyError`` with ``ResultCode/stateUnreadable`` when the machine has no machine id.
     public static func current() throws(TallyError) -> MachineIdentity {
-        guard let machineID = ["/etc/machine-id", "/var/lib/dbus/machine-id"].lazy.compactMap(readTrimmed).first else {
-            throw TallyError(.stateUnreadable, "this machine has no /etc/machine-id",
+        guard let machineID = readTrimmed(machineIDPath) else {
+            throw TallyError(.stateUnreadable, "this machine has no \(machineIDPath)",
                              remedy: "Create one with `systemd-machine-id-setup` (or `dbus-uuidgen --ensure=/etc/machine-id`) and try again.")
         }
         // product_uuid is usually readable by root only; without it the fingerprint rests on the machine id.
-        let productUUID = readTrimmed("/sys/class/dmi/id/product_uuid")
+        let productUUID = readTrimmed(productUUIDPath)
         return MachineIdentity(machineID: machineID, productUUID: productUUID, name: hostName())
-    }
-
-    /// This machine's identity with any of its parts replaced from `environment`: `TALLY_MACHINE_ID`,
-    /// `TALLY_PRODUCT_UUID` and `TALLY_MACHINE_NAME`. For tests and demos that simulate many machines on one;
-    /// with none of them set it is ``current()``.
-    public static func current(overriddenBy environment: [String: String]) throws(TallyError) -> MachineIdentity {
-        func value(_ name: String) -> String? {
-            guard let text = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
-            return text
-        }
-        guard let machineID = value("TALLY_MACHINE_ID") else {
-            var identity = try current()
-            if let name = value("TALLY_MACHINE_NAME") { identity.name = name }
-            return identity
-        }
-        // A simulated machine: nothing of the real one goes into its fingerprint.
-        return MachineIdentity(machineID: machineID, productUUID: value("TALLY_PRODUCT_UUID"), name: value("TALLY_MACHINE_NAME") ?? hostName())
     }
 
     static func readTrimmed(_ path: String) -> String? {

@@ -61,7 +61,7 @@ extension TallyClient {
     ///   answered. A failure is also recorded in the licence (last result, next retry).
     public func activate(sku: String? = nil, now: Date = Date()) throws(TallyError) -> ActivationOutcome {
         try locked { () throws(TallyError) -> ActivationOutcome in
-            var state = try load(now: now, storeProfile: true)
+            var state = try load(now: now)
             let id = try state.select(sku)
             let result = attempt(id, state: &state)
             try save(state)
@@ -76,7 +76,7 @@ extension TallyClient {
     /// - Returns: one outcome per SKU attempted; empty when nothing was due.
     public func renewIfDue(now: Date = Date()) throws(TallyError) -> [ActivationOutcome] {
         try locked { () throws(TallyError) -> [ActivationOutcome] in
-            var state = try load(now: now, storeProfile: true)
+            var state = try load(now: now)
             var outcomes: [ActivationOutcome] = []
             for id in state.machine.licenses.keys.sorted() where state.machine.licenses[id]!.isDue(at: state.now) {
                 switch attempt(id, state: &state) {
@@ -94,11 +94,10 @@ extension TallyClient {
     package func applyAnswer(_ compact: String, nonce: String, sku: String? = nil, host: HostAddress? = nil,
                              now: Date = Date()) throws(TallyError) -> ActivationOutcome {
         try locked { () throws(TallyError) -> ActivationOutcome in
-            var state = try load(now: now, storeProfile: true)
+            var state = try load(now: now)
             let id = try state.select(sku)
-            let roots = try trustedRoots(of: state.profile)
             do throws(TallyError) {
-                let outcome = try process(compact, nonce: nonce, sku: id, host: host, roots: roots, state: &state)
+                let outcome = try process(compact, nonce: nonce, sku: id, host: host, roots: state.roots, state: &state)
                 try save(state)
                 return outcome
             } catch {
@@ -120,10 +119,9 @@ extension TallyClient {
             state.machine.licenses[id]!.applyFailure(error.code, host: host?.description, now: now, jitter: randomFraction())
             return .failure(error)
         }
-        let roots: TrustedRoots
+        let roots = state.roots
         var round: HostQueue
         do {
-            roots = try trustedRoots(of: state.profile)
             round = try locator.queue(settings: state.settings, service: state.profile.service)
         } catch {
             return fail(error, host: nil)
@@ -142,8 +140,8 @@ extension TallyClient {
                 let hostReadTimeout = othersRemain ? min(readTimeout, max(connectTimeout, 1)) : readTimeout
                 let license = state.machine.licenses[id]!
                 let (check, _) = checkTicket(license, machine: state.machine, roots: roots, now: now)
-                let status = license.status(at: now, ticket: check)
-                let expiry = Self.expiry(of: license, status: status, check: check)
+                let status = license.status(at: now, ticket: check, graceEnds: state.machine.graceEnds(at: now))
+                let expiry = Self.expiry(status: status, check: check, graceEnds: state.machine.graceEnds(at: now))
                 let nonce = Self.makeNonce()
                 let body = ActivationRequestBody(
                     cmid: state.machine.cmid, sku: id, fingerprint: identity.fingerprint, machine: String(identity.name.prefix(ActivationRequestBody.maximumMachineNameLength)),
@@ -224,23 +222,24 @@ extension TallyClient {
         }
         state.machine.licenses[id]!.apply(claims, ticketExpires: verified.ticket?.claims.exp.date, host: host?.description,
                                           now: now, jitter: randomFraction())
+        // The host's signed time becomes the clock's floor from the next load on. The newest answer is kept whatever
+        // its time: only a host can sign an older one, and a host whose clock ran ahead is forgotten at the next
+        // answer from a host whose clock is right, instead of holding this clock in the future.
+        state.machine.lastAnswer = compact
         let license = state.machine.licenses[id]!
         let (check, _) = checkTicket(license, machine: state.machine, roots: roots, now: now)
         return ActivationOutcome(
             sku: id, cmid: state.machine.cmid, result: claims.res, granted: verified.ticket != nil && claims.res.isSuccess,
-            licenseStatus: license.status(at: now, ticket: check), hostCount: claims.cur, requiredCount: claims.req,
+            licenseStatus: license.status(at: now, ticket: check, graceEnds: state.machine.graceEnds(at: now)),
+            hostCount: claims.cur, requiredCount: claims.req,
             host: host?.description, ticketExpires: license.ticketExpires, nextAttempt: license.nextAttempt,
             activationInterval: license.activationInterval, renewalInterval: license.renewalInterval, message: nil)
     }
 
     func failureOutcome(_ id: String, _ error: TallyError, state: ClientState) -> ActivationOutcome {
         let license = state.machine.licenses[id]!
-        let status: LicenseStatus
-        if let roots = try? trustedRoots(of: state.profile) {
-            status = license.status(at: state.now, ticket: checkTicket(license, machine: state.machine, roots: roots, now: state.now).0)
-        } else {
-            status = license.status(at: state.now, ticket: license.ticket == nil ? .none : .invalid(reason: "no roots"))
-        }
+        let status = license.status(at: state.now, ticket: checkTicket(license, machine: state.machine, roots: state.roots, now: state.now).0,
+                                    graceEnds: state.machine.graceEnds(at: state.now))
         return ActivationOutcome(
             sku: id, cmid: state.machine.cmid, result: error.code, granted: false, licenseStatus: status,
             hostCount: nil, requiredCount: nil, host: license.lastHost, ticketExpires: license.ticketExpires,
@@ -253,7 +252,7 @@ extension TallyClient {
     static func answerError(_ error: TokenError, host: HostAddress?) -> TallyError {
         let what = "the answer" + (host.map { " from \($0)" } ?? "")
         switch error.reason {
-        case .expired, .notYetValid, .unknownSigner, .wrongSKU, .outlivesCertificate:
+        case .expired, .notYetValid, .unknownSigner, .wrongSKU, .outlivesCertificate, .lifetimeTooLong, .issuedOutsideCertificate:
             return TallyError(.tokenRejected, "\(what) was rejected: \(error.detail)",
                               remedy: error.reason == .unknownSigner
                                 ? "The host was not certified by this vendor's root keys: pin a host of this vendor, or update the application's client profile if the vendor rotated its key."

@@ -12,7 +12,8 @@ public struct InstalledKey: Codable, Sendable, Equatable {
     public var productClass: String
     /// The machine's CMID.
     public var cmid: String
-    /// Whether this install created the machine's state (and its CMID).
+    /// Whether this install made the machine's CMID: a new state, or one copied from another machine or made by
+    /// an older Tally (see ``LicenseReport/legacyCMIDReplaced``).
     public var newMachine: Bool
     /// Whether the key was already installed (nothing changed).
     public var alreadyInstalled: Bool
@@ -29,13 +30,14 @@ public struct RearmResult: Codable, Sendable, Equatable {
 
 extension TallyClient {
     /// Installs a client setup key (`slmgr /ipk`): the machine becomes a client for the key's SKU, in initial
-    /// grace until it activates. The first install needs a profile and creates the machine's CMID.
+    /// grace until it activates. The first install creates the machine's CMID, and with it the machine's grace: 30
+    /// days from then, shared by every SKU installed later (``rearm(now:)`` starts a new grace with a new CMID).
     ///
     /// Installing a key that is already installed changes nothing.
     ///
     /// - Throws: ``TallyError`` with ``ResultCode/invalidKey`` for a mistyped key; ``ResultCode/keyDoesNotMatch``
     ///   for a host key (with a hint) or a setup key that is not one of this vendor's products;
-    ///   ``ResultCode/notInstalled`` when there is no profile yet.
+    ///   ``ResultCode/stateUnreadable`` when the profile's roots are unusable.
     @discardableResult
     public func installKey(_ key: String, now: Date = Date()) throws(TallyError) -> InstalledKey {
         let parsed = try ProductKey(key)
@@ -45,28 +47,34 @@ extension TallyClient {
                              hint: "\"I installed a host key on a client\": host keys are secret and belong on the activation host (`tally host install-key`). Keep this one safe and install the public client setup key here instead.")
         }
         return try locked { () throws(TallyError) -> InstalledKey in
-            let profile = try resolveProfile(store: true)
+            let roots = try trustedRoots(of: profile)
             guard let sku = profile.sku(forSetupKey: parsed) else {
                 throw TallyError(.keyDoesNotMatch, "\(parsed) is a client setup key, but not a key of \(profile.vendor)'s products",
                                  remedy: "Install the setup key of one of this vendor's SKUs: " + profile.skus.map(\.id).joined(separator: ", ")
                                     + "; or use the client profile of the vendor that issued this key.")
             }
-            var created = false
             var machine: ClientMachine
-            if let existing = try readMachine() {
+            let trusted: Date
+            let previous = try readMachine()
+            if var existing = previous {
+                trusted = observeClock(&existing, now: now, roots: roots).trusted
+                if !existing.adopt(fingerprint: identity.fingerprint, now: trusted) {
+                    _ = replaceLegacyCMIDIfNeeded(&existing, roots: roots, now: trusted)
+                }
                 machine = existing
             } else {
+                // The CMID is made now: the machine's grace starts with it.
                 machine = ClientMachine(fingerprint: identity.fingerprint, now: now)
-                created = true
+                trusted = now
             }
-            let reading = machine.clock.observe(now)
-            _ = machine.adopt(fingerprint: identity.fingerprint, now: reading.trusted)
             let already = machine.licenses[sku.id] != nil
             if !already {
-                machine.licenses[sku.id] = ClientLicense(sku: sku.id, setupKey: parsed.description, installedAt: reading.trusted)
+                machine.licenses[sku.id] = ClientLicense(sku: sku.id, setupKey: parsed.description, installedAt: trusted)
+                // A legacy CMID has no grace to give the new licence.
+                _ = replaceLegacyCMIDIfNeeded(&machine, roots: roots, now: trusted)
             }
             try directory.writeJSON(machine, to: Self.machineFile)
-            return InstalledKey(sku: sku.id, name: sku.name, productClass: sku.class, cmid: machine.cmid, newMachine: created,
+            return InstalledKey(sku: sku.id, name: sku.name, productClass: sku.class, cmid: machine.cmid, newMachine: machine.cmid != previous?.cmid,
                                 alreadyInstalled: already)
         }
     }
@@ -87,7 +95,10 @@ extension TallyClient {
     }
 
     /// Makes a new CMID and restarts grace for every SKU (`slmgr /rearm`), up to the profile's rearm limit.
-    /// Tickets are dropped: the machine activates afresh under its new CMID.
+    /// Tickets are dropped: the machine activates afresh under its new CMID, made now (its grace runs from it).
+    ///
+    /// The rearm count is kept in the state directory, where root can reset it; each rearm it buys is a new CMID,
+    /// which the host counts and lists as a machine of its own.
     ///
     /// - Throws: ``TallyError`` with ``ResultCode/rearmLimitReached`` (C004D307) beyond the limit.
     @discardableResult

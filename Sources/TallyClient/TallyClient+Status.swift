@@ -36,7 +36,11 @@ public struct LicenseReport: Codable, Sendable, Equatable {
     public var nextAttempt: Date
     public var activatedAt: Date?
     public var installedAt: Date
-    public var graceEnds: Date
+    /// When the machine's CMID was made, the start of its grace; `nil` for a CMID of an older Tally.
+    public var cmidCreated: Date?
+    /// The end of the machine's install grace: 30 days after the CMID was made; `nil` when there is none (a CMID
+    /// from an older Tally, or one that says it was made later than the clock allows).
+    public var graceEnds: Date?
     public var ticketExpires: Date?
     /// The host pinned with `skms`, if any.
     public var pinnedHost: String?
@@ -47,12 +51,18 @@ public struct LicenseReport: Codable, Sendable, Equatable {
     public var cachedHost: String?
     /// Why the ticket held is not trusted (tampered, foreign vendor, another machine), or why it was dropped.
     public var ticketProblem: String?
-    /// Whether the clock was found set back beyond the tolerance (the latest time seen was used instead).
+    /// Whether the clock was found set back beyond the tolerance (its floor was used instead).
     public var clockRolledBack: Bool
-    /// The time the report was made for (the high-water mark when the clock was set back).
+    /// The time the report was made for (the clock's floor when the clock was set back).
     public var trustedTime: Date
+    /// The newest time a host signed in a token this machine holds (a ticket's issue, the last answer): the
+    /// clock is never taken below it.
+    public var newestHostTime: Date?
     /// Whether this load found the state copied from another machine and made a new CMID.
     public var stateCopied: Bool
+    /// Whether this load replaced a CMID made by an older Tally (which carries no creation time, so no grace)
+    /// by a new one, because a licence needed install grace.
+    public var legacyCMIDReplaced: Bool
     public var rearmCount: Int
     public var rearmLimit: Int
     /// The verified ticket's claims, when the ticket is genuine (`dlv`).
@@ -86,7 +96,7 @@ extension TallyClient {
     /// trusted: the licence is then in non-genuine grace.
     ///
     /// Reading the state also advances the clock's high-water mark and moves a state copied from another
-    /// machine to a new CMID, so it writes the state directory.
+    /// machine (or with a CMID of an older Tally that needs grace) to a new CMID, so it writes the state directory.
     ///
     /// - Parameter sku: the SKU; `nil` for the only one installed.
     public func status(sku: String? = nil, now: Date = Date()) throws(TallyError) -> LicenseReport {
@@ -123,14 +133,19 @@ extension TallyClient {
 
     func report(_ id: String, in state: ClientState) throws(TallyError) -> LicenseReport {
         let license = state.machine.licenses[id]!
-        let roots = try trustedRoots(of: state.profile)
-        let (check, verified) = checkTicket(license, machine: state.machine, roots: roots, now: state.now)
-        let status = license.status(at: state.now, ticket: check)
+        let (check, verified) = checkTicket(license, machine: state.machine, roots: state.roots, now: state.now)
+        let graceEnds = state.machine.graceEnds(at: state.now)
+        let status = license.status(at: state.now, ticket: check, graceEnds: graceEnds)
         let sku = state.profile.skus.first { $0.id == id }
         var problem: String?
         if case let .invalid(reason) = check { problem = reason }
         if state.copied {
             problem = "this state was copied from another machine: a new CMID was made and the tickets were dropped"
+        } else if state.legacyCMIDReplaced {
+            problem = "this state's CMID was made by an older Tally and carries no creation time to anchor grace to: a new CMID was made and the tickets were dropped"
+        } else if state.machine.cmidIsFromTheFuture(at: state.now), let created = state.machine.createdAt {
+            let reason = "this machine's CMID says it was made at \(ISO8601DateFormatter().string(from: created)), after this clock's time: the state was edited or the clock set back, so there is no grace"
+            problem = problem.map { $0 + "; " + reason } ?? reason
         }
         let details = verified.map { ticket in
             TicketDetails(hostID: ticket.claims.iss, vendor: ticket.certificate.claims.iss, vendorKey: ticket.certificate.signer,
@@ -140,14 +155,15 @@ extension TallyClient {
         }
         return LicenseReport(
             cmid: state.machine.cmid, fingerprint: identity.fingerprint, machineName: identity.name, sku: id, name: sku?.name,
-            productClass: sku?.class, licenseStatus: status, expires: Self.expiry(of: license, status: status, check: check),
+            productClass: sku?.class, licenseStatus: status, expires: Self.expiry(status: status, check: check, graceEnds: graceEnds),
             lastResult: license.lastResult, hostCount: license.hostCount, requiredCount: license.requiredCount,
             host: license.lastHost, hostNameFromDNS: state.settings.discoveredHostName, activationInterval: license.activationInterval, renewalInterval: license.renewalInterval,
             lastAttempt: license.lastAttempt, nextAttempt: license.nextAttempt, activatedAt: license.activatedAt,
-            installedAt: license.installedAt, graceEnds: license.graceEnds, ticketExpires: verified?.claims.exp.date,
+            installedAt: license.installedAt, cmidCreated: state.machine.createdAt, graceEnds: graceEnds, ticketExpires: verified?.claims.exp.date,
             pinnedHost: state.settings.pinnedHost?.description, domain: state.settings.domain,
             hostCaching: state.settings.hostCaching, cachedHost: state.settings.cachedHost?.description, ticketProblem: problem,
-            clockRolledBack: state.clock.rolledBack, trustedTime: state.now, stateCopied: state.copied,
+            clockRolledBack: state.clock.rolledBack, trustedTime: state.now, newestHostTime: state.clock.hostSigned,
+            stateCopied: state.copied, legacyCMIDReplaced: state.legacyCMIDReplaced,
             rearmCount: state.machine.rearmCount, rearmLimit: state.profile.rearmLimit, ticket: details)
     }
 
@@ -188,14 +204,14 @@ extension TallyClient {
     }
 
     /// When the current state ends.
-    static func expiry(of license: ClientLicense, status: LicenseStatus, check: TicketCheck) -> Date? {
+    static func expiry(status: LicenseStatus, check: TicketCheck, graceEnds: Date?) -> Date? {
         switch (status, check) {
         case let (.licensed, .valid(expires)):
             return expires
         case let (.additionalGrace, .expired(expires)), let (.additionalGrace, .valid(expires)):
             return expires.addingTimeInterval(Intervals.gracePeriod)
         case (.initialGrace, _), (.extendedGrace, _), (.nonGenuineGrace, _):
-            return license.graceEnds
+            return graceEnds
         default:
             return nil
         }

@@ -4,7 +4,8 @@ import TallyCore
 /// The vendor's check of usage reports (`tally vendor verify-report FILE...`): each report's signature and
 /// certificate against the vendor's own root keys, then each host's chain by `seq` and `prv`, then totals.
 ///
-/// What it flags: a report that does not verify; a gap in a host's `seq`; a report whose `prv` is not the hash of
+/// What it flags: a report that does not verify, or says what no honest host writes (days in the future, SKUs
+/// outside its certificate, impossible counts: `UsageReportAudit+Plausibility.swift`); a gap in a host's `seq`; a report whose `prv` is not the hash of
 /// the report before it (edited, or from another copy of the host); two different reports with one `seq`; and
 /// one host id in reports signed by different host key pairs (the host's state was copied to another machine
 /// and activated there, or the host id was reused).
@@ -57,14 +58,22 @@ public struct UsageReportAudit: Codable, Sendable {
 
     public var clean: Bool { refused.isEmpty && findings.isEmpty }
 
-    /// Audits `files` (name and content) against `roots`.
-    public static func audit(_ files: [(name: String, text: String)], roots: TrustedRoots) -> UsageReportAudit {
+    /// Audits `files` (name and content) against `roots`. A report that verifies but says what cannot be true is
+    /// refused too (see ``implausibility(of:certificate:firstCertified:)``); `firstCertified` gives, per host id,
+    /// when the vendor first certified it (``HostKeyLedger/firstCertification``).
+    public static func audit(_ files: [(name: String, text: String)], roots: TrustedRoots,
+                             firstCertified: [String: Date] = [:]) -> UsageReportAudit {
         var audit = UsageReportAudit()
         var verified: [(Report, UsageReportClaims)] = []
         for (name, text) in files {
             let compact = text.trimmingCharacters(in: .whitespacesAndNewlines)
             do {
                 let report = try VerifiedUsageReport.verify(compact, roots: roots)
+                if let reason = implausibility(of: report.claims, certificate: report.certificate.claims,
+                                               firstCertified: firstCertified[report.claims.iss]) {
+                    audit.refused.append(Refused(file: name, reason: "implausible: " + reason))
+                    continue
+                }
                 let entry = Report(file: name, hostId: report.claims.iss, seq: report.claims.seq, from: report.claims.from, to: report.claims.to,
                                    certificateSerial: report.certificate.claims.serial, hostKey: report.certificate.claims.cnf.jwk.x,
                                    hash: VerifiedUsageReport.hash(compact))

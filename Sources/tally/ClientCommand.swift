@@ -3,31 +3,6 @@ import Foundation
 import TallyClient
 import TallyCore
 
-/// Where the client keeps its state, and which machine it runs as.
-struct ClientOptions: ParsableArguments {
-    @Option(name: .long, help: "The client's state directory (default: $TALLY_CLIENT_DIR, else ~/.local/share/tally/client).")
-    var stateDir: String?
-
-    func client(profile: ClientProfile? = nil, connectTimeout: Double = 1, readTimeout: Double = 5) throws -> TallyClient {
-        let environment = ProcessInfo.processInfo.environment
-        let identity = try MachineIdentity.current(overriddenBy: environment)
-        return TallyClient(stateDirectory: StateDirOption.resolve(stateDir, environment: "TALLY_CLIENT_DIR", role: "client"),
-                           identity: identity, profile: profile, connectTimeout: connectTimeout, readTimeout: readTimeout,
-                           discovery: ClientOptions.discovery(environment))
-    }
-
-    /// DNS discovery's sources: `$TALLY_RESOLV_CONF` instead of /etc/resolv.conf, `$TALLY_DNS_SERVERS`
-    /// (ADDR[:PORT],…) instead of its name servers.
-    static func discovery(_ environment: [String: String]) -> DiscoveryOptions {
-        var options = DiscoveryOptions()
-        if let path = environment["TALLY_RESOLV_CONF"], !path.isEmpty { options.resolvConfPath = path }
-        if let servers = environment["TALLY_DNS_SERVERS"], !servers.isEmpty {
-            options.nameServers = servers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        }
-        return options
-    }
-}
-
 /// Timeouts of the exchange with a host.
 struct NetworkOptions: ParsableArguments {
     @Option(help: "Seconds to wait for a connection to the host.") var connectTimeout: Double = 1
@@ -46,12 +21,15 @@ struct ClientCommand: AsyncParsableCommand {
         abstract: "The client verbs (slmgr-style): install a setup key, activate, show the licence, pin a host.",
         discussion: """
         Every verb acts on a client state directory: --state-dir DIR, else $TALLY_CLIENT_DIR, else \
-        ~/.local/share/tally/client. The first `ipk` needs the vendor's client profile: --profile FILE or \
-        $TALLY_CLIENT_PROFILE.
+        ~/.local/share/tally/client.
 
-        The machine is identified by /etc/machine-id and, where readable, /sys/class/dmi/id/product_uuid. For \
-        tests and demos that simulate several machines on one, set $TALLY_MACHINE_ID (and optionally \
-        $TALLY_PRODUCT_UUID and $TALLY_MACHINE_NAME) to use those values instead.
+        Every verb also needs the vendor's client profile (its root keys and SKUs), from outside the state \
+        directory: --profile FILE, else $TALLY_CLIENT_PROFILE, else /etc/tally/client-profile.json (where the \
+        application's package installs it). The roots it trusts come only from there; a profile.json an older \
+        tally stored in the state directory is ignored.
+
+        The machine is identified by /etc/machine-id and, where readable, /sys/class/dmi/id/product_uuid; \
+        nothing else changes that. $TALLY_MACHINE_NAME changes only the name shown to the host's administrator.
         """,
         subcommands: [ClientIPK.self, ClientUPK.self, ClientATO.self, ClientDLI.self, ClientDLV.self, ClientXPR.self,
                       ClientSKMS.self, ClientCKMS.self, ClientSKMSDomain.self, ClientCKMSDomain.self, ClientSKHC.self,
@@ -66,24 +44,10 @@ struct ClientIPK: ParsableCommand {
     @OptionGroup var client: ClientOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The client setup key, CXXXX-XXXXX-XXXXX-XXXXX-XXXXX.") var key: String
-    @Option(help: "The vendor's client profile (client-profile.json); needed the first time (default: $TALLY_CLIENT_PROFILE).")
-    var profile: String?
 
     func run() throws {
         try Output.run(json: output.json) {
-            var loaded: ClientProfile?
-            let path = profile ?? ProcessInfo.processInfo.environment["TALLY_CLIENT_PROFILE"].flatMap { $0.isEmpty ? nil : $0 }
-            if let path {
-                do {
-                    loaded = try TallyJSON.decode(ClientProfile.self, from: Data(path.readFileArgument().utf8))
-                } catch let error as TallyError {
-                    throw error
-                } catch {
-                    throw TallyError(.stateUnreadable, "\(path) is not a client profile: \(error)",
-                                     remedy: "Use the client-profile.json the vendor publishes (`tally vendor catalog profile` writes it).")
-                }
-            }
-            let installed = try client.client(profile: loaded).installKey(key)
+            let installed = try client.client().installKey(key)
             Output.emit(installed, json: output.json) {
                 if installed.alreadyInstalled { return "the key for \(installed.name) (\(installed.sku)) is already installed; CMID \(installed.cmid)" }
                 return "installed the client setup key for \(installed.name) (\(installed.sku), class \(installed.productClass))\n"
@@ -262,7 +226,9 @@ enum ReportText {
             lines.append(("Machine name", report.machineName))
             lines.append(("Fingerprint", report.fingerprint))
             lines.append(("Installed", Output.iso(report.installedAt)))
+            lines.append(("CMID made", Output.iso(report.cmidCreated) + (report.cmidCreated == nil ? " (a CMID of an older tally: no grace of its own)" : "")))
             lines.append(("Grace ends", Output.iso(report.graceEnds)))
+            lines.append(("Newest host time", Output.iso(report.newestHostTime) + (report.newestHostTime == nil ? "" : " (signed; the clock is never taken below it)")))
             lines.append(("Activated", Output.iso(report.activatedAt)))
             lines.append(("Cached host", report.cachedHost ?? "-"))
             if let ticket = report.ticket {
@@ -294,7 +260,7 @@ struct LicenseDisplay {
         let installed = try tally.installedSKUs()
         if sku != nil || installed.count <= 1 {
             let report = try tally.status(sku: sku)
-            if json { Output.printJSON(AnyEncodable(jsonValue(report))) } else { print(text(report)) }
+            if json { Output.printJSON(AnyEncodable(jsonValue(report))) } else { print(Sanitize.terminal(text(report), keepingLineBreaks: true)) }
             return
         }
         let reports = try tally.statusOfAll()

@@ -20,7 +20,8 @@ struct DoctorCommand: ParsableCommand {
         remedy}], "ok"}. Exits 0 when no check fails (warnings allowed), 1 otherwise.
 
         What it touches: it reads the client state directory (--state-dir, else $TALLY_CLIENT_DIR, as `tally \
-        client`) and never writes it: no ticket is stored, no event is logged, the licence is not changed. It \
+        client`; the vendor's profile from --profile, else $TALLY_CLIENT_PROFILE, else \
+        /etc/tally/client-profile.json) and never writes it: no ticket is stored, no event is logged, the licence is not changed. It \
         asks each host's /health, which counts nothing, and then sends the host the client would use one \
         activation request, as this machine and for the installed SKU, like `tally client ato`: the host counts \
         this machine (its count includes this machine anyway) and logs a 12290 event. A state copied from another \

@@ -7,7 +7,7 @@ struct VendorVerifyReport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-report",
         abstract: "Verify hosts' usage reports and print the machines per SKU and class.",
-        discussion: "Checks each report's signature and host certificate against this vendor's root key, then each host's chain (seq and prv). Exits 1 when a report is refused or a gap, a broken chain, a repeated seq or one host id under several key pairs is found."
+        discussion: "Checks each report's signature and host certificate against this vendor's root key, then what it says (a report that names days after it was made or before its host was first certified, SKUs its certificate does not list, or impossible counts is refused: the licensee holds the host's key and can sign anything), then each host's chain (seq and prv). Exits 1 when a report is refused or a gap, a broken chain, a repeated seq or one host id under several key pairs is found."
     )
     @OptionGroup var vendor: VendorOptions
     @OptionGroup var output: OutputOptions
@@ -17,7 +17,9 @@ struct VendorVerifyReport: ParsableCommand {
         try Output.run(json: output.json) {
             guard !files.isEmpty else { throw TallyError(.usageError, "name at least one report file") }
             let roots = try TrustedRoots([try vendor.authority.publicKey()])
-            let audit = UsageReportAudit.audit(try files.map { ($0, try $0.readFileArgument()) }, roots: roots)
+            // The ledger says when each host was first certified: no report can count machines before that.
+            let firstCertified = (try? vendor.authority.ledger())?.firstCertification ?? [:]
+            let audit = UsageReportAudit.audit(try files.map { ($0, try $0.readFileArgument()) }, roots: roots, firstCertified: firstCertified)
             Output.emit(audit, json: output.json) {
                 var lines: [String] = []
                 for report in audit.reports {

@@ -3,7 +3,8 @@
 certificate's cnf.jwk: proof that a vendor can check Tally's tokens in another language.
 
 usage: verify_pyjwt.py VENDOR_JWK CERTIFICATE TICKET CMID
-prints one JSON object; exits non-zero when anything does not verify.
+prints one JSON object; exits 0 when everything verifies, 2 with {"error": "InvalidSignatureError"} when the
+ticket's signature does not verify under the certified host key, non-zero for anything else.
 """
 import json
 import sys
@@ -29,7 +30,12 @@ def main():
     ticket_header = jwt.get_unverified_header(ticket)
     assert ticket_header["typ"] == "tally-ticket+jwt", ticket_header
     assert ticket_header["hct"] == certificate, "the ticket carries another certificate"
-    ticket_claims = jwt.decode(ticket, host.key, algorithms=["EdDSA"])
+    try:
+        ticket_claims = jwt.decode(ticket, host.key, algorithms=["EdDSA"])
+    except jwt.InvalidSignatureError as error:
+        # Only the signature: the claims below are not even read.
+        print(json.dumps({"error": type(error).__name__, "detail": str(error)}))
+        raise SystemExit(2)
     assert ticket_claims["sub"] == cmid, ticket_claims
     assert ticket_claims["iss"] == claims["sub"], (ticket_claims, claims)
     assert ticket_claims["exp"] <= claims["exp"]

@@ -37,17 +37,17 @@ struct AdminCLITests {
         let profile = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cli.path("v/client-profile.json")))) as! [String: Any]
         let setupKey = try #require((profile["skus"] as? [[String: Any]])?.first { $0["id"] as? String == "studio-server" }?["setupKey"] as? String)
         for (index, name) in names.enumerated() {
-            let env = ["TALLY_MACHINE_ID": "machine-\(index)-\(name.hashValue)", "TALLY_MACHINE_NAME": name]
+            let env = ["TALLY_MACHINE_NAME": name, "TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json")]
             let dir = "c\(index)"
             #expect(try cli.run(["client", "ipk", setupKey, "--profile", "v/client-profile.json", "--state-dir", dir], environment: env).status == 0)
             #expect(try cli.run(["client", "skms", "127.0.0.1:\(port)", "--state-dir", dir], environment: env).status == 0)
-            _ = try cli.run(["client", "ato", "--state-dir", dir], environment: env)
+            try cli.run(["client", "ato", "--state-dir", dir], environment: env)
         }
     }
 
     static func writeToken(_ cli: CLIRunner) throws {
-        _ = FileManager.default.createFile(atPath: cli.path("admin-token"), contents: Data("cli-test-token-0123456789abcdef\n".utf8),
-                                       attributes: [.posixPermissions: 0o600])
+        #expect(FileManager.default.createFile(atPath: cli.path("admin-token"), contents: Data("cli-test-token-0123456789abcdefgh\n".utf8),
+                                       attributes: [.posixPermissions: 0o600]))
         #expect(try cli.run("host", "set", "admin-token-file", cli.path("admin-token"), "--state-dir", "h").status == 0)
     }
 

@@ -124,7 +124,7 @@ struct AdminHardeningCLITests {
         let (server, _, admin) = try AdminCLITests.serve(cli, [])
         defer { if server.isRunning { server.terminate() } }
         let port = try #require(Int(admin.split(separator: ":").last ?? ""))
-        let old = "cli-test-token-0123456789abcdef"
+        let old = "cli-test-token-0123456789abcdefgh"
         let new = "rotated-token-" + UUID().uuidString
         #expect(try Self.status("/api/status", host: "127.0.0.2", port: port, token: old) == 200)
 

@@ -36,10 +36,34 @@ struct CLIRunner {
     @discardableResult
     func run(_ arguments: String...) throws -> Result { try run(arguments) }
 
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// Another machine for `tally`: the binary runs in a mount namespace of its own (`unshare --mount`; the tests run
+    /// as root) where `/etc/machine-id` is a file holding `id`, and `/etc/tally` is `etcTally` (an empty directory by
+    /// default, so a profile installed on this machine never reaches a test). That is what a machine is to the
+    /// shipped binary: no variable makes it another.
+    struct Machine {
+        var id: String
+        /// A directory to show as /etc/tally, e.g. one holding client-profile.json.
+        var etcTally: String? = nil
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], environment: [String: String] = [:], machine: Machine? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
-        process.arguments = arguments
+        if let machine {
+            let idFile = path("machine-id-\(machine.id)")
+            try Data((machine.id + "\n").utf8).write(to: URL(fileURLWithPath: idFile))
+            let emptyEtc = path("etc-tally-empty")
+            try FileManager.default.createDirectory(atPath: emptyEtc, withIntermediateDirectories: true)
+            // The mount point: the directory the packaged profile lives in (created empty if this machine has none).
+            try FileManager.default.createDirectory(atPath: "/etc/tally", withIntermediateDirectories: true)
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            process.arguments = ["--mount", "--propagation", "private", "/bin/sh", "-c",
+                                 #"mount --bind "$0" /etc/machine-id && mount --bind "$1" /etc/tally && shift && exec "$@""#,
+                                 idFile, machine.etcTally ?? emptyEtc, CLIRunner.binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = workDirectory
         var env = ProcessInfo.processInfo.environment
         env["HOME"] = workDirectory.path

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 
-/// `tally client …` as an administrator uses it. Every run names its simulated machine with TALLY_MACHINE_ID, so
-/// the tests do not depend on this machine's /etc/machine-id.
+/// `tally client …` as an administrator uses it. Every run is a machine of its own (``CLIRunner/Machine``: its own
+/// /etc/machine-id in a mount namespace), so the tests do not depend on this machine's id, and is given the vendor's
+/// profile through $TALLY_CLIENT_PROFILE unless it asks not to be.
 @Suite("CLI: client verbs", .serialized)
 struct ClientCLITests {
     /// A vendor in `v` and helpers to run client verbs as machine `machine` on state directory `dir`.
@@ -21,10 +22,12 @@ struct ClientCLITests {
         }
 
         @discardableResult
-        func client(_ arguments: String..., machine: String = "m1", dir: String = "c", environment: [String: String] = [:]) throws -> CLIRunner.Result {
-            var env = ["TALLY_MACHINE_ID": machine, "TALLY_MACHINE_NAME": "pc-\(machine)"]
+        func client(_ arguments: String..., machine: String = "m1", dir: String = "c", profile: Bool = true,
+                    environment: [String: String] = [:]) throws -> CLIRunner.Result {
+            var env = ["TALLY_MACHINE_NAME": "pc-\(machine)"]
+            if profile { env["TALLY_CLIENT_PROFILE"] = cli.path("v/client-profile.json") }
             env.merge(environment) { $1 }
-            return try cli.run(["client"] + arguments + ["--state-dir", dir], environment: env)
+            return try cli.run(["client"] + arguments + ["--state-dir", dir], environment: env, machine: CLIRunner.Machine(id: machine))
         }
 
         func error(_ result: CLIRunner.Result) throws -> [String: Any] {
@@ -32,18 +35,31 @@ struct ClientCLITests {
         }
     }
 
-    @Test("ipk needs the profile the first time, then dli --json shows the licence in initial grace")
+    @Test("every verb needs the vendor's profile (--profile, $TALLY_CLIENT_PROFILE or /etc/tally); then dli --json shows initial grace")
     func installAndShow() throws {
         let setup = try Setup()
         defer { setup.cli.cleanUp() }
         let key = try setup.setupKey("studio-pro")
-        let missing = try setup.client("ipk", key, "--json")
+        let missing = try setup.client("ipk", key, "--json", profile: false)
         #expect(missing.status == 1)
-        #expect(try setup.error(missing)["code"] as? String == "0xC0A70009")
+        #expect(try setup.error(missing)["code"] as? String == "0xC0A70030")
         #expect(missing.stderr.contains("--profile"))
+        #expect(missing.stderr.contains("/etc/tally/client-profile.json"))
+        #expect(!FileManager.default.fileExists(atPath: setup.cli.path("c/machine.json")))
 
-        let installed = try setup.client("ipk", key, "--profile", "v/client-profile.json", "--json")
+        let installed = try setup.client("ipk", key, "--profile", "v/client-profile.json", "--json", profile: false)
         #expect(installed.status == 0, "\(installed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: setup.cli.path("c/profile.json")))
+        // The next verb needs it again: nothing was stored.
+        let again = try setup.client("dli", "--json", profile: false)
+        #expect(try setup.error(again)["code"] as? String == "0xC0A70030")
+        // The profile the application's package installs in /etc/tally is the default.
+        let etc = setup.cli.path("etc-tally")
+        try FileManager.default.createDirectory(atPath: etc, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: setup.cli.path("v/client-profile.json"), toPath: etc + "/client-profile.json")
+        let fromEtc = try setup.cli.run(["client", "dli", "--json", "--state-dir", "c"], machine: CLIRunner.Machine(id: "m1", etcTally: etc))
+        #expect(fromEtc.status == 0, "\(fromEtc.stderr)")
+        #expect(try fromEtc.json()["licenseStatus"] as? String == "Initial grace")
         let cmid = try #require(try installed.json()["cmid"] as? String)
         #expect(try installed.json()["sku"] as? String == "studio-pro")
 
@@ -162,8 +178,7 @@ struct ClientCLITests {
     func environmentAndSeveralSKUs() throws {
         let setup = try Setup()
         defer { setup.cli.cleanUp() }
-        let env = ["TALLY_CLIENT_DIR": setup.cli.path("envclient"), "TALLY_CLIENT_PROFILE": setup.cli.path("v/client-profile.json"),
-                   "TALLY_MACHINE_ID": "m-env"]
+        let env = ["TALLY_CLIENT_DIR": setup.cli.path("envclient"), "TALLY_CLIENT_PROFILE": setup.cli.path("v/client-profile.json")]
         #expect(try setup.cli.run(["client", "ipk", try setup.setupKey("studio-pro")], environment: env).status == 0)
         #expect(try setup.cli.run(["client", "ipk", try setup.setupKey("studio-server")], environment: env).status == 0)
         #expect(FileManager.default.fileExists(atPath: setup.cli.path("envclient/machine.json")))

@@ -19,7 +19,8 @@ struct DoctorCLITests {
         defer { if server.isRunning { server.terminate() } }
 
         // No name server at all: the pinned host needs none.
-        let env = ["TALLY_MACHINE_ID": "machine-1", "TALLY_MACHINE_NAME": "pc-1", "TALLY_RESOLV_CONF": "/dev/null", "TALLY_CLIENT_DIR": cli.path("c")]
+        let env = ["TALLY_MACHINE_NAME": "pc-1", "TALLY_RESOLV_CONF": "/dev/null", "TALLY_CLIENT_DIR": cli.path("c"),
+                   "TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json")]
         #expect(try cli.run(["client", "ipk", setupKey, "--profile", "v/client-profile.json"], environment: env).status == 0)
         #expect(try cli.run(["client", "skms", "127.0.0.1:\(port)"], environment: env).status == 0)
         let machineBefore = try Data(contentsOf: URL(fileURLWithPath: cli.path("c/machine.json")))

@@ -56,7 +56,8 @@ struct HostServeCLITests {
 
         var results: [String] = []
         for i in 1...5 {
-            let env = ["TALLY_MACHINE_ID": "machine-\(i)", "TALLY_MACHINE_NAME": "pc-\(i)"]
+            // Each state directory is a machine to the host (its own CMID); the profile comes from outside the state.
+            let env = ["TALLY_MACHINE_NAME": "pc-\(i)", "TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json")]
             let dir = "c\(i)"
             #expect(try cli.run(["client", "ipk", setupKey, "--profile", "v/client-profile.json", "--state-dir", dir], environment: env).status == 0)
             #expect(try cli.run(["client", "skms", "127.0.0.1:\(port)", "--state-dir", dir], environment: env).status == 0)
@@ -79,7 +80,7 @@ struct HostServeCLITests {
         kill(server.processIdentifier, SIGHUP)
         var renewal = 0
         for _ in 0..<50 where renewal != 1440 {
-            let env = ["TALLY_MACHINE_ID": "machine-1"]
+            let env = ["TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json")]
             _ = try cli.run(["client", "ato", "--state-dir", "c1"], environment: env)
             renewal = try cli.run(["client", "dli", "--json", "--state-dir", "c1"], environment: env).json()["renewalInterval"] as? Int ?? 0
         }

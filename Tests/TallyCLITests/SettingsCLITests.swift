@@ -92,7 +92,7 @@ struct SettingsCLITests {
 
     /// The answer's renewal and activation intervals for one client that is not activated (`client ato --json`).
     static func intervals(_ cli: CLIRunner, port: Int) throws -> (renewal: Int, activation: Int) {
-        let env = ["TALLY_MACHINE_ID": "settings-machine"]
+        let env = ["TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json")]
         let answer = try cli.run(["client", "ato", "--json", "--state-dir", "c"], environment: env).json()
         return (answer["renewalInterval"] as? Int ?? 0, answer["activationInterval"] as? Int ?? 0)
     }
@@ -106,11 +106,11 @@ struct SettingsCLITests {
         let profile = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cli.path("v/client-profile.json")))) as! [String: Any]
         let setupKey = try #require((profile["skus"] as? [[String: Any]])?.first { $0["id"] as? String == "studio-server" }?["setupKey"] as? String)
         #expect(try cli.run(["client", "ipk", setupKey, "--profile", "v/client-profile.json", "--state-dir", "c"],
-                            environment: ["TALLY_MACHINE_ID": "settings-machine"]).status == 0)
+                            environment: ["TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json")]).status == 0)
 
         let serving = try Serving(cli, ["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
         defer { if serving.process.isRunning { serving.process.terminate() } }
-        #expect(try cli.run(["client", "skms", "127.0.0.1:\(serving.port)", "--state-dir", "c"], environment: ["TALLY_MACHINE_ID": "settings-machine"]).status == 0)
+        #expect(try cli.run(["client", "skms", "127.0.0.1:\(serving.port)", "--state-dir", "c"], environment: ["TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json")]).status == 0)
         #expect(try Self.intervals(cli, port: serving.port) == (10_080, 120))
         let started = try HostSettings.load(from: directory)
 
@@ -161,7 +161,7 @@ struct SettingsCLITests {
         let restarted = try Serving(cli, [])
         defer { if restarted.process.isRunning { restarted.process.terminate() } }
         #expect(restarted.port != serving.port || restarted.port > 0)
-        #expect(try cli.run(["client", "skms", "127.0.0.1:\(restarted.port)", "--state-dir", "c"], environment: ["TALLY_MACHINE_ID": "settings-machine"]).status == 0)
+        #expect(try cli.run(["client", "skms", "127.0.0.1:\(restarted.port)", "--state-dir", "c"], environment: ["TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json")]).status == 0)
         #expect(try Self.intervals(cli, port: restarted.port).renewal == Int(expected["renewal-interval"]!.value)!)
         let quiet = restarted.reload(expectingRestart: false)
         #expect(quiet.contains { $0.contains("no setting changed") }, "\(quiet)")

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import TallyClient
 import TallyCore
 import TallyFiles
@@ -32,7 +33,7 @@ struct ClientFixture: @unchecked Sendable {  // Immutable after init.
     }
 
     /// A client for machine `name` over the state directory `dir` (default: the machine's name).
-    func client(_ name: String = "m1", dir: String? = nil, profile: ClientProfile?? = nil, readTimeout: TimeInterval = 5,
+    func client(_ name: String = "m1", dir: String? = nil, profile: ClientProfile? = nil, readTimeout: TimeInterval = 5,
                 identity: MachineIdentity? = nil) -> TallyClient {
         // An empty resolv.conf: a client without a pinned host must never ask the machine's real name servers.
         TallyClient(stateDirectory: temp.path(dir ?? name), identity: identity ?? Self.machine(name),
@@ -50,6 +51,14 @@ struct ClientFixture: @unchecked Sendable {  // Immutable after init.
 
     func writeMachineState(_ machine: ClientMachine, _ name: String) throws {
         try directory(name).writeJSON(machine, to: "machine.json")
+    }
+
+    /// Edits machine.json as JSON text, as someone with a text editor (or root) would: no Tally code in between.
+    func editMachineJSON(_ name: String, _ edit: (inout [String: Any]) throws -> Void) throws {
+        let url = directory(name).file("machine.json")
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        try edit(&object)
+        try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: url)
     }
 
     /// A ticket signed by the fixture's host.

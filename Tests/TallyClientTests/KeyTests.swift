@@ -53,16 +53,12 @@ struct KeyTests {
         #expect(error?.message.contains("not a key of acme's products") == true)
     }
 
-    @Test("the first install needs a profile; later clients reuse the stored one")
-    func profileStored() throws {
+    @Test("nothing of the profile is stored: the state directory holds no profile.json after an install")
+    func profileNotStored() throws {
         let fixture = try ClientFixture()
-        let withoutProfile = fixture.client(profile: .some(nil))
-        #expect(tallyError { try withoutProfile.installKey(fixture.setupKey("studio-pro"), now: Fixed.epoch) }?.code == .notInstalled)
-
         try fixture.client().installKey(fixture.setupKey("studio-pro"), now: Fixed.epoch)
-        #expect(fixture.directory("m1").exists("profile.json"))
-        try withoutProfile.installKey(fixture.setupKey("studio-server"), now: Fixed.epoch)
-        #expect(try withoutProfile.installedSKUs() == ["studio-pro", "studio-server"])
+        #expect(fixture.directory("m1").exists("machine.json"))
+        #expect(!fixture.directory("m1").exists("profile.json"))
     }
 
     @Test("upk removes the SKU and its ticket; the CMID stays")

@@ -15,7 +15,7 @@ struct StateTests {
         try client.setDomain("Corp.Example.com.")
         try client.setHostCaching(false)
 
-        let restarted = fixture.client("m1", profile: .some(nil))
+        let restarted = fixture.client("m1")
         let report = try restarted.status(now: Fixed.days(1))
         #expect(report.licenseStatus == .licensed)
         #expect(report.cmid == outcome.cmid)

@@ -5,6 +5,8 @@ import Testing
 @Suite("Client licence")
 struct ClientLicenseTests {
     let installed = Fixed.epoch
+    /// The machine's grace when its CMID was made at install.
+    var graceEnds: Date { installed + 30 * Fixed.day }
 
     func license() -> ClientLicense {
         ClientLicense(sku: "studio-pro", setupKey: CatalogText.keys[0].description, installedAt: installed)
@@ -18,7 +20,6 @@ struct ClientLicenseTests {
     @Test("a new licence is in initial grace for 30 days with default intervals, due at once")
     func initialState() {
         let l = license()
-        #expect(l.graceEnds == installed + 30 * Fixed.day)
         #expect(l.graceStatus == .initialGrace)
         #expect(l.activationInterval == 120)
         #expect(l.renewalInterval == 10_080)
@@ -30,38 +31,48 @@ struct ClientLicenseTests {
     @Test("without a ticket: initial grace, then notification after 30 days")
     func initialGraceThenNotification() {
         let l = license()
-        #expect(l.status(at: installed, ticket: .none) == .initialGrace)
-        #expect(l.status(at: installed + 30 * Fixed.day - 1, ticket: .none) == .initialGrace)
-        #expect(l.status(at: installed + 30 * Fixed.day, ticket: .none) == .notification)
-        #expect(l.status(at: installed + 400 * Fixed.day, ticket: .none) == .notification)
+        #expect(l.status(at: installed, ticket: .none, graceEnds: graceEnds) == .initialGrace)
+        #expect(l.status(at: installed + 30 * Fixed.day - 1, ticket: .none, graceEnds: graceEnds) == .initialGrace)
+        #expect(l.status(at: installed + 30 * Fixed.day, ticket: .none, graceEnds: graceEnds) == .notification)
+        #expect(l.status(at: installed + 400 * Fixed.day, ticket: .none, graceEnds: graceEnds) == .notification)
     }
 
     @Test("a valid ticket is licensed until it expires")
     func licensed() {
         let l = license()
         let expires = installed + 180 * Fixed.day
-        #expect(l.status(at: installed + 100 * Fixed.day, ticket: .valid(expires: expires)) == .licensed)
-        #expect(l.status(at: expires - 1, ticket: .valid(expires: expires)) == .licensed)
+        #expect(l.status(at: installed + 100 * Fixed.day, ticket: .valid(expires: expires), graceEnds: graceEnds) == .licensed)
+        #expect(l.status(at: expires - 1, ticket: .valid(expires: expires), graceEnds: graceEnds) == .licensed)
         // Licensed even after the install grace ended.
-        #expect(l.status(at: installed + 31 * Fixed.day, ticket: .valid(expires: expires)) == .licensed)
+        #expect(l.status(at: installed + 31 * Fixed.day, ticket: .valid(expires: expires), graceEnds: graceEnds) == .licensed)
     }
 
     @Test("after the ticket expires: additional grace for 30 days, then notification")
     func additionalGraceThenNotification() {
         let l = license()
         let expires = installed + 180 * Fixed.day
-        #expect(l.status(at: expires, ticket: .expired(at: expires)) == .additionalGrace)
-        #expect(l.status(at: expires, ticket: .valid(expires: expires)) == .additionalGrace)
-        #expect(l.status(at: expires + 30 * Fixed.day - 1, ticket: .expired(at: expires)) == .additionalGrace)
-        #expect(l.status(at: expires + 30 * Fixed.day, ticket: .expired(at: expires)) == .notification)
-        #expect(l.status(at: expires + 30 * Fixed.day, ticket: .valid(expires: expires)) == .notification)
+        #expect(l.status(at: expires, ticket: .expired(at: expires), graceEnds: graceEnds) == .additionalGrace)
+        #expect(l.status(at: expires, ticket: .valid(expires: expires), graceEnds: graceEnds) == .additionalGrace)
+        #expect(l.status(at: expires + 30 * Fixed.day - 1, ticket: .expired(at: expires), graceEnds: graceEnds) == .additionalGrace)
+        #expect(l.status(at: expires + 30 * Fixed.day, ticket: .expired(at: expires), graceEnds: graceEnds) == .notification)
+        #expect(l.status(at: expires + 30 * Fixed.day, ticket: .valid(expires: expires), graceEnds: graceEnds) == .notification)
     }
 
     @Test("a ticket that does not verify gives non-genuine grace, then notification")
     func nonGenuineGrace() {
         let l = license()
-        #expect(l.status(at: installed + Fixed.day, ticket: .invalid(reason: "badSignature")) == .nonGenuineGrace)
-        #expect(l.status(at: installed + 30 * Fixed.day, ticket: .invalid(reason: "badSignature")) == .notification)
+        #expect(l.status(at: installed + Fixed.day, ticket: .invalid(reason: "badSignature"), graceEnds: graceEnds) == .nonGenuineGrace)
+        #expect(l.status(at: installed + 30 * Fixed.day, ticket: .invalid(reason: "badSignature"), graceEnds: graceEnds) == .notification)
+    }
+
+    @Test("no grace at all (a CMID without a creation time, or one from the future): notification unless a ticket holds")
+    func noGrace() {
+        let l = license()
+        #expect(l.status(at: installed, ticket: .none, graceEnds: nil) == .notification)
+        #expect(l.status(at: installed, ticket: .invalid(reason: "x"), graceEnds: nil) == .notification)
+        let expires = installed + 180 * Fixed.day
+        #expect(l.status(at: installed, ticket: .valid(expires: expires), graceEnds: nil) == .licensed)
+        #expect(l.status(at: expires + Fixed.day, ticket: .expired(at: expires), graceEnds: nil) == .additionalGrace)
     }
 
     @Test("after a rearm: extended grace for 30 days, then notification")
@@ -69,9 +80,11 @@ struct ClientLicenseTests {
         var l = license()
         let rearmed = installed + 100 * Fixed.day
         l.reset(now: rearmed, status: .extendedGrace)
-        #expect(l.status(at: rearmed, ticket: .none) == .extendedGrace)
-        #expect(l.status(at: rearmed + 30 * Fixed.day - 1, ticket: .none) == .extendedGrace)
-        #expect(l.status(at: rearmed + 30 * Fixed.day, ticket: .none) == .notification)
+        // The rearm's new CMID was made now: the machine's grace runs from it.
+        let rearmedGrace = rearmed + 30 * Fixed.day
+        #expect(l.status(at: rearmed, ticket: .none, graceEnds: rearmedGrace) == .extendedGrace)
+        #expect(l.status(at: rearmed + 30 * Fixed.day - 1, ticket: .none, graceEnds: rearmedGrace) == .extendedGrace)
+        #expect(l.status(at: rearmed + 30 * Fixed.day, ticket: .none, graceEnds: rearmedGrace) == .notification)
         #expect(l.isDue(at: rearmed))
     }
 
@@ -129,7 +142,7 @@ struct ClientLicenseTests {
         #expect(l.lastHost == "h2")
         #expect(l.activationInterval == 60)
         #expect(l.nextAttempt == later + 60 * Fixed.minute)
-        #expect(l.status(at: later, ticket: .valid(expires: expires)) == .licensed)
+        #expect(l.status(at: later, ticket: .valid(expires: expires), graceEnds: graceEnds) == .licensed)
         // With full jitter: a tenth of an hour more.
         l.apply(response(.countTooLow, ai: 60), ticketExpires: nil, host: nil, now: later, jitter: 1)
         #expect(l.nextAttempt == later + 60 * Fixed.minute + 360)
@@ -202,7 +215,6 @@ struct ClientLicenseTests {
         #expect(l.lastResult == nil)
         #expect(l.hostCount == nil)
         #expect(l.requiredCount == nil)
-        #expect(l.graceEnds == now + 30 * Fixed.day)
         #expect(l.graceStatus == .initialGrace)
         #expect(l.nextAttempt == now)
     }
@@ -271,6 +283,28 @@ struct ClockGuardTests {
         var fresh = ClockGuard()
         #expect(!fresh.observe(Date(timeIntervalSince1970: 0)).rolledBack)
     }
+
+    @Test("a host-signed time is a floor a lowered high-water mark cannot go below")
+    func hostSignedFloor() {
+        // The high-water mark as someone edited it: far in the past.
+        var clock = ClockGuard(highWater: Fixed.epoch)
+        let signed = Fixed.days(170)
+        let reading = clock.observe(Fixed.days(100), hostSigned: signed)
+        #expect(reading.rolledBack)
+        #expect(reading.trusted == signed)
+        #expect(reading.hostSigned == signed)
+        // The mark keeps what this clock said; the floor is the host's time while the token is held.
+        #expect(clock.highWater == Fixed.epoch)
+        // Within the tolerance of the host's time (its clock may run up to 4 h ahead) the clock is used.
+        var near = ClockGuard(highWater: Fixed.epoch)
+        let ahead = near.observe(signed - 3 * Fixed.hour, hostSigned: signed)
+        #expect(!ahead.rolledBack)
+        #expect(ahead.trusted == signed - 3 * Fixed.hour)
+        // A later clock moves past the floor.
+        let later = clock.observe(Fixed.days(171), hostSigned: signed)
+        #expect(!later.rolledBack)
+        #expect(later.trusted == Fixed.days(171))
+    }
 }
 
 @Suite("Client machine")
@@ -278,7 +312,7 @@ struct ClientMachineTests {
     let fingerprint = MachineFingerprint.compute(machineID: "machine-a", productUUID: "uuid-a")
 
     func machine() -> ClientMachine {
-        var m = ClientMachine(fingerprint: fingerprint, now: Fixed.epoch, cmid: "0f8d7c6b-5a49-4382-9170-6f5e4d3c2b1a")
+        var m = ClientMachine(fingerprint: fingerprint, now: Fixed.epoch)
         var l = ClientLicense(sku: "studio-pro", setupKey: "k", installedAt: Fixed.epoch)
         l.apply(ResponseClaims(iss: "h", sub: m.cmid, sku: "studio-pro", res: .success, cur: 25, req: 25, ai: 120, ri: 10_080,
                                htm: Fixed.epoch, nce: "n", tkt: "tkt"),
@@ -296,6 +330,36 @@ struct ClientMachineTests {
         #expect(m.licenses.isEmpty)
         #expect(CMID.validate(m.cmid) == m.cmid)
         #expect(ClientMachine(fingerprint: fingerprint, now: Fixed.epoch).cmid != m.cmid)
+        // The CMID carries its creation time, and the machine's grace runs 30 days from it.
+        #expect(m.createdAt == Fixed.epoch)
+        #expect(!m.hasLegacyCMID)
+        #expect(m.graceEnds(at: Fixed.epoch) == Fixed.days(30))
+    }
+
+    @Test("grace comes from the CMID: none for a CMID without a time, none for one made after the clock")
+    func graceFromTheCMID() {
+        let legacy = ClientMachine(fingerprint: fingerprint, now: Fixed.epoch, cmid: "0f8d7c6b-5a49-4382-9170-6f5e4d3c2b1a")
+        #expect(legacy.hasLegacyCMID)
+        #expect(legacy.graceEnds(at: Fixed.epoch) == nil)
+        // A CMID edited to start in 2099: not believed, so no grace at all.
+        let future = ClientMachine(fingerprint: fingerprint, now: Fixed.epoch, cmid: CMID.generate(at: Date(timeIntervalSince1970: 4_070_908_800)))
+        #expect(future.cmidIsFromTheFuture(at: Fixed.days(10)))
+        #expect(future.graceEnds(at: Fixed.days(10)) == nil)
+        // Within the clock tolerance of the CMID's time is fine (a clock a little behind).
+        let m = ClientMachine(fingerprint: fingerprint, now: Fixed.epoch)
+        #expect(m.graceEnds(at: Fixed.epoch - 3 * Fixed.hour) == Fixed.days(30))
+        #expect(m.graceEnds(at: Fixed.epoch - 5 * Fixed.hour) == nil)
+    }
+
+    @Test("a legacy CMID is replaced by one made now, in initial grace, its tickets dropped")
+    func replaceLegacy() {
+        var m = machine()
+        m.cmid = "0f8d7c6b-5a49-4382-9170-6f5e4d3c2b1a"
+        m.replaceLegacyCMID(now: Fixed.days(40))
+        #expect(m.createdAt == Fixed.days(40))
+        #expect(m.graceEnds(at: Fixed.days(40)) == Fixed.days(70))
+        #expect(m.licenses.values.allSatisfy { $0.ticket == nil && $0.graceStatus == .initialGrace })
+        #expect(m.rearmCount == 0)
     }
 
     @Test("the same fingerprint keeps everything")
@@ -323,10 +387,10 @@ struct ClientMachineTests {
             #expect(license.ticket == nil)
             #expect(license.ticketExpires == nil)
             #expect(license.graceStatus == .initialGrace)
-            #expect(license.graceEnds == now + 30 * Fixed.day)
             #expect(license.isDue(at: now))
-            #expect(license.status(at: now, ticket: .none) == .initialGrace)
+            #expect(license.status(at: now, ticket: .none, graceEnds: m.graceEnds(at: now)) == .initialGrace)
         }
+        #expect(m.graceEnds(at: now) == now + 30 * Fixed.day)
         #expect(m.rearmCount == 0)
     }
 
@@ -339,10 +403,11 @@ struct ClientMachineTests {
             try m.rearm(limit: 5, now: now)
             #expect(m.rearmCount == i)
             #expect(cmids.insert(m.cmid).inserted)
+            #expect(m.createdAt == now)
             for license in m.licenses.values {
                 #expect(license.ticket == nil)
                 #expect(license.graceStatus == .extendedGrace)
-                #expect(license.status(at: now, ticket: .none) == .extendedGrace)
+                #expect(license.status(at: now, ticket: .none, graceEnds: m.graceEnds(at: now)) == .extendedGrace)
             }
         }
         let cmid = m.cmid
@@ -381,5 +446,23 @@ struct ClientMachineTests {
         #expect(CMID.validate("not-a-uuid") == nil)
         let cmid = CMID.generate()
         #expect(cmid == cmid.lowercased())
+    }
+
+    @Test("CMIDs are UUIDv7: version and variant set, the creation time to the millisecond, random bits differ")
+    func uuidV7() throws {
+        let at = Date(timeIntervalSince1970: 1_767_225_600.123)
+        let cmid = CMID.generate(at: at)
+        #expect(CMID.validate(cmid) == cmid)
+        let uuid = try #require(UUID(uuidString: cmid))
+        let bytes = withUnsafeBytes(of: uuid.uuid) { Array($0) }
+        #expect(bytes[6] >> 4 == 7)
+        #expect(bytes[8] >> 6 == 0b10)
+        let created = try #require(CMID.creationTime(of: cmid))
+        #expect(abs(created.timeIntervalSince(at)) < 0.001)
+        #expect(Set((0..<100).map { _ in CMID.generate(at: at) }).count == 100)
+        // A random (version 4) UUID, as an older Tally made, carries no time.
+        #expect(CMID.creationTime(of: "0f8d7c6b-5a49-4382-9170-6f5e4d3c2b1a") == nil)
+        #expect(CMID.creationTime(of: UUID().uuidString) == nil)
+        #expect(CMID.creationTime(of: "not-a-uuid") == nil)
     }
 }

@@ -381,6 +381,33 @@ struct TokenRejectionTests {
         #expect(tokenRejection { try VerifiedTicket.verify(exact, roots: short.roots, now: Fixed.days(1)) } == nil)
     }
 
+    @Test("a ticket valid for more than 180 days after its iat is refused, though the host key signed it and the certificate covers it")
+    func ticketLifetime() {
+        // A certificate of two years, so only the ticket's own lifetime can refuse it.
+        let long = TokenFixture(validity: 730 * Fixed.day)
+        let minted = long.issueTicket(long.ticketClaims(validity: 400 * Fixed.day))
+        #expect(tokenRejection { try VerifiedTicket.verify(minted, roots: long.roots, now: Fixed.days(1)) } == .lifetimeTooLong)
+        #expect(tokenRejection { try VerifiedTicket.verify(minted, roots: long.roots, now: Fixed.days(300)) } == .lifetimeTooLong)
+        let oneSecondOver = long.issueTicket(long.ticketClaims(validity: 180 * Fixed.day + 1))
+        #expect(tokenRejection { try VerifiedTicket.verify(oneSecondOver, roots: long.roots, now: Fixed.days(1)) } == .lifetimeTooLong)
+        // Exactly 180 days is what a host issues.
+        let exact = long.issueTicket(long.ticketClaims(validity: 180 * Fixed.day))
+        #expect(tokenRejection { try VerifiedTicket.verify(exact, roots: long.roots, now: Fixed.days(1)) } == nil)
+    }
+
+    @Test("a ticket whose iat lies outside its certificate's validity is refused")
+    func ticketIssuedOutsideCertificate() {
+        let f = TokenFixture(validity: 365 * Fixed.day)
+        // Issued before the certificate existed, expiring inside it.
+        let early = f.issueTicket(f.ticketClaims(issued: Fixed.days(-10), validity: 20 * Fixed.day))
+        #expect(tokenRejection { try VerifiedTicket.verify(early, roots: f.roots, now: Fixed.days(1)) } == .issuedOutsideCertificate)
+        // Issued at the certificate's expiry (a ticket of no time), or after it.
+        let atEnd = f.issueTicket(f.ticketClaims(issued: Fixed.days(365), validity: 0))
+        #expect(tokenRejection { try VerifiedTicket.verify(atEnd, roots: f.roots, now: Fixed.days(1)) } == .issuedOutsideCertificate)
+        let atStart = f.issueTicket(f.ticketClaims(issued: Fixed.epoch, validity: 10 * Fixed.day))
+        #expect(tokenRejection { try VerifiedTicket.verify(atStart, roots: f.roots, now: Fixed.days(1)) } == nil)
+    }
+
     @Test("a ticket for another CMID, fingerprint or SKU is refused")
     func ticketForAnotherMachine() {
         let ticket = f.issueTicket(f.ticketClaims())

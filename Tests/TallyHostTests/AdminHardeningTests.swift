@@ -56,7 +56,7 @@ struct AdminHardeningTests {
             #expect(!open.hostAllowed(host), "\(host)")
         }
         #expect(!open.hostAllowed(nil))
-        let withToken = AdminAccess(token: "a-long-enough-token-1234", sessions: AdminSessions(clock: HostClock()))
+        let withToken = AdminAccess(token: "a-long-enough-token-0123456789xyz", sessions: AdminSessions(clock: HostClock()))
         #expect(withToken.hostAllowed("admin.corp.example:1689"))
         #expect(withToken.hostAllowed(nil))
     }
@@ -154,9 +154,9 @@ struct AdminHardeningTests {
         let path = temp.path("admin-token")
         func write(_ token: String, mode: Int = 0o600) {
             try? FileManager.default.removeItem(atPath: path)
-            _ = FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: mode])
+            #expect(FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: mode]))
         }
-        write("first-token-0123456789")
+        write("first-token-0123456789-abcdefghij")
         let access = try AdminAccess.load(address: BindAddress("127.0.0.2:0"), tokenFile: path, directory: directory, clock: HostClock())
         let session = access.sessions.create()
         #expect(access.sessions.isValid(session))
@@ -165,24 +165,24 @@ struct AdminHardeningTests {
         #expect(try access.reload(tokenFile: path, directory: directory) == false)
         #expect(access.sessions.isValid(session))
 
-        write("second-token-0123456789")
+        write("second-token-0123456789-abcdefghij")
         #expect(try access.reload(tokenFile: path, directory: directory) == true)
-        #expect(access.tokenMatches("second-token-0123456789"))
-        #expect(!access.tokenMatches("first-token-0123456789"))
+        #expect(access.tokenMatches("second-token-0123456789-abcdefghij"))
+        #expect(!access.tokenMatches("first-token-0123456789-abcdefghij"))
         #expect(!access.sessions.isValid(session))
 
         // A file others may read, or a short token, is refused and the token in use stays.
-        write("third-token-0123456789", mode: 0o644)
+        write("third-token-0123456789-abcdefghij", mode: 0o644)
         #expect(throws: TallyError.self) { try access.reload(tokenFile: path, directory: directory) }
         write("short")
         #expect(throws: TallyError.self) { try access.reload(tokenFile: path, directory: directory) }
-        #expect(access.tokenMatches("second-token-0123456789"))
+        #expect(access.tokenMatches("second-token-0123456789-abcdefghij"))
 
         // Turning the token off, or on for an open port, needs a restart.
         #expect(throws: TallyError.self) { try access.reload(tokenFile: nil, directory: directory) }
         #expect(access.requiresToken)
         let open = AdminAccess(token: nil, sessions: AdminSessions(clock: HostClock()))
-        write("fourth-token-0123456789")
+        write("fourth-token-0123456789-abcdefghij")
         #expect(throws: TallyError.self) { try open.reload(tokenFile: path, directory: directory) }
         #expect(!open.requiresToken)
         #expect(try open.reload(tokenFile: nil, directory: directory) == false)

@@ -13,7 +13,7 @@ import Glibc
 /// Writes a token file with mode 0600 and points the host's settings at it.
 func configureToken(_ fixture: ActivatedHost, token: String = "test-token-" + UUID().uuidString, adminListen: String? = nil) throws -> String {
     let path = fixture.temp.path("admin-token")
-    _ = FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+    #expect(FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]))
     var settings = try HostSettings.load(from: fixture.host.directory)
     settings.adminTokenFile = path
     if let adminListen { settings.adminListen = adminListen }
@@ -63,19 +63,19 @@ struct AdminAccessLiveTests {
         let directory = StateDirectory(temp.path("h"))
         let address = try BindAddress("127.0.0.2:0")
         let loose = temp.path("loose")
-        _ = FileManager.default.createFile(atPath: loose, contents: Data("a-long-enough-token-1234".utf8), attributes: [.posixPermissions: 0o644])
+        #expect(FileManager.default.createFile(atPath: loose, contents: Data("a-long-enough-token-0123456789xyz".utf8), attributes: [.posixPermissions: 0o644]))
         #expect(throws: TallyError.self) { try AdminAccess.load(address: address, tokenFile: loose, directory: directory, clock: HostClock()) }
         let short = temp.path("short")
-        _ = FileManager.default.createFile(atPath: short, contents: Data("short".utf8), attributes: [.posixPermissions: 0o600])
+        #expect(FileManager.default.createFile(atPath: short, contents: Data("short".utf8), attributes: [.posixPermissions: 0o600]))
         #expect(throws: TallyError.self) { try AdminAccess.load(address: address, tokenFile: short, directory: directory, clock: HostClock()) }
         #expect(throws: TallyError.self) { try AdminAccess.load(address: address, tokenFile: temp.path("missing"), directory: directory, clock: HostClock()) }
         let good = temp.path("good")
-        _ = FileManager.default.createFile(atPath: good, contents: Data("a-long-enough-token-1234\n".utf8), attributes: [.posixPermissions: 0o600])
+        #expect(FileManager.default.createFile(atPath: good, contents: Data("a-long-enough-token-0123456789xyz\n".utf8), attributes: [.posixPermissions: 0o600]))
         let access = try AdminAccess.load(address: address, tokenFile: good, directory: directory, clock: HostClock())
         #expect(access.requiresToken)
-        #expect(access.tokenMatches("a-long-enough-token-1234"))
-        #expect(!access.tokenMatches("a-long-enough-token-1235"))
-        #expect(!access.tokenMatches("a-long-enough-token-1234 "))
+        #expect(access.tokenMatches("a-long-enough-token-0123456789xyz"))
+        #expect(!access.tokenMatches("a-long-enough-token-0123456789xyZ"))
+        #expect(!access.tokenMatches("a-long-enough-token-0123456789xyz "))
         #expect(!access.tokenMatches(""))
     }
 

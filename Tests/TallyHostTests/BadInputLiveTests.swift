@@ -123,4 +123,17 @@ struct ExportSanitizeTests {
         #expect(EventExport.csvCell("\u{9B}31m\u{7F}") == "?31m?")
         #expect(Sanitize.terminal("pc\u{1B}[31m-01") == "pc?[31m-01")
     }
+
+    @Test("bidirectional controls become ? in CSV cells and terminal text; right-to-left letters stay")
+    func bidi() {
+        #expect(EventExport.csvCell("pc-\u{202E}gnp.exe") == "pc-?gnp.exe")
+        #expect(EventExport.csvCell("\u{2066}=1+1\u{2069}") == "?=1+1?")
+        for value in [0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F, 0x061C] {
+            let scalar = Unicode.Scalar(value)!
+            #expect(Sanitize.terminal("a\(scalar)b") == "a?b", "U+\(String(value, radix: 16, uppercase: true))")
+            #expect(Sanitize.isBidiControl(scalar))
+        }
+        #expect(Sanitize.terminal("שלום", keepingLineBreaks: true) == "שלום")
+        #expect(!Sanitize.isBidiControl("\u{200D}"))
+    }
 }

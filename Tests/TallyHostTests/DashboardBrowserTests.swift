@@ -30,7 +30,7 @@ struct DashboardBrowserTests {
         return String(decoding: data, as: UTF8.self)
     }
 
-    @Test("counts, chart, results, clients and warnings render; a machine named <script>alert(1)</script> shows as text")
+    @Test("counts, chart, results, clients and warnings render; a machine named <script>alert(1)</script> shows as text, bidi controls neutralised")
     func rendersEscaped() async throws {
         let host = try await LiveHost()
         defer { Task { await host.stop() } }
@@ -38,6 +38,8 @@ struct DashboardBrowserTests {
         _ = try host.activate(LiveHost.Machine(name: hostile))
         _ = try host.activate(LiveHost.Machine(name: "<img src=x onerror=alert(2)>"))
         _ = try host.activate(LiveHost.Machine(name: "pc-3"))
+        // Shown as "pc-exe.png" where the right-to-left override is honoured.
+        _ = try host.activate(LiveHost.Machine(name: "pc-\u{202E}gnp.exe"))
         for index in 0..<5 { _ = try host.activate(LiveHost.Machine(name: "srv-\(index)"), sku: "studio-server") }
 
         // The page's own headers: the strict policy and no sniffing.
@@ -61,18 +63,20 @@ struct DashboardBrowserTests {
         #expect(dom.contains("<td class=\"machine\">&lt;img src=x onerror=alert(2)&gt;</td>"))
         #expect(!dom.lowercased().contains("<script"))
         #expect(!dom.contains("<img"))
+        #expect(dom.contains("<td class=\"machine\">pc-\u{FFFD}gnp.exe</td>"))
+        #expect(!dom.unicodeScalars.contains("\u{202E}"))
         // Count against threshold per class.
         #expect(dom.contains("data-class=\"client\""))
-        #expect(dom.contains("<span class=\"n\">3</span> <span class=\"of\">of 25 machines · below threshold</span>"))
+        #expect(dom.contains("<span class=\"n\">4</span> <span class=\"of\">of 25 machines · below threshold</span>"))
         #expect(dom.contains("<span class=\"n\">5</span> <span class=\"of\">of 5 machines · activating</span>"))
-        // The chart: today's bar holds 1 granted and 7 refused requests.
+        // The chart: today's bar holds 1 granted and 8 refused requests.
         #expect(dom.contains("<svg"))
         #expect(dom.contains("class=\"granted\""))
-        #expect(dom.contains("data-value=\"7\""))
+        #expect(dom.contains("data-value=\"8\""))
         // Results and warnings.
         #expect(dom.contains("<code>0xC004F038</code>"))
         #expect(dom.contains("data-kind=\"belowThreshold\""))
-        #expect(dom.contains("Class client: 3 of 25 machines"))
+        #expect(dom.contains("Class client: 4 of 25 machines"))
         #expect(!dom.contains("data-kind=\"clonedImage\""))
     }
 

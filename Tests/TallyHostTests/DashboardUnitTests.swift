@@ -14,6 +14,18 @@ struct DashboardUnitTests {
         #expect(HTML.escape("") == "")
     }
 
+    @Test("HTML escaping neutralises bidirectional controls, so a name cannot read in another order than it is stored")
+    func bidi() {
+        // "pc-<RLO>gnp.exe" would show as "pc-exe.png".
+        #expect(HTML.escape("pc-\u{202E}gnp.exe") == "pc-\u{FFFD}gnp.exe")
+        for value in [0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F, 0x061C] {
+            let scalar = Unicode.Scalar(value)!
+            #expect(HTML.escape("a\(scalar)b") == "a\u{FFFD}b", "U+\(String(value, radix: 16, uppercase: true))")
+        }
+        // Other format characters and right-to-left text itself stay.
+        #expect(HTML.escape("שלום \u{200D}") == "שלום \u{200D}")
+    }
+
     @Test("the chart folds results into 30 days: success granted, C004F038 refused, the rest errors")
     func chartFolding() {
         let today = 20_000

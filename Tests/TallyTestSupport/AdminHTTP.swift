@@ -32,8 +32,10 @@ public enum AdminHTTP {
         try request("GET", path, host: host, port: port, headers: headers)
     }
 
+    /// A request. The `Host` header names the address, unless `headers` names one or `hostHeaders` gives the
+    /// `Host` lines to send (several, to test a request that carries more than one).
     public static func request(_ method: String, _ path: String, host: String = "127.0.0.1", port: Int,
-                               headers: [String: String] = [:], body: Data = Data()) throws -> Response {
+                               headers: [String: String] = [:], hostHeaders: [String]? = nil, body: Data = Data()) throws -> Response {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
@@ -49,7 +51,9 @@ public enum AdminHTTP {
             throw Failure(description: "connect to \(host):\(port): errno \(errno)")
         }
         let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(authority)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
+        let names = hostHeaders ?? (headers.keys.contains { $0.lowercased() == "host" } ? [] : [authority])
+        var head = "\(method) \(path) HTTP/1.1\r\n" + names.map { "Host: \($0)\r\n" }.joined()
+            + "Connection: close\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let bytes = Array((head + "\r\n").utf8) + Array(body)
         var sent = 0

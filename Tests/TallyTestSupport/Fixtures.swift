@@ -26,13 +26,14 @@ public struct ActivatedHost {
     public let hostKey: ProductKey
     public let certificate: HostCertificate
 
-    public init(group: String = "studio-2026", maxHosts: Int = 6, now: Date = Date()) throws {
+    public init(group: String = "studio-2026", maxHosts: Int = 6, now: Date = Date(),
+                certificateValidity: TimeInterval = Intervals.certificateValidity) throws {
         vendor = VendorAuthority(directory: StateDirectory(temp.path("vendor")))
         _ = try vendor.initialise(vendorID: "acme", vendorName: "Acme")
         hostKey = try vendor.issueHostKey(group: group, maxHosts: maxHosts, now: now)
         host = HostIdentity(directory: StateDirectory(temp.path("host")))
         _ = try host.installKey(hostKey.description, vendorRoots: [try vendor.publicKey()], now: now)
-        let activation = try vendor.activateHost(request: try host.activationRequest(now: now), now: now)
+        let activation = try vendor.activateHost(request: try host.activationRequest(now: now), now: now, validity: certificateValidity)
         certificate = try host.installCertificate(activation.certificate, now: now)
     }
 }

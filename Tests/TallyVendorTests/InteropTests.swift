@@ -27,13 +27,27 @@ struct InteropTests {
         #expect(status == 0, "PyJWT said: \(output)")
         #expect(output.contains(cmid))
 
-        // The same check fails for a ticket whose payload was edited.
-        var parts = ticket.split(separator: ".").map(String.init)
-        parts[1] = Base64URL.encode(Data(#"{"sub":"someone-else"}"#.utf8))
-        try parts.joined(separator: ".").write(toFile: fixture.temp.path("ticket.jwt"), atomically: true, encoding: .utf8)
-        let (tamperedStatus, _) = try run("/usr/bin/env", ["python3", script, fixture.vendor.directory.file(VendorAuthority.publicKeyFile).path,
-                                                            fixture.temp.path("cert.jwt"), fixture.temp.path("ticket.jwt"), cmid])
-        #expect(tamperedStatus != 0)
+        // A ticket whose signed bytes were edited and nothing else: the same claims (sub, iss, sku, the certificate
+        // in the header) but a later expiry and a higher count. Only its signature can make PyJWT refuse it.
+        let parts = ticket.split(separator: ".").map(String.init)
+        var edited = try TallyJSON.decode(TicketClaims.self, from: try #require(Base64URL.decode(parts[1])))
+        edited.exp = claims.exp + 86_400
+        edited.cnt = 1_000
+        let tampered = [parts[0], Base64URL.encode(try TallyJSON.encode(edited)), parts[2]].joined(separator: ".")
+        #expect(tampered != ticket)
+        let tamperedClaims = try TallyJSON.decode(TicketClaims.self, from: try #require(Base64URL.decode(tampered.split(separator: ".")[1])))
+        #expect(tamperedClaims.sub == cmid)
+        #expect(tamperedClaims.iss == claims.iss)
+        #expect(tamperedClaims.exp <= fixture.certificate.claims.exp)
+        try tampered.write(toFile: fixture.temp.path("ticket.jwt"), atomically: true, encoding: .utf8)
+        let (tamperedStatus, tamperedOutput) = try run("/usr/bin/env", ["python3", script, fixture.vendor.directory.file(VendorAuthority.publicKeyFile).path,
+                                                                         fixture.temp.path("cert.jwt"), fixture.temp.path("ticket.jwt"), cmid])
+        #expect(tamperedStatus == 2, "PyJWT said: \(tamperedOutput)")
+        #expect(tamperedOutput.contains("InvalidSignatureError"))
+        // And Tally refuses it for the same reason.
+        #expect(throws: TokenError(.badSignature, "")) {
+            try VerifiedTicket.verify(tampered, roots: fixture.roots(), now: now, cmid: cmid)
+        }
     }
 
     func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {

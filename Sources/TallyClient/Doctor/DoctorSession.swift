@@ -49,7 +49,10 @@ package final class DoctorSession {
                          machine: .success(nil), settings: ClientSettings(), settingsProblem: nil, events: [], holdsHostKey: false)
         }
         let read = { [client] () -> State in
-            let profile = Result { () throws(TallyError) -> ClientProfile in try client.resolveProfile(store: false) }
+            let profile = Result { () throws(TallyError) -> ClientProfile in
+                _ = try client.trustedRoots(of: client.profile)
+                return client.profile
+            }
             let machine = Result { () throws(TallyError) -> ClientMachine? in try client.readMachine() }
             var settings = ClientSettings()
             var settingsProblem: TallyError?
@@ -280,8 +283,8 @@ package final class DoctorSession {
         }
         let identity = client.identity
         let (check, _) = client.checkTicket(license, machine: machine, roots: roots, now: now)
-        let status = license.status(at: now, ticket: check)
-        let expiry = TallyClient.expiry(of: license, status: status, check: check)
+        let status = license.status(at: now, ticket: check, graceEnds: machine.graceEnds(at: now))
+        let expiry = TallyClient.expiry(status: status, check: check, graceEnds: machine.graceEnds(at: now))
         let nonce = TallyClient.makeNonce()
         let body = ActivationRequestBody(
             cmid: machine.cmid, sku: sku, fingerprint: identity.fingerprint,

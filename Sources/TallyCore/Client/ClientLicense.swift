@@ -2,12 +2,14 @@ import Foundation
 
 /// One installed SKU on a client and its timers, as a plain value: every transition takes the time (and the
 /// jitter) as input and no method does I/O.
+///
+/// The licence keeps no end of grace of its own: grace is the machine's, anchored to its CMID
+/// (``ClientMachine/graceEnds(at:)``), so a date edited in the state file is not believed.
 public struct ClientLicense: Codable, Sendable, Equatable {
     public var sku: String
     public var setupKey: String
+    /// When the key was installed (for the administrator; grace runs from the CMID's creation).
     public var installedAt: Date
-    /// End of the current grace period (30 days from install or rearm).
-    public var graceEnds: Date
     /// The grace state before activation: initial grace, or extended grace after a rearm.
     public var graceStatus: LicenseStatus
     /// The ticket (compact JWS) held, if any.
@@ -31,24 +33,26 @@ public struct ClientLicense: Codable, Sendable, Equatable {
         self.sku = sku
         self.setupKey = setupKey
         self.installedAt = installedAt
-        graceEnds = installedAt.addingTimeInterval(Intervals.gracePeriod)
         graceStatus = .initialGrace
         activationInterval = Intervals.defaultActivationMinutes
         renewalInterval = Intervals.defaultRenewalMinutes
         nextAttempt = installedAt
     }
 
-    /// The licence state at `now`, given what offline verification found of the ticket.
-    public func status(at now: Date, ticket check: TicketCheck) -> LicenseStatus {
+    /// The licence state at `now`, given what offline verification found of the ticket and the end of the
+    /// machine's grace (`nil`: no grace, see ``ClientMachine/graceEnds(at:)``).
+    public func status(at now: Date, ticket check: TicketCheck, graceEnds: Date?) -> LicenseStatus {
+        let inGrace = graceEnds.map { now < $0 } ?? false
         switch check {
         case let .valid(expires) where now < expires:
             return .licensed
         case let .valid(expires), let .expired(expires):
+            // Additional grace runs from the ticket's signed expiry.
             return now < expires.addingTimeInterval(Intervals.gracePeriod) ? .additionalGrace : .notification
         case .invalid:
-            return now < graceEnds ? .nonGenuineGrace : .notification
+            return inGrace ? .nonGenuineGrace : .notification
         case .none:
-            return now < graceEnds ? graceStatus : .notification
+            return inGrace ? graceStatus : .notification
         }
     }
 
@@ -101,7 +105,8 @@ public struct ClientLicense: Codable, Sendable, Equatable {
     /// Whether an activation or renewal is due.
     public func isDue(at now: Date) -> Bool { now >= nextAttempt }
 
-    /// Forgets the ticket (a copied state, or a rearm) and restarts grace with `status`.
+    /// Forgets the ticket (a copied state, or a rearm: the machine has a new CMID, whose grace starts now) and
+    /// names the grace `status`.
     public mutating func reset(now: Date, status: LicenseStatus) {
         ticket = nil
         ticketExpires = nil
@@ -109,7 +114,6 @@ public struct ClientLicense: Codable, Sendable, Equatable {
         lastResult = nil
         hostCount = nil
         requiredCount = nil
-        graceEnds = now.addingTimeInterval(Intervals.gracePeriod)
         graceStatus = status
         nextAttempt = now
     }

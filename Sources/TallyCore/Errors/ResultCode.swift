@@ -91,6 +91,8 @@ extension ResultCode {
     public static let catalogInvalid = ResultCode(0xC0A7_0007)
     public static let answerRejected = ResultCode(0xC0A7_0008)
     public static let notInstalled = ResultCode(0xC0A7_0009)
+    /// The client was given no vendor profile (issue 10's range, 0xC0A70030…0xC0A7003F).
+    public static let profileMissing = ResultCode(0xC0A7_0030)
     public static let usageError = ResultCode(0xC0A7_000A)
     public static let rateLimited = ResultCode(0xC0A7_000B)
     public static let hostBusy = ResultCode(0xC0A7_000C)

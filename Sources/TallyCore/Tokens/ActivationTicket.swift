@@ -62,6 +62,13 @@ public struct VerifiedTicket: Sendable {
         guard claims.iss == certificate.claims.sub else { throw TokenError(.issuerMismatch, "the ticket's issuer is not the certificate's host") }
         guard certificate.claims.productClass(of: claims.sku) != nil else { throw TokenError(.wrongSKU, "the host certificate does not cover \(claims.sku)") }
         guard claims.exp <= certificate.claims.exp else { throw TokenError(.outlivesCertificate, "the ticket expires after its host certificate") }
+        // Whoever holds the host's key can sign tickets, so their lifetime is checked here, not trusted to the host.
+        guard claims.iat >= certificate.claims.nbf, claims.iat < certificate.claims.exp else {
+            throw TokenError(.issuedOutsideCertificate, "the ticket was issued at \(claims.iat.date), outside its host certificate's validity (\(certificate.claims.nbf.date) … \(certificate.claims.exp.date))")
+        }
+        guard claims.exp - claims.iat <= NumericDate(Intervals.activationValidity) else {
+            throw TokenError(.lifetimeTooLong, "the ticket is valid for \((claims.exp - claims.iat) / 86_400) days from its issue; at most \(Int(Intervals.activationValidity / 86_400)) are allowed")
+        }
         guard NumericDate(now) < claims.exp else { throw TokenError(.expired, "the ticket expired at \(claims.exp.date)") }
         if let cmid, claims.sub != cmid { throw TokenError(.wrongSubject, "the ticket is for CMID \(claims.sub), not \(cmid)") }
         if let fingerprint, claims.fpr != fingerprint { throw TokenError(.wrongFingerprint, "the ticket was issued to another machine") }

@@ -16,6 +16,10 @@ public struct TokenError: Error, Sendable, Equatable, CustomStringConvertible {
         case wrongSKU
         case issuerMismatch
         case outlivesCertificate
+        /// A ticket valid for longer than 180 days after its `iat`.
+        case lifetimeTooLong
+        /// A ticket whose `iat` lies outside its host certificate's validity.
+        case issuedOutsideCertificate
         case unsupportedVersion
         case criticalHeader
         case nonceMismatch

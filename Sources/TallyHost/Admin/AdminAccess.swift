@@ -106,7 +106,17 @@ public struct AdminAccess: Sendable {
         return name == "127.0.0.1" || name.lowercased() == "localhost"
     }
 
-    /// Reads a token file: private to its owner (as ssh wants of private keys), at least 16 characters.
+    /// A token needs this many characters…
+    public static let minimumTokenLength = 32
+    /// …of which this many different ones, so a repeated letter or a short pattern is refused.
+    public static let minimumDistinctTokenCharacters = 16
+
+    static func tokenRemedy(_ path: String) -> String {
+        "Write a random one: `head -c 32 /dev/urandom | base64 > \(path)` (44 characters); a running host takes it on SIGHUP."
+    }
+
+    /// Reads a token file: private to its owner (as ssh wants of private keys), one word of at least 32 characters
+    /// with at least 16 different ones.
     public static func readToken(_ path: String) throws -> String {
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -124,9 +134,18 @@ public struct AdminAccess: Sendable {
             throw TallyError(.stateUnreadable, "could not read the admin token file \(path): \(error.localizedDescription)")
         }
         let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard token.count >= 16, !token.contains(where: { $0.isWhitespace }) else {
-            throw TallyError(.usageError, "the admin token in \(path) must be one word of at least 16 characters",
-                             remedy: "Write a random one: `head -c 32 /dev/urandom | base64 > \(path)`.")
+        guard !token.contains(where: { $0.isWhitespace }) else {
+            throw TallyError(.usageError, "the admin token in \(path) must be one word (it holds whitespace)", remedy: tokenRemedy(path))
+        }
+        // Guessable tokens are refused, not only short ones: "aaaa…" is long and worthless.
+        guard token.count >= minimumTokenLength else {
+            throw TallyError(.usageError, "the admin token in \(path) has \(token.count) characters; at least \(minimumTokenLength) are needed",
+                             remedy: tokenRemedy(path))
+        }
+        let distinct = Set(token).count
+        guard distinct >= minimumDistinctTokenCharacters else {
+            throw TallyError(.usageError, "the admin token in \(path) uses only \(distinct) different characters; at least \(minimumDistinctTokenCharacters) are needed",
+                             remedy: tokenRemedy(path))
         }
         return token
     }

@@ -35,9 +35,8 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             body.append(contentsOf: chunk.readBytes(length: chunk.readableBytes) ?? [])
         case .end:
             guard !rejected, let head else { return }
-            var headers: [String: String] = [:]
-            for (name, value) in head.headers { headers[name.lowercased()] = value }
-            let request = AdminRequest(method: head.method.rawValue, uri: head.uri, headers: headers, body: body)
+            let request = AdminRequest(method: head.method.rawValue, uri: head.uri, headerFields: head.headers.map { ($0.name, $0.value) },
+                                       body: body)
             let keepAlive = head.isKeepAlive
             let isHead = head.method == .HEAD
             let router = self.router

@@ -8,6 +8,8 @@ public struct AdminRequest: Sendable {
     public var query: [String: String]
     /// Header names lower-cased; a repeated header keeps its last value.
     public var headers: [String: String]
+    /// The (lower-cased) names of headers the request carried more than once.
+    public var repeatedHeaders: Set<String> = []
     public var body: Data
 
     public init(method: String, uri: String, headers: [String: String] = [:], body: Data = Data()) {
@@ -17,6 +19,19 @@ public struct AdminRequest: Sendable {
         query = parts.count > 1 ? AdminRequest.form(String(parts[1])) : [:]
         self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { $1 })
         self.body = body
+    }
+
+    /// A request from its header fields as they came, in order: a repeated field keeps its last value and is
+    /// named in ``repeatedHeaders``.
+    public init(method: String, uri: String, headerFields: [(String, String)], body: Data = Data()) {
+        var headers: [String: String] = [:]
+        var repeated: Set<String> = []
+        for (name, value) in headerFields {
+            let key = name.lowercased()
+            if headers.updateValue(value, forKey: key) != nil { repeated.insert(key) }
+        }
+        self.init(method: method, uri: uri, headers: headers, body: body)
+        repeatedHeaders = repeated
     }
 
     /// `a=1&b=two%20words` (query strings and `application/x-www-form-urlencoded` bodies).

@@ -19,6 +19,11 @@ public struct AdminRouter: Sendable {
     }
 
     public func handle(_ request: AdminRequest) async -> AdminResponse {
+        // Two Host headers make the name the request is for ambiguous (RFC 9112 §3.2: answer 400), and a proxy in
+        // front may have checked the other one.
+        guard !request.repeatedHeaders.contains("host") else {
+            return .error(400, "the request carries more than one Host header", code: .usageError)
+        }
         // DNS rebinding: without a token, only requests addressed to a loopback name are answered.
         guard context.access.hostAllowed(request.headers["host"]) else {
             return .error(421, "without a token this admin interface answers only requests addressed to 127.0.0.1, [::1] or localhost (the Host header)",
@@ -93,10 +98,14 @@ public struct AdminRouter: Sendable {
     }
 
     private func login(_ request: AdminRequest) -> AdminResponse {
-        // A form posted from another site's page is refused (the cookie is SameSite=Strict anyway).
-        if let origin = request.headers["origin"], origin != "null", let host = request.headers["host"],
-           URL(string: origin).map({ ($0.host ?? "") + ($0.port.map { ":\($0)" } ?? "") }) != AdminRouter.hostWithoutBrackets(host) {
-            return .error(403, "the login form must be posted from this admin page", code: .accessDenied)
+        // A form posted from another site's page is refused (the cookie is SameSite=Strict anyway), and so is one
+        // whose origin the browser hides (`Origin: null`: a sandboxed frame, a data: URL, a redirect across sites).
+        if let origin = request.headers["origin"] {
+            guard origin != "null", let host = request.headers["host"],
+                  URL(string: origin).map({ ($0.host ?? "") + ($0.port.map { ":\($0)" } ?? "") }) == AdminRouter.hostWithoutBrackets(host)
+            else {
+                return .error(403, "the login form must be posted from this admin page", code: .accessDenied)
+            }
         }
         guard context.access.requiresToken else { return .redirect("/") }
         let token = AdminRequest.form(String(decoding: request.body, as: UTF8.self))["token"] ?? ""

@@ -1,3 +1,5 @@
+import TallyCore
+
 /// HTML text escaping: everything that reaches a page and was not written here (machine names, CMIDs, SKUs,
 /// event fields, error messages) goes through `HTML.escape`.
 public enum HTML {
@@ -12,8 +14,9 @@ public enum HTML {
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
             default:
-                // Control characters (other than tab and newline) never reach a page.
-                if scalar.properties.generalCategory == .control && scalar != "\t" && scalar != "\n" {
+                // Control characters (other than tab and newline) never reach a page, nor bidirectional controls,
+                // which would make a name read in another order than it is stored.
+                if (scalar.properties.generalCategory == .control && scalar != "\t" && scalar != "\n") || Sanitize.isBidiControl(scalar) {
                     out += "\u{FFFD}"
                 } else {
                     out.unicodeScalars.append(scalar)
