@@ -130,7 +130,7 @@ extension DNSScenarios {
             await DNSRepublisher(runtime: live.runtime).run(rounds: 1)
             let successes = try live.runtime.store.events(since: nil, afterSeq: nil, id: .dnsPublishSucceeded, limit: 10)
             #expect(successes.count == 1)
-            #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 0 \(live.port) host1.tally.test."])
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 10 \(live.port) host1.tally.test."])
         }
 
         @Test func theRepublisherRunsEvery24HoursUntilStopped() async throws {

@@ -100,7 +100,7 @@ public struct HostSettings: Codable, Sendable, Equatable {
         ("group-commit-max-batch", "requests per transaction at most (1..10000, default 256)"),
         ("group-commit-max-wait-us", "microseconds to wait to fill a batch (0..100000, default 0)"),
         ("event-retention-days", "days of events kept (1..36500, default 400)"),
-        ("dns-publish-list", "DOMAIN[:PRIORITY[:WEIGHT]],... to publish the SRV record in, or none (resolv.conf's domain)"),
+        ("dns-publish-list", DNSPublishEntry.listHelp),
         ("dns-ttl", "TTL of the published records in seconds (60..86400, default 300)"),
         ("dns-key-file", "the tsig-keygen file whose key signs DNS updates, or none"),
         ("dns-key-name", "which key of that file, or none (the file's only key)"),
