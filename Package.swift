@@ -142,7 +142,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyCLITests",
-            dependencies: ["TallyCore"],
+            dependencies: ["TallyCore", "TallyDNS", "TallyDNSTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

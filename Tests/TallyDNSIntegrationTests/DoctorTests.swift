@@ -188,7 +188,7 @@ extension DNSScenarios {
             #expect(report[.targets]?.code == .hostUnreachable)
             #expect(report[.targets]?.finding.contains("host1.tally.test (127.0.0.1:\(live.port)) answers") == true)
             // The stalled target is named as a read stall, not as a connect timeout.
-            #expect(report[.targets]?.finding.contains("accepted the connection and never answered (a read stall) holds each client for the stall limit (1 s") == true,
+            #expect(report[.targets]?.finding.contains("A target that accepted the connection and never answered (a read stall) holds each client for the stall limit (1 s") == true,
                     "\(report[.targets]?.finding ?? "")")
             #expect(report[.targets]?.finding.contains("on each target it cannot connect to") == false)
             #expect(report[.hostCertificate]?.status == .pass)
@@ -202,7 +202,7 @@ extension DNSScenarios {
             let third = try Self.client(profile, temp, name: "pc-03", nameServers: [refusing.server.description], now: live.clock.now())
             let refusedReport = third.doctor(now: live.clock.now())
             #expect(refusedReport[.targets]?.status == .warn)
-            #expect(refusedReport[.targets]?.finding.contains("a client waits up to the connect timeout (1 s) on each target it cannot connect to") == true,
+            #expect(refusedReport[.targets]?.finding.contains("A client waits up to the connect timeout (1 s) on each target it cannot connect to") == true,
                     "\(refusedReport[.targets]?.finding ?? "")")
             #expect(refusedReport[.targets]?.finding.contains("read stall") == false)
         }
