@@ -190,4 +190,80 @@ struct HostDNSCLITests {
         #expect(!first.contains { $0.contains(" error ") }, "\(logs[0])")
         #expect(!second.contains { $0.contains("not set up") || $0.contains(" error ") }, "\(logs[1])")
     }
+
+    @Test("client set-dns-servers and set-resolv-conf are stored and used by ato and the doctor; the environment wins; bad input changes nothing")
+    func clientDNSSettings() throws {
+        let cli = CLIRunner()
+        defer { cli.cleanUp() }
+        let named = try NamedServer.start()
+        defer { named.stop() }
+        try HostServeCLITests.activatedHost(cli)
+        try Self.configureDNS(cli, named)
+        #expect(try cli.run("host", "set", "dns-publishing", "on", "--state-dir", "h").status == 0)
+        let served = try Self.serve(cli)
+        defer { _ = served.stop() }
+        #expect(try Self.waitForEvent(cli, "12294", count: 1))
+
+        let help = try cli.run("client", "--help").stdout
+        for word in ["set-dns-servers", "set-resolv-conf", "$TALLY_DNS_SERVERS", "$TALLY_RESOLV_CONF"] {
+            #expect(help.contains(word), "tally client --help lacks \(word)")
+        }
+
+        let profile = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cli.path("v/client-profile.json")))) as! [String: Any]
+        let setupKey = try #require((profile["skus"] as? [[String: Any]])?.first { $0["id"] as? String == "studio-server" }?["setupKey"] as? String)
+        // A resolv.conf naming no name server: without stored servers discovery has none to ask.
+        FileManager.default.createFile(atPath: cli.path("empty-resolv.conf"), contents: Data("# no name servers\n".utf8))
+        let env = ["TALLY_MACHINE_ID": "dns-machine-1", "TALLY_RESOLV_CONF": cli.path("empty-resolv.conf")]
+        #expect(try cli.run(["client", "ipk", setupKey, "--profile", "v/client-profile.json", "--state-dir", "c1"], environment: env).status == 0)
+        #expect(try cli.run(["client", "skms-domain", "tally.test", "--state-dir", "c1"], environment: env).status == 0)
+        let before = try cli.run(["client", "ato", "--state-dir", "c1"], environment: env)
+        #expect(before.status == 1)
+        #expect((before.stdout + before.stderr).contains("0x8007267C"), "\(before.stdout)\(before.stderr)")
+
+        // Stored name servers are asked; the host is found through its SRV record and counts this machine.
+        let set = try cli.run(["client", "set-dns-servers", named.server.description, "--state-dir", "c1"], environment: env)
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(set.stdout.contains("name servers: \(named.server.description)"), "\(set.stdout)")
+        try cli.run(["client", "ato", "--state-dir", "c1"], environment: env)
+        let dli = try cli.run(["client", "dli", "--json", "--state-dir", "c1"], environment: env).json()
+        #expect(dli["hostCount"] as? Int == 1)
+        #expect((dli["host"] as? String)?.contains("\(served.port)") == true, "\(dli)")
+        let stored = try Data(contentsOf: URL(fileURLWithPath: cli.path("c1/settings.json")))
+        #expect(String(decoding: stored, as: UTF8.self).contains(named.server.description))
+
+        // $TALLY_DNS_SERVERS wins over the stored list for one command.
+        let elsewhere = "127.0.0.1:\(Self.closedPort())"
+        let doctorEnv = env.merging(["TALLY_DNS_SERVERS": elsewhere]) { $1 }
+        let doctorOverridden = try cli.run(["doctor", "--state-dir", "c1", "--json"], environment: doctorEnv).json()
+        let overriddenCheck = (doctorOverridden["checks"] as? [[String: Any]])?.first { $0["name"] as? String == "name-servers" }
+        #expect((overriddenCheck?["finding"] as? String)?.contains("configured for Tally: \(elsewhere)") == true, "\(String(describing: overriddenCheck))")
+        let doctor = try cli.run(["doctor", "--state-dir", "c1", "--json"], environment: env).json()
+        let check = (doctor["checks"] as? [[String: Any]])?.first { $0["name"] as? String == "name-servers" }
+        #expect((check?["finding"] as? String)?.contains("set with `tally client set-dns-servers`: \(named.server.description)") == true,
+                "\(String(describing: check))")
+
+        // Bad input is refused and the stored settings stay as they were.
+        let bad = try cli.run(["client", "set-dns-servers", "127.0.0.1:notaport", "--state-dir", "c1"], environment: env)
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("is not a name server address"), "\(bad.stderr)")
+        let missing = try cli.run(["client", "set-resolv-conf", "no-such-resolv.conf", "--state-dir", "c1"], environment: env)
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("is not a readable file"), "\(missing.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cli.path("c1/settings.json"))) == stored)
+
+        // A stored resolv.conf gives the search list: a second machine without skms-domain finds the host through it.
+        FileManager.default.createFile(atPath: cli.path("tally-resolv.conf"), contents: Data("search tally.test\noptions timeout:1 attempts:1\n".utf8))
+        let second = ["TALLY_MACHINE_ID": "dns-machine-2"]
+        #expect(try cli.run(["client", "ipk", setupKey, "--profile", "v/client-profile.json", "--state-dir", "c2"], environment: second).status == 0)
+        #expect(try cli.run(["client", "set-dns-servers", named.server.description, "--state-dir", "c2"], environment: second).status == 0)
+        let resolv = try cli.run(["client", "set-resolv-conf", "tally-resolv.conf", "--state-dir", "c2"], environment: second)
+        #expect(resolv.status == 0, "\(resolv.stderr)")
+        #expect(resolv.stdout.contains("resolv.conf:  \(cli.path("tally-resolv.conf"))"), "\(resolv.stdout)")
+        try cli.run(["client", "ato", "--state-dir", "c2"], environment: second)
+        let secondDLI = try cli.run(["client", "dli", "--json", "--state-dir", "c2"], environment: second).json()
+        #expect(secondDLI["hostCount"] as? Int == 2, "\(secondDLI)")
+        // `none` goes back to the system's files.
+        let reset = try cli.run(["client", "set-resolv-conf", "none", "--state-dir", "c2"], environment: second)
+        #expect(reset.stdout.contains("resolv.conf:  none set (/etc/resolv.conf)"), "\(reset.stdout)")
+    }
 }

@@ -8,7 +8,11 @@ import TallyFiles
 /// host, and the one signed answer of the host the client would use.
 package final class DoctorSession {
     package let client: TallyClient
-    package let discovery: DiscoveryOptions
+    /// Discovery as asked for, before the state's stored DNS settings apply.
+    package let requestedDiscovery: DiscoveryOptions
+    /// Discovery as the client does it: the stored DNS settings (`set-dns-servers`, `set-resolv-conf`) where the
+    /// requested options leave them open.
+    package lazy var discovery: DiscoveryOptions = requestedDiscovery.applying(state.settings)
     /// The SKU asked for (`--sku`); `nil` for the only (or first) one installed.
     package let requestedSKU: String?
     /// This machine's clock.
@@ -16,7 +20,7 @@ package final class DoctorSession {
 
     package init(client: TallyClient, discovery: DiscoveryOptions, sku: String? = nil, now: Date) {
         self.client = client
-        self.discovery = discovery
+        requestedDiscovery = discovery
         requestedSKU = sku
         self.now = now
     }
