@@ -44,7 +44,7 @@ public struct DiscoveryOptions: Sendable, Equatable {
     }
 }
 
-/// Finds hosts through DNS SRV records (DESIGN.md, "DNS"): a pinned host wins; else, with host caching on,
+/// Finds hosts through DNS SRV records (docs/DNS.md, docs/ARCHITECTURE.md): a pinned host wins; else, with host caching on,
 /// the host that last answered; else `_<service>._tcp.<domain>` for the `skms-domain` domain or each search
 /// domain in turn, targets ordered by RFC 2782 (priority, then weighted random) and looked up one at a time as
 /// they are tried, within the limits of ``DiscoveryOptions``.

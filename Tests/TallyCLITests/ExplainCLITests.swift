@@ -41,7 +41,7 @@ struct ExplainCLITests {
         #expect(meaning.contains("tally host status"), "\(meaning)")
     }
 
-    @Test("every code of DESIGN.md is explained with a remedy",
+    @Test("every code of docs/ARCHITECTURE.md is explained with a remedy",
           arguments: ["C004F038", "C004F039", "C004F041", "C004F042", "C004F050", "C004F074", "C004F06C", "8007267C",
                       "8007232A", "8007232B", "8007251D", "C004C008", "C004C003", "C004D307"])
     func designCodes(_ code: String) throws {

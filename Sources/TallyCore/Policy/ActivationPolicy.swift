@@ -14,7 +14,7 @@ public struct ActivationDecision: Sendable, Equatable {
     public var grantsTicket: Bool { code == .success }
 }
 
-/// The decision table of DESIGN.md, as a pure function of the host's certificate, the class counts, the request
+/// The decision table of docs/ARCHITECTURE.md ("Counting and deciding"), as a pure function of the host's certificate, the class counts, the request
 /// and the time. The host takes decisions one at a time, so two requests at 24 never both see 24.
 public struct ActivationPolicy: Sendable {
     public var clockSkewTolerance: TimeInterval
