@@ -4,8 +4,9 @@ import TallyDNS
 
 /// Where DNS discovery finds its name servers, search domains and limits.
 ///
-/// By default everything comes from `/etc/resolv.conf`; an application (or `TALLY_DNS_SERVERS` and
-/// `TALLY_RESOLV_CONF` for the command line) can name other servers, with ports.
+/// By default everything comes from `/etc/resolv.conf`; the state directory can store other servers and another
+/// resolv.conf (`tally client set-dns-servers`, `set-resolv-conf`; see ``applying(_:)``), and an application (or
+/// `TALLY_DNS_SERVERS` and `TALLY_RESOLV_CONF` for the command line) can name others still, with ports.
 ///
 /// Discovery is bounded whatever the DNS answers say: the targets of an SRV answer are looked up one at a time,
 /// in RFC 2782 order, each only after the hosts before it failed; at most ``maximumTargets`` targets (the first in
@@ -43,7 +44,7 @@ public struct DiscoveryOptions: Sendable, Equatable {
     }
 }
 
-/// Finds hosts through DNS SRV records (DESIGN.md, "DNS"): a pinned host wins; else, with host caching on,
+/// Finds hosts through DNS SRV records (docs/DNS.md, docs/ARCHITECTURE.md): a pinned host wins; else, with host caching on,
 /// the host that last answered; else `_<service>._tcp.<domain>` for the `skms-domain` domain or each search
 /// domain in turn, targets ordered by RFC 2782 (priority, then weighted random) and looked up one at a time as
 /// they are tried, within the limits of ``DiscoveryOptions``.
@@ -71,7 +72,8 @@ package struct DNSHostLocator: HostLocator {
             return HostQueue(HostCandidates(hosts: [cached], pinned: false, cached: true,
                                             names: settings.discoveredHostName.map { [cached: $0] } ?? [:]))
         }
-        return try discover(settings: settings, service: service)
+        // The state's stored DNS settings apply where the options leave them open.
+        return try DNSHostLocator(options: options.applying(settings), random: random).discover(settings: settings, service: service)
     }
 
     /// The resolver configuration: resolv.conf, with the options' overrides.

@@ -82,14 +82,20 @@ public struct ClientSettings: Codable, Sendable, Equatable {
     public var cachedHost: HostAddress?
     /// The SRV target name of the discovered host that last answered (`dli`'s "host name from DNS").
     public var discoveredHostName: String?
+    /// Name servers `ADDR[:PORT]` discovery asks instead of resolv.conf's (`tally client set-dns-servers`).
+    public var dnsServers: [String]?
+    /// The resolv.conf discovery reads instead of /etc/resolv.conf (`tally client set-resolv-conf`).
+    public var resolvConf: String?
 
     public init(pinnedHost: HostAddress? = nil, domain: String? = nil, hostCaching: Bool = true, cachedHost: HostAddress? = nil,
-                discoveredHostName: String? = nil) {
+                discoveredHostName: String? = nil, dnsServers: [String]? = nil, resolvConf: String? = nil) {
         self.pinnedHost = pinnedHost
         self.domain = domain
         self.hostCaching = hostCaching
         self.cachedHost = cachedHost
         self.discoveredHostName = discoveredHostName
+        self.dnsServers = dnsServers
+        self.resolvConf = resolvConf
     }
 
     public init(from decoder: any Decoder) throws {
@@ -99,5 +105,7 @@ public struct ClientSettings: Codable, Sendable, Equatable {
         hostCaching = try container.decodeIfPresent(Bool.self, forKey: .hostCaching) ?? true
         cachedHost = try container.decodeIfPresent(HostAddress.self, forKey: .cachedHost)
         discoveredHostName = try container.decodeIfPresent(String.self, forKey: .discoveredHostName)
+        dnsServers = try container.decodeIfPresent([String].self, forKey: .dnsServers)
+        resolvConf = try container.decodeIfPresent(String.self, forKey: .resolvConf)
     }
 }

@@ -30,10 +30,14 @@ struct ClientCommand: AsyncParsableCommand {
 
         The machine is identified by /etc/machine-id and, where readable, /sys/class/dmi/id/product_uuid; \
         nothing else changes that. $TALLY_MACHINE_NAME changes only the name shown to the host's administrator.
+
+        DNS discovery asks the name servers of /etc/resolv.conf and searches its search list (or the \
+        skms-domain). `set-dns-servers ADDR[:PORT],...` and `set-resolv-conf PATH` store others in the state \
+        directory; $TALLY_DNS_SERVERS (ADDR[:PORT],...) and $TALLY_RESOLV_CONF override those for one command.
         """,
         subcommands: [ClientIPK.self, ClientUPK.self, ClientATO.self, ClientDLI.self, ClientDLV.self, ClientXPR.self,
                       ClientSKMS.self, ClientCKMS.self, ClientSKMSDomain.self, ClientCKMSDomain.self, ClientSKHC.self,
-                      ClientCKHC.self, ClientRearm.self, ClientRenewDue.self]
+                      ClientCKHC.self, ClientSetDNSServers.self, ClientSetResolvConf.self, ClientRearm.self, ClientRenewDue.self]
     )
 }
 

@@ -217,7 +217,7 @@ struct ActivationPolicyTests {
         let wrong = now + 20 * Fixed.day
         for i in 1...24 { _ = policy.decide(request("m\(i)", at: wrong), certificate: certificate, counts: &counts, now: wrong) }
         let decision = policy.decide(request("m1"), certificate: certificate, counts: &counts, now: now)
-        // DESIGN.md: the count includes the machine asking now.
+        // docs/ARCHITECTURE.md: the count includes the machine asking now.
         #expect(decision.currentCount >= 1)
     }
 }

@@ -74,7 +74,7 @@ struct ResultCodeTests {
         #expect(codes == codes.sorted())
     }
 
-    @Test("every code DESIGN.md names has info",
+    @Test("every code docs/ARCHITECTURE.md names has info",
           arguments: ["C004F038", "C004F039", "C004F041", "C004F042", "C004F050", "C004F074", "C004F06C", "8007267C",
                       "8007232A", "8007232B", "8007251D", "C004C008", "C004C003", "C004D307"])
     func designCodesHaveInfo(_ text: String) throws {

@@ -11,7 +11,7 @@ import Testing
         let records = try DNSPublishPlan.desired(settings: settings, port: 1688, defaultDomains: [], hostName: "kms01")
         #expect(records.map(\.owner) == ["_tally._tcp.example.com.", "_tally._tcp.corp.example."])
         #expect(records.map(\.target) == ["kms01.example.com.", "kms01.corp.example."])
-        #expect(records.map(\.srvText) == ["1 2 1688 kms01.example.com.", "0 0 1688 kms01.corp.example."])
+        #expect(records.map(\.srvText) == ["1 2 1688 kms01.example.com.", "0 10 1688 kms01.corp.example."])
         // A qualified host name is used as it is; the service label comes from the settings.
         settings.dnsService = "vendorx"
         let qualified = try DNSPublishPlan.desired(settings: settings, port: 1688, defaultDomains: [], hostName: "kms01.dc.example.net")
@@ -50,6 +50,10 @@ import Testing
         #expect(try DNSPublishEntry.parseList("example.com:0:10, branch.example.com:10") ==
                 [DNSPublishEntry(domain: "example.com", priority: 0, weight: 10), DNSPublishEntry(domain: "branch.example.com", priority: 10)])
         #expect(try DNSPublishEntry.parseList("none").isEmpty)
+        // Left out, the weight is the docs' 10 (a weight-0 record gets almost no clients next to weighted ones).
+        #expect(try DNSPublishEntry.parseList("example.com") == [DNSPublishEntry(domain: "example.com", priority: 0, weight: 10)])
+        #expect(try DNSPublishEntry.parseList("example.com:5:0") == [DNSPublishEntry(domain: "example.com", priority: 5, weight: 0)])
+        #expect(HostSettings.setting(named: "dns-publish-list")?.help.contains("RFC 2782") == true)
         #expect(throws: TallyError.self) { try DNSPublishEntry.parseList("example.com:70000") }
         #expect(throws: TallyError.self) { try DNSPublishEntry.parseList("bad..name") }
         var settings = HostSettings()

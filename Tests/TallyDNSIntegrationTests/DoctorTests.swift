@@ -187,8 +187,24 @@ extension DNSScenarios {
             #expect(report[.targets]?.status == .warn)
             #expect(report[.targets]?.code == .hostUnreachable)
             #expect(report[.targets]?.finding.contains("host1.tally.test (127.0.0.1:\(live.port)) answers") == true)
+            // The stalled target is named as a read stall, not as a connect timeout.
+            #expect(report[.targets]?.finding.contains("A target that accepted the connection and never answered (a read stall) holds each client for the stall limit (1 s") == true,
+                    "\(report[.targets]?.finding ?? "")")
+            #expect(report[.targets]?.finding.contains("on each target it cannot connect to") == false)
             #expect(report[.hostCertificate]?.status == .pass)
             #expect(report[.hostCertificate]?.finding.contains("127.0.0.1:\(live.port)") == true)
+
+            // A target that refuses the connection before the live one costs the connect timeout, and no stall is named.
+            let refused = LoopbackSockets.stalledTCP()
+            close(refused.fd)
+            let refusing = try NamedServer.start(records: ["_tally._tcp IN SRV 0 0 \(refused.port) host3", "_tally._tcp IN SRV 10 0 \(live.port) host1"])
+            defer { refusing.stop() }
+            let third = try Self.client(profile, temp, name: "pc-03", nameServers: [refusing.server.description], now: live.clock.now())
+            let refusedReport = third.doctor(now: live.clock.now())
+            #expect(refusedReport[.targets]?.status == .warn)
+            #expect(refusedReport[.targets]?.finding.contains("A client waits up to the connect timeout (1 s) on each target it cannot connect to") == true,
+                    "\(refusedReport[.targets]?.finding ?? "")")
+            #expect(refusedReport[.targets]?.finding.contains("read stall") == false)
         }
 
         @Test func aPinnedHostThatDoesNotAnswerIsC004F039() throws {

@@ -129,7 +129,7 @@ extension DNSScenarios {
             _ = await live.runtime.publishDNSOnce()
             let successes = try await live.runtime.store.events(EventQuery(since: nil, afterSeq: nil, id: .dnsPublishSucceeded, limit: 10))
             #expect(successes.count == 1)
-            #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 0 \(live.port) host1.tally.test."])
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 10 \(live.port) host1.tally.test."])
         }
 
         @Test func theRepublisherRunsEvery24HoursUntilStopped() async throws {

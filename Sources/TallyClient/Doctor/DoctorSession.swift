@@ -8,7 +8,11 @@ import TallyFiles
 /// host, and the one signed answer of the host the client would use.
 package final class DoctorSession {
     package let client: TallyClient
-    package let discovery: DiscoveryOptions
+    /// Discovery as asked for, before the state's stored DNS settings apply.
+    package let requestedDiscovery: DiscoveryOptions
+    /// Discovery as the client does it: the stored DNS settings (`set-dns-servers`, `set-resolv-conf`) where the
+    /// requested options leave them open.
+    package lazy var discovery: DiscoveryOptions = requestedDiscovery.applying(state.settings)
     /// The SKU asked for (`--sku`); `nil` for the only (or first) one installed.
     package let requestedSKU: String?
     /// This machine's clock.
@@ -16,7 +20,7 @@ package final class DoctorSession {
 
     package init(client: TallyClient, discovery: DiscoveryOptions, sku: String? = nil, now: Date) {
         self.client = client
-        self.discovery = discovery
+        requestedDiscovery = discovery
         requestedSKU = sku
         self.now = now
     }
@@ -182,6 +186,9 @@ package final class DoctorSession {
         var target = false
         /// Why it did not answer as a Tally host; `nil` when it did.
         var failure: String?
+        /// It accepted the connection and sent nothing within the read timeout (a stalled host), as opposed to
+        /// one that refused or never completed the connection.
+        var stalled = false
 
         var answers: Bool { failure == nil }
 
@@ -198,7 +205,7 @@ package final class DoctorSession {
     private func probeHosts() -> [Probe] {
         if let pinned = pinnedHost {
             var probe = Probe(address: pinned, pinned: true)
-            probe.failure = Self.probe(pinned, connectTimeout: client.connectTimeout, readTimeout: client.readTimeout)
+            (probe.failure, probe.stalled) = Self.probe(pinned, connectTimeout: client.connectTimeout, readTimeout: client.readTimeout)
             return [probe]
         }
         var list: [Probe] = []
@@ -216,32 +223,36 @@ package final class DoctorSession {
                 }
             }
         }
-        // While other hosts remain the client drops a silent host after the connect timeout (at least 1 s).
-        let readTimeout = min(client.readTimeout, max(client.connectTimeout, 1))
         for index in list.indices {
-            list[index].failure = Self.probe(list[index].address, connectTimeout: client.connectTimeout, readTimeout: readTimeout)
+            (list[index].failure, list[index].stalled) = Self.probe(list[index].address, connectTimeout: client.connectTimeout,
+                                                                    readTimeout: stallTimeout)
         }
         return list
     }
 
-    /// `nil` when `address` answers `/health` as a Tally host, else why not.
-    static func probe(_ address: HostAddress, connectTimeout: TimeInterval, readTimeout: TimeInterval) -> String? {
+    /// How long the client waits for the answer of a host that accepted the connection, while other hosts
+    /// remain: the connect timeout, at least 1 s (never more than the read timeout). The doctor probes with it.
+    package var stallTimeout: TimeInterval { min(client.readTimeout, max(client.connectTimeout, 1)) }
+
+    /// `(nil, false)` when `address` answers `/health` as a Tally host, else why not, and whether it stalled
+    /// (accepted the connection and sent nothing within `readTimeout`).
+    static func probe(_ address: HostAddress, connectTimeout: TimeInterval, readTimeout: TimeInterval) -> (String?, Bool) {
         struct Health: Decodable { var status: String }
         let response: HTTPResponse
         do {
             response = try HTTPClient.get("/health", from: address, connectTimeout: connectTimeout, readTimeout: readTimeout)
         } catch {
             switch error.kind {
-            case .resolve: return "does not resolve (\(error.detail))"
-            case .connect: return error.detail
-            case .timeout: return "accepted the connection but did not answer within \(HTTPClient.format(readTimeout)) s"
-            case .malformed, .tooLarge: return "did not answer as a Tally host: \(error.detail)"
+            case .resolve: return ("does not resolve (\(error.detail))", false)
+            case .connect: return (error.detail, false)
+            case .timeout: return ("accepted the connection but did not answer within \(HTTPClient.format(readTimeout)) s", true)
+            case .malformed, .tooLarge: return ("did not answer as a Tally host: \(error.detail)", false)
             }
         }
         guard response.status == 200, let health = try? JSONDecoder().decode(Health.self, from: response.body), health.status == "ok" else {
-            return "answered HTTP \(response.status) on /health, not as a Tally host (something else may listen on port \(address.port))"
+            return ("answered HTTP \(response.status) on /health, not as a Tally host (something else may listen on port \(address.port))", false)
         }
-        return nil
+        return (nil, false)
     }
 
     /// The host the client would use now: the pinned host, else the cached one, else the first SRV target

@@ -1,7 +1,8 @@
 import TallyCore
 import TallyDNS
 
-/// Check 2: name servers are configured, in resolv.conf or for Tally (`$TALLY_DNS_SERVERS`, `DiscoveryOptions`).
+/// Check 2: name servers are configured, in resolv.conf or for Tally (`tally client set-dns-servers`,
+/// `$TALLY_DNS_SERVERS`, `DiscoveryOptions`).
 /// None is 8007267C. Skipped when a host is pinned: the client then never looks in DNS.
 package struct NameServerCheck: DoctorCheck {
     package var name: DoctorCheckName { .nameServers }
@@ -17,10 +18,11 @@ package struct NameServerCheck: DoctorCheck {
         case let .failure(error): return .fail(name, error.code, error.message, remedy: error.remedy)
         case let .success(value): configuration = value
         }
-        let source = session.discovery.nameServers == nil ? "from \(session.discovery.resolvConfPath)" : "configured for Tally"
+        let source = session.discovery.nameServers == nil ? "from \(session.discovery.resolvConfPath)"
+            : session.requestedDiscovery.nameServers == nil ? "set with `tally client set-dns-servers`" : "configured for Tally"
         guard !configuration.nameServers.isEmpty else {
-            return .fail(name, .noDNSServer, "no DNS server is configured (\(source == "configured for Tally" ? "the configured list is empty" : "\(session.discovery.resolvConfPath) names none")), so no host can be discovered",
-                         remedy: "Add a `nameserver` line to \(session.discovery.resolvConfPath) (or set $TALLY_DNS_SERVERS), or pin the activation host: `tally client skms HOST[:PORT]`.")
+            return .fail(name, .noDNSServer, "no DNS server is configured (\(session.discovery.nameServers != nil ? "the configured list is empty" : "\(session.discovery.resolvConfPath) names none")), so no host can be discovered",
+                         remedy: "Add a `nameserver` line to \(session.discovery.resolvConfPath) (or set name servers for Tally: `tally client set-dns-servers ADDR[:PORT],...`), or pin the activation host: `tally client skms HOST[:PORT]`.")
         }
         var finding = "\(DoctorText.plural(configuration.nameServers.count, "name server")) \(source): "
             + configuration.nameServers.map(\.description).joined(separator: ", ")

@@ -45,7 +45,26 @@ package struct TargetsCheck: DoctorCheck {
             return .fail(name, .noHostContacted, finding,
                          remedy: "Check each target: the host runs (`tally host status`), its port is open in every firewall on the path, and the record is not stale (`tally host dns show`; remove records of hosts that are gone).")
         }
-        return .warn(name, .hostUnreachable, finding + ". Clients skip them after the connect timeout, so activation still works but is slower",
+        return .warn(name, .hostUnreachable, finding + ". " + Self.cost(of: dead, session: session) + ", so activation still works but is slower",
                      remedy: "Check the targets that do not answer: the host runs, the port is open, or remove their stale records (`tally host dns unpublish` on that host, or `nsupdate`, see docs/DNS.md).")
+    }
+
+    /// What a client loses on the dead targets before it reaches one that answers: a host that refuses or never
+    /// completes the connection costs the connect timeout; one that accepted the connection and never answered
+    /// (a read stall) costs the stall limit.
+    static func cost(of dead: [DoctorSession.Probe], session: DoctorSession) -> String {
+        let stalled = dead.filter(\.stalled).count
+        let unreachable = dead.count - stalled
+        var parts: [String] = []
+        if unreachable > 0 {
+            parts.append("a client waits up to the connect timeout (\(HTTPClient.format(session.client.connectTimeout)) s) on each target it cannot connect to "
+                         + "(less when the connection is refused)")
+        }
+        if stalled > 0 {
+            parts.append("a target that accepted the connection and never answered (a read stall) holds each client for the stall limit "
+                         + "(\(HTTPClient.format(session.stallTimeout)) s: the connect timeout, at least 1 s, while other hosts remain) before it moves on")
+        }
+        let text = parts.joined(separator: "; ")
+        return text.prefix(1).uppercased() + text.dropFirst()
     }
 }

@@ -74,6 +74,10 @@ public struct Catalog: Codable, Sendable, Equatable {
         return result
     }
 
+    /// The thresholds of the starter catalog's classes, as in KMS: 25 distinct machines for client class, 5 for
+    /// server class. A vendor's catalog may set others; `tally explain C004F038` names these.
+    public static let defaultThresholds: [String: Int] = ["client": 25, "server": 5]
+
     /// A starter catalog with fresh setup keys, for `tally vendor init`.
     public static func starter(vendorID: String, vendorName: String) -> Catalog {
         func sku(_ id: String, _ name: String, _ productClass: String) -> SKU {
@@ -84,7 +88,7 @@ public struct Catalog: Codable, Sendable, Equatable {
             vendor: Vendor(id: vendorID, name: vendorName),
             service: "tally",
             rearmLimit: 5,
-            classes: ["client": ProductClass(threshold: 25), "server": ProductClass(threshold: 5)],
+            classes: defaultThresholds.mapValues { ProductClass(threshold: $0) },
             products: [
                 Product(id: "studio", name: "Studio", skus: [
                     sku("studio-pro", "Studio Professional", "client"),

@@ -44,7 +44,10 @@ extension ResultCode {
               meaning: "The key is valid but of the wrong kind for this command (a client setup key on a host, or a host key on a client).",
               remedy: "On a client install the product's client setup key (`tally client ipk`); on a host install the secret host key the vendor issued (`tally host install-key`)."),
         .init(code: .countTooLow, name: "countTooLow",
-              meaning: "The count on the host is insufficient: fewer distinct machines than the product class needs have asked in the last 30 days.",
+              meaning: "The count on the host is insufficient: fewer distinct machines than the product class needs have asked in the last 30 days. "
+                + "The vendor's catalog sets each class's threshold; its defaults are \(Catalog.defaultThresholds["client"] ?? 0) for client class and \(Catalog.defaultThresholds["server"] ?? 0) for server class. "
+                + "The host's own thresholds are in its certificate: `tally host status` prints `count (CLASS): N of THRESHOLD`, the dashboard shows each class against its threshold, "
+                + "`tally_machines_required{class}` on /metrics exports it, and `tally client dli` shows the count and threshold the host last answered with.",
               remedy: "Wait for more machines to ask, or add machines; check the host's count with `tally host status`. A ticket already held stays valid until it expires. If the count stays at 1 while many machines ask, the machines are clones sharing one CMID: run `tally client rearm` on them."),
         .init(code: .hostDidNotRespond, name: "hostDidNotRespond",
               meaning: "The host pinned with `skms` did not respond.",

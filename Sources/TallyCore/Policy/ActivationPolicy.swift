@@ -1,8 +1,8 @@
 import Foundation
 
-/// The decision table of docs/ARCHITECTURE.md, as a pure function of the host's certificate, the class counts,
-/// the request, the host's intervals and the time. The host takes decisions one at a time, so two requests at
-/// 24 never both see 24.
+/// The decision table of docs/ARCHITECTURE.md ("Counting and deciding"), as a pure function of the host's
+/// certificate, the class counts, the request, the host's intervals and the time. The host takes decisions one at
+/// a time, so two requests at 24 never both see 24.
 public struct ActivationPolicy: Sendable {
     public var clockSkewTolerance: TimeInterval
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The numbers of KMS that Tally keeps (DESIGN.md), in one place.
+/// The numbers of KMS that Tally keeps (docs/ARCHITECTURE.md, "Counting and deciding"), in one place.
 public enum Intervals {
     /// Distinct machines seen in this many days form the count.
     public static let countWindowDays = 30

@@ -16,7 +16,7 @@ public struct SRVAnswer: Sendable, Equatable {
 }
 
 /// SRV lookups in Tally's terms: each way a lookup can fail is a result code an administrator knows from
-/// KMS (DESIGN.md, "DNS").
+/// KMS (docs/DNS.md).
 ///
 /// | outcome | code |
 /// |---|---|

@@ -49,9 +49,12 @@ public struct DNSPublishedRecord: Codable, Sendable, Equatable {
 /// priority, weight or target replaces the host's own old record, and `unpublish` removes exactly it.
 public struct DNSPublication: Codable, Sendable, Equatable {
     public var records: [DNSPublishedRecord]
+    /// When the host warned that publishing is on but was never set up (it warns once, not at every start).
+    public var unconfiguredWarning: Date?
 
-    public init(records: [DNSPublishedRecord] = []) {
+    public init(records: [DNSPublishedRecord] = [], unconfiguredWarning: Date? = nil) {
         self.records = records
+        self.unconfiguredWarning = unconfiguredWarning
     }
 
     public static let fileName = "dns-published.json"

@@ -221,11 +221,40 @@ public struct DNSPublisher: Sendable {
     private func record(_ outcome: DNSPublishOutcome) -> DNSPublishOutcome {
         if outcome.succeeded {
             logger.info("DNS \(outcome.action.rawValue) succeeded", metadata: ["domain": "\(outcome.domain)", "record": "\(outcome.record ?? "")"])
+        } else if isUnconfigured {
+            logUnconfigured(outcome)
         } else {
             logger.error("DNS \(outcome.action.rawValue) failed", metadata: ["domain": "\(outcome.domain)", "rcode": "\(outcome.code ?? "")",
                                                                               "error": "\(outcome.message)", "remedy": "\(outcome.remedy ?? "")"])
         }
         return outcome
+    }
+
+    /// Nothing about DNS publishing was set up: no publish list and no key file (a host's first starts). Its
+    /// failures are expected, so they are not logged as errors.
+    var isUnconfigured: Bool { settings.dnsPublishList.isEmpty && settings.dnsKeyFile == nil }
+
+    /// The one-time warning of a host whose publishing was never set up, with the hint.
+    static let unconfiguredWarning = "DNS publishing is on but not set up, so clients cannot find this host through DNS (this warning is shown once; "
+        + "each start still records event 12293). Set it up: `tally host set dns-publish-list example.com` and "
+        + "`tally host set dns-key-file /etc/tally/tally-host.key` (docs/DNS.md), or turn it off: `tally host set dns-publishing off`."
+
+    /// A host that publishing was never set up for: one warning with the hint, the first time (remembered in
+    /// `dns-published.json`), then only a debug line. The 12293 event is recorded every time all the same.
+    private func logUnconfigured(_ outcome: DNSPublishOutcome) {
+        let first = (try? directory.withLock { () throws -> Bool in
+            var publication = try DNSPublication.load(from: directory)
+            guard publication.unconfiguredWarning == nil else { return false }
+            publication.unconfiguredWarning = clock()
+            try publication.save(to: directory)
+            return true
+        }) ?? true
+        let metadata: Logger.Metadata = ["reason": "\(outcome.message)", "event": "12293"]
+        guard first else {
+            logger.debug("DNS publishing is not set up", metadata: metadata)
+            return
+        }
+        logger.warning("\(Self.unconfiguredWarning)", metadata: metadata)
     }
 
     /// Reads back what DNS holds for the owner name in every domain (listed or remembered), marking this

@@ -7,26 +7,39 @@ import TallyStore
 import TallyCore
 
 /// The host's Prometheus metrics, made through swift-metrics with a factory of this host's own (not the
-/// process-wide `MetricsSystem`), so several hosts in one test process never share numbers.
-///
-/// | metric | type | labels |
-/// |---|---|---|
-/// | `tally_requests_total` | counter | `result` (hex code, or `store-unavailable`) |
-/// | `tally_count` / `tally_required_count` | gauge | `class` |
-/// | `tally_activation_latency_seconds` | histogram | |
-/// | `tally_group_commit_batch_size` | histogram | |
-/// | `tally_dns_publish_total` | counter | `domain`, `outcome` (`success`, `failure`) |
-/// | `tally_cloned_images_total` | counter | |
-/// | `tally_certificate_expiry_timestamp_seconds` | gauge | |
+/// process-wide `MetricsSystem`), so several hosts in one test process never share numbers, and every metric has
+/// the help text of ``families`` (`# HELP` on `/metrics`).
 public final class HostMetrics: ActivationObserver, Sendable {
     public let registry: PrometheusCollectorRegistry
-    let factory: PrometheusMetricsFactory
+    let factory: DescribedMetricsFactory
     private let latency: CoreMetrics.Timer
     private let batchSize: CoreMetrics.Recorder
     private let clones: CoreMetrics.Counter
     private let requests = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
     private let dnsOutcomes = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
     private let gauges = NIOLockedValueBox<[String: CoreMetrics.Gauge]>([:])
+
+    /// Every metric the host exports: name, Prometheus type, labels and the help text of its `# HELP` line.
+    /// README's table and the Grafana dashboard (`packaging/grafana/`) are over these; a test checks both
+    /// against a live host's `/metrics`.
+    public static let families: [(name: String, type: String, labels: [String], help: String)] = [
+        ("tally_requests_total", "counter", ["result"],
+         "Activation requests answered, by result code (hex, e.g. 0xC004F038), or store-unavailable when the store could not commit."),
+        ("tally_machines_counted", "gauge", ["class"],
+         "Distinct machines (CMIDs) that asked in the last 30 days, per product class: the KMS current count."),
+        ("tally_machines_required", "gauge", ["class"],
+         "Machines a product class needs before clients of it are activated (its threshold, from the host certificate)."),
+        ("tally_activation_latency_seconds", "histogram", [],
+         "Time from a request reaching the activation service to its answer being committed, in seconds."),
+        ("tally_group_commit_batch_size", "histogram", [],
+         "Requests committed together in one store transaction (group commit)."),
+        ("tally_dns_publish_total", "counter", ["domain", "outcome"],
+         "Attempts to publish or remove this host's SRV record, per publish-list domain and outcome (success: event 12294, failure: 12293)."),
+        ("tally_cloned_images_total", "counter", [],
+         "Cloned images detected: one CMID seen on machines with different fingerprints (event 12300)."),
+        ("tally_certificate_expiry_timestamp_seconds", "gauge", [],
+         "When the host certificate expires, as a Unix time in seconds."),
+    ]
 
     public static let batchSizeBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 10_000]
     public static let latencyBuckets: [Duration] = [
@@ -36,10 +49,10 @@ public final class HostMetrics: ActivationObserver, Sendable {
 
     public init() {
         registry = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.durationHistogramBuckets["tally_activation_latency_seconds"] = HostMetrics.latencyBuckets
-        factory.valueHistogramBuckets["tally_group_commit_batch_size"] = HostMetrics.batchSizeBuckets
-        self.factory = factory
+        factory = DescribedMetricsFactory(registry: registry,
+                                          help: Dictionary(uniqueKeysWithValues: HostMetrics.families.map { ($0.name, $0.help) }),
+                                          durationBuckets: ["tally_activation_latency_seconds": HostMetrics.latencyBuckets],
+                                          valueBuckets: ["tally_group_commit_batch_size": HostMetrics.batchSizeBuckets])
         latency = CoreMetrics.Timer(label: "tally_activation_latency_seconds", factory: factory)
         batchSize = CoreMetrics.Recorder(label: "tally_group_commit_batch_size", aggregate: true, factory: factory)
         clones = CoreMetrics.Counter(label: "tally_cloned_images_total", factory: factory)
@@ -90,8 +103,8 @@ public final class HostMetrics: ActivationObserver, Sendable {
     /// The Prometheus text, with the count gauges read now.
     public func exposition(counts: [String: (current: Int, required: Int)], certificateExpires: Date?) -> String {
         for (productClass, count) in counts {
-            gauge("tally_count", [("class", productClass)]).record(count.current)
-            gauge("tally_required_count", [("class", productClass)]).record(count.required)
+            gauge("tally_machines_counted", [("class", productClass)]).record(count.current)
+            gauge("tally_machines_required", [("class", productClass)]).record(count.required)
         }
         if let certificateExpires {
             gauge("tally_certificate_expiry_timestamp_seconds", []).record(certificateExpires.timeIntervalSince1970)

@@ -39,7 +39,7 @@ extension HostSettings {
                     applies: .onSIGHUP, example: "on", help: "publish the SRV record with low priority (KMS /spri, /cpri)"),
         HostSetting("dns-publish-list", \.dnsPublishList, .publishList,
                     applies: .onSIGHUP, example: "example.com:0:10,branch.example.com:10:0",
-                    help: "domains to publish the SRV record in, with priority and weight; none: resolv.conf's domain"),
+                    help: "domains to publish the SRV record in, each with priority (default 0) and weight (default \(DNSPublishEntry.defaultWeight): RFC 2782 gives a weight-0 record almost no clients next to weighted ones); none: resolv.conf's domain"),
         HostSetting("dns-ttl", \.dnsTTL, key: "dnsTTL", .integer(60...86_400),
                     applies: .onSIGHUP, example: "600", help: "TTL of the published records, seconds"),
         HostSetting("dns-key-file", \.dnsKeyFile, .optional(.path),
