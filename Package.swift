@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The rules and formats: no I/O.
@@ -39,7 +40,34 @@ let package = Package(
         ),
         .target(
             name: "TallyVendor",
-            dependencies: ["TallyCore", "TallyFiles"],
+            dependencies: ["TallyCore", "TallyFiles", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // `tally vendor serve`: the vendor's online authority over TLS. Its own target, so neither the vendor's
+        // library nor the client library pulls in NIO or TLS.
+        .target(
+            name: "TallyVendorServer",
+            dependencies: [
+                "TallyCore", "TallyVendor",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A host's calls to the vendor's online service: HTTPS with NIO and NIOSSL, through a CONNECT proxy.
+        .target(
+            name: "TallyVendorLink",
+            dependencies: [
+                "TallyCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -51,6 +79,7 @@ let package = Package(
             name: "TallyHost",
             dependencies: [
                 "TallyCore", "TallyDNS", "TallyFiles", "TallyStore",
+                "TallyVendorLink",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -85,6 +114,7 @@ let package = Package(
             name: "tally",
             dependencies: [
                 "TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyClient", "TallyLoad",
+                "TallyVendorServer", "TallyVendorLink",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -114,6 +144,13 @@ let package = Package(
         .testTarget(
             name: "TallyVendorTests",
             dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // The online vendor over real TLS on loopback: activation, renewal, receipts, proxies, a vendor that is down.
+        .testTarget(
+            name: "TallyOnlineTests",
+            dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyVendorServer", "TallyVendorLink", "TallyHost", "TallyStore",
+                           "TallyTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
