@@ -21,7 +21,9 @@ public final class VendorServer: Sendable {
     /// The address actually bound (port 0 resolved).
     public let host: String
     public let port: Int
-    public let secure: Bool
+    public var secure: Bool { tlsFiles != nil }
+    private let tls: TLSContextBox
+    private let tlsFiles: VendorServerConfiguration.TLSFiles?
     private let listener: NIOAsyncChannel<Connection, Never>
     let router: VendorRouter
     let connections: OpenConnections
@@ -47,7 +49,7 @@ public final class VendorServer: Sendable {
         _ = try authority.activeSigner(.online)
         _ = try authority.catalog()
         _ = try authority.openLedger()
-        let tls = try configuration.tls.map { try VendorTLS.serverContext($0) }
+        let tls = TLSContextBox(try configuration.tls.map { try VendorTLS.serverContext($0) })
         let connections = OpenConnections(limit: configuration.maxConnections)
         let idle = configuration.idleTimeout, read = configuration.readTimeout
         let listener: NIOAsyncChannel<Connection, Never>
@@ -59,7 +61,7 @@ public final class VendorServer: Sendable {
                 .bind(host: configuration.host == "localhost" ? "127.0.0.1" : configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
-                        if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+                        if let context = tls.current { try pipeline.addHandler(NIOSSLServerHandler(context: context)) }
                         try pipeline.configureHTTPServerPipeline(withErrorHandling: true, withEncoderConfiguration: .init(),
                                                                   withDecoderLimitConfiguration: Self.headerLimits)
                         try pipeline.addHandler(VendorTimeoutHandler(idleTimeout: idle, readTimeout: read))
@@ -73,16 +75,17 @@ public final class VendorServer: Sendable {
         let limiter = VendorRateLimiter(rate: configuration.ratePerAddress, burst: configuration.burstPerAddress, clock: rateClock)
         let router = VendorRouter(authority: authority, configuration: configuration, limiter: limiter, logger: logger, now: now)
         let address = listener.channel.localAddress
-        return VendorServer(host: address?.ipAddress ?? configuration.host, port: address?.port ?? configuration.port, secure: tls != nil,
-                            listener: listener, router: router, connections: connections, maxBodyBytes: configuration.maxBodyBytes,
-                            trustForwardedFor: configuration.trustForwardedFor)
+        return VendorServer(host: address?.ipAddress ?? configuration.host, port: address?.port ?? configuration.port, tls: tls,
+                            tlsFiles: configuration.tls, listener: listener, router: router, connections: connections,
+                            maxBodyBytes: configuration.maxBodyBytes, trustForwardedFor: configuration.trustForwardedFor)
     }
 
-    private init(host: String, port: Int, secure: Bool, listener: NIOAsyncChannel<Connection, Never>, router: VendorRouter,
-                 connections: OpenConnections, maxBodyBytes: Int, trustForwardedFor: Bool) {
+    private init(host: String, port: Int, tls: TLSContextBox, tlsFiles: VendorServerConfiguration.TLSFiles?, listener: NIOAsyncChannel<Connection, Never>,
+                 router: VendorRouter, connections: OpenConnections, maxBodyBytes: Int, trustForwardedFor: Bool) {
         self.host = host
         self.port = port
-        self.secure = secure
+        self.tls = tls
+        self.tlsFiles = tlsFiles
         self.listener = listener
         self.router = router
         self.connections = connections
@@ -106,10 +109,29 @@ public final class VendorServer: Sendable {
         }
     }
 
+    /// Loads the TLS certificate and key again (after the certificate was renewed); new connections use them.
+    /// A pair that cannot be used is refused and the previous one stays.
+    public func reloadTLS() throws(TallyError) {
+        guard let tlsFiles else { return }
+        tls.current = try VendorTLS.serverContext(tlsFiles)
+    }
+
     /// Stops accepting and closes every open connection; ``run()`` then returns.
     public func shutdown() async {
         try? await listener.channel.close()
         connections.closeAll()
+    }
+}
+
+/// The TLS context new connections use; replaced by ``VendorServer/reloadTLS()``.
+final class TLSContextBox: Sendable {
+    private let box: NIOLockedValueBox<NIOSSLContext?>
+
+    init(_ context: NIOSSLContext?) { box = NIOLockedValueBox(context) }
+
+    var current: NIOSSLContext? {
+        get { box.withLockedValue { $0 } }
+        set { box.withLockedValue { $0 = newValue } }
     }
 }
 
