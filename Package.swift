@@ -150,7 +150,8 @@ let package = Package(
         .testTarget(
             name: "TallyOnlineTests",
             dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyVendorServer", "TallyVendorLink", "TallyHost", "TallyStore",
-                           "TallyTestSupport", .product(name: "Logging", package: "swift-log")],
+                           "TallyTestSupport", "TallyDNSTestSupport", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -179,7 +180,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyCLITests",
-            dependencies: ["TallyCore"],
+            dependencies: ["TallyCore", "TallyTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]
