@@ -18,6 +18,9 @@ extension VendorAuthority {
         public var answerFile: String { ([certificate] + statements).joined(separator: "\n") + "\n" }
     }
 
+    /// How long before its issue time a certificate is valid: clocks of hosts and vendor differ a little.
+    public static let notBeforeMargin: TimeInterval = 300
+
     /// Which root signs an activation.
     public enum Signer: Sendable {
         /// The active offline root when its key is in the state directory, else the active online root: what
@@ -99,9 +102,11 @@ extension VendorAuthority {
         let (entry, unlock, issued) = try ledger.unlock(hash: hash, hostID: hostID, thumbprint: hostKey.thumbprint, renewalOnly: renewalOnly,
                                                         now: now, audit: row) { entry, unlock, serial in
             let skus = catalog.expand(group: entry.group)
-            let claims = HostCertificateClaims(iss: catalog.vendor.id, sub: hostID, hostKey: hostKey, hkh: hash, grp: entry.group, skus: skus,
+            var claims = HostCertificateClaims(iss: catalog.vendor.id, sub: hostID, hostKey: hostKey, hkh: hash, grp: entry.group, skus: skus,
                                                thr: catalog.thresholds(for: skus), serial: serial, issuedAt: now, validity: validity,
                                                vendorURL: vendorURL)
+            // Valid from a little before now, so a host whose clock is a few minutes behind the vendor's can use it at once.
+            claims.nbf = NumericDate(now.addingTimeInterval(-Self.notBeforeMargin))
             return VendorLedger.Issued(compact: try HostCertificate.issue(claims, root: root), claims: claims, kid: root.kid)
         }
         audit.keyId = entry.keyID

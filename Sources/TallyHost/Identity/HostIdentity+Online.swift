@@ -5,8 +5,9 @@ import TallyFiles
 extension HostIdentity {
     /// Installs `compact` after adopting the roots `statements` vouch for (a chain from a root this host already
     /// trusts; the others are ignored). The certificate is verified against the roots as they would be after the
-    /// adoption; only when it fits are the roots and the certificate written.
-    public func installCertificate(_ compact: String, statements: [String], now: Date = Date()) throws -> HostCertificate {
+    /// adoption, with `skew` of tolerance for its start (the vendor's clock may be ahead); only when it fits are
+    /// the roots and the certificate written.
+    public func installCertificate(_ compact: String, statements: [String], now: Date = Date(), skew: TimeInterval = 0) throws -> HostCertificate {
         let adoption = RootStatement.adopt(statements, into: try directory.readJSON([JWK].self, from: Self.rootsFile))
         let roots: TrustedRoots
         do {
@@ -16,7 +17,7 @@ extension HostIdentity {
         }
         let certificate: HostCertificate
         do {
-            certificate = try HostCertificate.verify(compact, roots: roots, now: now)
+            certificate = try HostCertificate.verify(compact, roots: roots, now: now, skew: skew)
         } catch {
             throw error.tallyError("the host certificate")
         }

@@ -78,7 +78,7 @@ public struct HostOnline: Sendable {
         let before = (try? identity.trustedRoots()).map { Set($0.keys.keys) } ?? []
         let certificate: HostCertificate
         do {
-            certificate = try identity.installCertificate(answer.certificate, statements: answer.roots, now: now)
+            certificate = try identity.installCertificate(answer.certificate, statements: answer.roots, now: now, skew: Intervals.clockSkewTolerance)
         } catch let error as TallyError where error.code == .tokenRejected {
             throw TallyError(.vendorAnswerInvalid, "the certificate from \(url) does not fit this host: \(error.message)")
         }
