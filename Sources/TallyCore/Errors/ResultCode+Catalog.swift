@@ -102,7 +102,7 @@ extension ResultCode {
               remedy: "Check the network path between client and host; a client that sends slowly on purpose is cut off by design."),
         .init(code: .vendorUnreachable, name: "vendorUnreachable",
               meaning: "The vendor's online service could not be reached: the connection was refused, the name did not resolve, or there is no route.",
-              remedy: "Check the vendor URL (`tally host status` shows the certificate's vendor URL), DNS and the firewall towards the vendor; set HTTPS_PROXY if the site reaches the internet only through a proxy; an air-gapped site activates offline (`tally host activate --offline-request FILE`)."),
+              remedy: "Check the vendor URL (the certificate's, which `tally host activate` printed, or the --online URL), DNS and the firewall towards the vendor; set HTTPS_PROXY if the site reaches the internet only through a proxy; an air-gapped site activates offline (`tally host activate --offline-request FILE`)."),
         .init(code: .vendorTimeout, name: "vendorTimeout",
               meaning: "The vendor's online service (or the proxy in front of it) accepted the connection but did not answer in time.",
               remedy: "Retry later; if it persists, check the proxy and the vendor's status page, or activate offline."),
