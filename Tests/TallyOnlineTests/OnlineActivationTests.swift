@@ -116,4 +116,21 @@ struct OnlineActivationTests {
             #expect(try hosts.filter { try $0.certificate() != nil }.count == 1)
         }
     }
+
+    @Test("offline and online activation share one ledger; an answer file carries the statements when the online root signs it")
+    func sharedLedger() async throws {
+        try await withOnlineVendor { vendor in
+            let key = try vendor.key(maxHosts: 2)
+            _ = try await vendor.online(try vendor.host(key)).activate(url: vendor.url)
+            // The offline root's key is not on this machine: `activate-host` signs with the online root.
+            let offline = try vendor.host(key)
+            let activation = try vendor.authority.activateHost(request: offline.activationRequest())
+            #expect(activation.signer == (try vendor.authority.roots().active(.online)?.kid))
+            let installed = try offline.installCertificate(activation.answerFile)
+            #expect(installed.signer == activation.signer)
+            #expect(try offline.trustedRoots().keys[activation.signer] != nil)
+            #expect(await errorCode { _ = try await vendor.online(try vendor.host(key)).activate(url: vendor.url) } == .unlockLimitReached)
+            #expect(try vendor.authority.audit().filter { $0.kind == .activation }.map(\.channel) == [.online, .offline, .online])
+        }
+    }
 }

@@ -92,4 +92,21 @@ struct OnlineRulesTests {
         #expect(RootStatement.adopt([cByB], into: [a.publicJWK]).adopted.isEmpty)
         #expect(RootStatement.adopt([bByA], into: [a.publicJWK, b.publicJWK]).rejected.isEmpty)
     }
+
+    @Test("this issue's codes 0xC0A70020–0xC0A7002F and events 12301–12303 are explained by tally explain and listed in the README")
+    func codesAndEvents() throws {
+        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        for raw in UInt32(0xC0A7_0020)...UInt32(0xC0A7_002F) {
+            let code = ResultCode(raw)
+            let info = try #require(code.info, "\(code.hex) has no catalog entry")
+            #expect(!info.remedy.isEmpty)
+            #expect(readme.contains(code.hex), "README does not list \(code.hex)")
+        }
+        for (id, summary) in [(12301, "renewed"), (12302, "failed"), (12303, "acknowledged")] {
+            let event = try #require(EventID(rawValue: id))
+            #expect(event.summary.contains(summary))
+            #expect(readme.contains(String(id)))
+        }
+    }
 }
