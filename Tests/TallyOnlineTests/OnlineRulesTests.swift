@@ -109,4 +109,18 @@ struct OnlineRulesTests {
             #expect(readme.contains(String(id)))
         }
     }
+
+    @Test("a catalog's vendor.url must be https (http only for localhost); it is optional")
+    func catalogVendorURL() throws {
+        var catalog = Catalog.starter(vendorID: "acme", vendorName: "Acme")
+        func problems(_ url: String?) throws -> [String] {
+            catalog.vendor.url = url
+            guard case let .failure(found) = Catalog.load(String(decoding: try TallyJSON.encode(catalog, pretty: true), as: UTF8.self)) else { return [] }
+            return found.problems.map(\.path)
+        }
+        #expect(try problems(nil).isEmpty)
+        #expect(try problems("https://activation.acme.example").isEmpty)
+        #expect(try problems("http://activation.acme.example") == ["$.vendor.url"])
+        #expect(try problems("http://localhost:8080").isEmpty)
+    }
 }
