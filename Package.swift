@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The rules and formats: no I/O.
@@ -42,7 +43,34 @@ let package = Package(
         ),
         .target(
             name: "TallyVendor",
-            dependencies: ["TallyCore", "TallyFiles"],
+            dependencies: ["TallyCore", "TallyFiles", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // `tally vendor serve`: the vendor's online authority over TLS. Its own target, so neither the vendor's
+        // library nor the client library pulls in NIO or TLS.
+        .target(
+            name: "TallyVendorServer",
+            dependencies: [
+                "TallyCore", "TallyVendor",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A host's calls to the vendor's online service: HTTPS with NIO and NIOSSL, through a CONNECT proxy.
+        .target(
+            name: "TallyVendorLink",
+            dependencies: [
+                "TallyCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -56,6 +84,7 @@ let package = Package(
             name: "TallyHost",
             dependencies: [
                 "TallyCore", "TallyDNS", "TallyFiles", "TallyStore",
+                "TallyVendorLink",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -96,7 +125,9 @@ let package = Package(
             name: "tally",
             dependencies: [
                 "TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyClient", "TallyLoad", "TallyStore",
+                "TallyVendorServer", "TallyVendorLink",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -126,6 +157,14 @@ let package = Package(
         .testTarget(
             name: "TallyVendorTests",
             dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // The online vendor over real TLS on loopback: activation, renewal, receipts, proxies, a vendor that is down.
+        .testTarget(
+            name: "TallyOnlineTests",
+            dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyVendorServer", "TallyVendorLink", "TallyHost", "TallyStore",
+                           "TallyTestSupport", "TallyDNSTestSupport", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -159,7 +198,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyCLITests",
-            dependencies: ["TallyCore", "TallyFiles", "TallyHost", "TallyDNS", "TallyDNSTestSupport"],
+            dependencies: ["TallyCore", "TallyFiles", "TallyHost", "TallyDNS", "TallyDNSTestSupport", "TallyTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -50,30 +50,9 @@ public struct HostKeyLedger: Codable, Sendable, Equatable {
         guard let index = entries.firstIndex(where: { $0.hash == hash }) else {
             throw TallyError(.invalidKey, "this host key was not issued by this vendor")
         }
-        var entry = entries[index]
-        guard !entry.blocked else { throw TallyError(.keyBlocked, "host key \(entry.keyID) is blocked") }
-        let unlock: Unlock
-        if let h = entry.hosts.firstIndex(where: { $0.hostID == hostID }) {
-            if entry.hosts[h].keyPairs.contains(thumbprint) {
-                unlock = .renewal
-            } else {
-                guard entry.hosts[h].keyPairs.count < entry.maxActivationsPerHost else {
-                    throw TallyError(.unlockLimitReached,
-                                     "host \(hostID) has used all \(entry.maxActivationsPerHost) activations of host key \(entry.keyID)")
-                }
-                unlock = .newKeyPair
-                entry.hosts[h].keyPairs.append(thumbprint)
-            }
-        } else {
-            guard entry.hosts.count < entry.maxHosts else {
-                throw TallyError(.unlockLimitReached, "host key \(entry.keyID) has unlocked all \(entry.maxHosts) hosts it may")
-            }
-            unlock = .newHost
-            entry.hosts.append(HostRecord(hostID: hostID, keyPairs: [thumbprint], firstActivated: now, lastSerial: 0))
-        }
+        var (entry, unlock) = try entries[index].unlocking(hostID: hostID, thumbprint: thumbprint, now: now)
         lastSerial += 1
-        let h = entry.hosts.firstIndex { $0.hostID == hostID }!
-        entry.hosts[h].lastSerial = lastSerial
+        entry.recordSerial(lastSerial, for: hostID)
         entries[index] = entry
         return (entry, unlock, lastSerial)
     }
@@ -83,5 +62,31 @@ public struct HostKeyLedger: Codable, Sendable, Equatable {
         guard let index = entries.firstIndex(where: { $0.keyID == keyID }) else { return false }
         entries[index].blocked = true
         return true
+    }
+}
+
+extension HostKeyLedger.Entry {
+    /// The unlock rule for one key: what unlocking `hostID` with key pair `thumbprint` costs, and the entry
+    /// after it. Over a limit: C004C008; a blocked key: C004C003. Nothing changes when it throws.
+    public func unlocking(hostID: String, thumbprint: String, now: Date) throws(TallyError) -> (entry: Self, unlock: HostKeyLedger.Unlock) {
+        guard !blocked else { throw TallyError(.keyBlocked, "host key \(keyID) is blocked") }
+        var entry = self
+        if let h = entry.hosts.firstIndex(where: { $0.hostID == hostID }) {
+            if entry.hosts[h].keyPairs.contains(thumbprint) { return (entry, .renewal) }
+            guard entry.hosts[h].keyPairs.count < maxActivationsPerHost else {
+                throw TallyError(.unlockLimitReached, "host \(hostID) has used all \(maxActivationsPerHost) activations of host key \(keyID)")
+            }
+            entry.hosts[h].keyPairs.append(thumbprint)
+            return (entry, .newKeyPair)
+        }
+        guard entry.hosts.count < maxHosts else {
+            throw TallyError(.unlockLimitReached, "host key \(keyID) has unlocked all \(maxHosts) hosts it may")
+        }
+        entry.hosts.append(HostKeyLedger.HostRecord(hostID: hostID, keyPairs: [thumbprint], firstActivated: now, lastSerial: 0))
+        return (entry, .newHost)
+    }
+
+    mutating func recordSerial(_ serial: Int, for hostID: String) {
+        if let h = hosts.firstIndex(where: { $0.hostID == hostID }) { hosts[h].lastSerial = serial }
     }
 }

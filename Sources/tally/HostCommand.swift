@@ -3,6 +3,7 @@ import Foundation
 import TallyCore
 import TallyFiles
 import TallyHost
+import TallyVendorLink
 
 struct HostOptions: ParsableArguments {
     @Option(name: .long, help: "The host's state directory (default: $TALLY_HOST_DIR, else ~/.local/share/tally/host).")
@@ -19,7 +20,7 @@ struct HostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "host",
         abstract: "The activation host: key, activation by the vendor, status.",
-        subcommands: [HostInstallKey.self, HostActivate.self, HostServe.self, HostSet.self, HostGet.self, HostReset.self, HostStatusCommand.self,
+        subcommands: [HostInstallKey.self, HostActivate.self, HostRenew.self, HostServe.self, HostSet.self, HostGet.self, HostReset.self, HostStatusCommand.self,
                       HostClients.self, HostEvents.self, HostReport.self, HostBackup.self, HostDNSCommand.self, HostFill.self]
     )
 }
@@ -53,35 +54,45 @@ struct HostInstallKey: ParsableCommand {
     }
 }
 
-struct HostActivate: ParsableCommand {
+struct HostActivate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "activate",
-        abstract: "Activate the host offline: write a request for the vendor, then install the certificate it answers with."
+        abstract: "Activate the host: online in one step, or offline with a request file and the certificate the vendor answers with."
     )
     @OptionGroup var host: HostOptions
     @OptionGroup var output: OutputOptions
-    @Option(help: "Write the activation request to this file.") var offlineRequest: String?
-    @Option(help: "Install this certificate from the vendor.") var certificate: String?
+    @Option(help: "Activate online at the vendor's service, https://HOST[:PORT]; later renewals use the URL the certificate carries.")
+    var online: String?
+    @OptionGroup var link: VendorLinkOptions
+    @Option(help: "Write the activation request to this file (offline).") var offlineRequest: String?
+    @Option(help: "Install this certificate from the vendor (offline).") var certificate: String?
 
-    func run() throws {
-        try Output.run(json: output.json) {
-            switch (offlineRequest, certificate) {
-            case let (path?, nil):
+    func run() async throws {
+        try await Output.run(json: output.json) {
+            switch (online, offlineRequest, certificate) {
+            case let (url?, nil, nil):
+                let result = try await HostOnline(directory: host.directory, settings: link.settings()).activate(url: url)
+                try emitInstalled(result.certificate, detail: "online at \(result.url) (\(result.unlock))")
+            case let (nil, path?, nil):
                 let request = try host.identity.activationRequest()
                 try AtomicFile.write(Data((request + "\n").utf8), to: URL(fileURLWithPath: path), mode: 0o600)
                 Output.emit(["requestFile": path], json: output.json) {
                     "activation request written to \(path) (it holds the host key: send it to the vendor privately)\nthe vendor runs `tally vendor activate-host \(path) --out CERT`; then `tally host activate --certificate CERT`"
                 }
-            case let (nil, path?):
-                let installed = try host.identity.installCertificate(path.readFileArgument())
-                let status = try host.identity.status()
-                Output.emit(status, json: output.json) {
-                    "host activated: certificate \(installed.claims.serial) valid until \(Output.iso(installed.expires)) for "
-                        + installed.claims.skus.map(\.sku).joined(separator: ", ")
-                }
+            case let (nil, nil, path?):
+                try emitInstalled(try host.identity.installCertificate(path.readFileArgument()), detail: nil)
             default:
-                throw TallyError(.usageError, "give exactly one of --offline-request FILE or --certificate FILE")
+                throw TallyError(.usageError, "give exactly one of --online URL, --offline-request FILE or --certificate FILE")
             }
+        }
+    }
+
+    private func emitInstalled(_ installed: HostCertificate, detail: String?) throws {
+        let status = try host.identity.status()
+        Output.emit(status, json: output.json) {
+            "host activated\(detail.map { " \($0)" } ?? ""): certificate \(installed.claims.serial) valid until \(Output.iso(installed.expires)) for "
+                + installed.claims.skus.map(\.sku).joined(separator: ", ")
+                + (installed.claims.vurl.map { "\nvendor URL (for renewals and reports): \($0)" } ?? "")
         }
     }
 }

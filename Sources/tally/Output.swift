@@ -34,28 +34,27 @@ enum Output {
     static func run(json: Bool, _ body: () throws -> Void) throws {
         do {
             try body()
-        } catch let error as TallyError {
-            fail(error, json: json)
-        } catch let error as ExitCode {
-            throw error
-        } catch let error as TokenError {
-            fail(error.tallyError("the token"), json: json)
         } catch {
-            fail(TallyError(.usageError, "\(error)"), json: json)
+            try fail(error, json: json)
         }
     }
 
+    /// Runs an async command body, as ``run(json:_:)-(_,()->Void)`` runs a synchronous one.
     static func run(json: Bool, _ body: () async throws -> Void) async throws {
         do {
             try await body()
-        } catch let error as TallyError {
-            fail(error, json: json)
-        } catch let error as ExitCode {
-            throw error
-        } catch let error as TokenError {
-            fail(error.tallyError("the token"), json: json)
         } catch {
-            fail(TallyError(.usageError, "\(error)"), json: json)
+            try fail(error, json: json)
+        }
+    }
+
+    /// Prints any failure with its code, meaning and remedy and exits 1; an `ExitCode` passes through.
+    static func fail(_ error: any Error, json: Bool) throws -> Never {
+        switch error {
+        case let error as TallyError: fail(error, json: json)
+        case let error as ExitCode: throw error
+        case let error as TokenError: fail(error.tallyError("the token"), json: json)
+        default: fail(TallyError(.usageError, "\(error)"), json: json)
         }
     }
 

@@ -13,12 +13,14 @@ struct VendorOptions: ParsableArguments {
     }
 }
 
-struct VendorCommand: ParsableCommand {
+struct VendorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vendor",
         abstract: "The vendor's side: root key, catalog, host keys, host activation.",
         subcommands: [VendorInit.self, VendorCatalog.self, VendorIssueHostKey.self, VendorActivateHost.self,
-                      VendorBlockHostKey.self, VendorHostKeys.self, VendorVerifyReport.self]
+                      VendorBlockHostKey.self, VendorHostKeys.self, VendorVerifyReport.self,
+                      VendorServe.self, VendorAudit.self, VendorReports.self,
+                      VendorRootsCommand.self, VendorRotateRoot.self, VendorUseRoot.self, VendorRetireRoot.self]
     )
 }
 
@@ -29,10 +31,13 @@ struct VendorInit: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @Option(help: "The vendor id written into certificates.") var vendorId = "example-vendor"
     @Option(help: "The vendor's display name.") var vendorName = "Example Vendor"
+    @Option(help: "The vendor's online service, https://HOST[:PORT]: written into the catalog, so certificates tell hosts where to renew and report.")
+    var vendorUrl: String?
 
     struct Result: Encodable {
         var stateDir: String
         var kid: String
+        var onlineKid: String
         var publicKeyFile: String
         var catalogFile: String
         var clientProfileFile: String
@@ -41,14 +46,16 @@ struct VendorInit: ParsableCommand {
     func run() throws {
         try Output.run(json: output.json) {
             let authority = vendor.authority
-            let (jwk, _) = try authority.initialise(vendorID: vendorId, vendorName: vendorName)
+            let (jwk, _) = try authority.initialise(vendorID: vendorId, vendorName: vendorName, vendorURL: vendorUrl)
             let dir = authority.directory
-            let result = Result(stateDir: dir.url.path, kid: jwk.kid ?? "", publicKeyFile: dir.file(VendorAuthority.publicKeyFile).path,
+            let online = try authority.roots().active(.online)?.kid ?? ""
+            let result = Result(stateDir: dir.url.path, kid: jwk.kid ?? "", onlineKid: online, publicKeyFile: dir.file(VendorAuthority.publicKeyFile).path,
                                 catalogFile: dir.file(VendorAuthority.catalogFile).path,
                                 clientProfileFile: dir.file(VendorAuthority.profileFile).path)
             Output.emit(result, json: output.json) {
                 """
-                vendor root key \(result.kid) created in \(result.stateDir) (private key 0600)
+                vendor root key \(result.kid) created in \(result.stateDir) (private key 0600; keep it off the serving machine)
+                online root:    \(result.onlineKid)  (what `tally vendor serve` signs with)
                 public key:     \(result.publicKeyFile)  (send it to hosts with their host key)
                 catalog:        \(result.catalogFile)  (edit it, then `tally vendor catalog check`)
                 client profile: \(result.clientProfileFile)  (embed it in your application)
@@ -136,22 +143,23 @@ struct VendorActivateHost: ParsableCommand {
 
     struct Result: Encodable {
         var certificateFile: String; var hostId: String; var keyId: String; var unlock: String; var serial: Int
-        var expires: Date; var skus: [CertifiedSKU]
+        var expires: Date; var skus: [CertifiedSKU]; var root: String
     }
 
     func run() throws {
         try Output.run(json: output.json) {
             let activation = try vendor.authority.activateHost(request: requestFile.readFileArgument())
-            try AtomicFile.write(Data((activation.certificate + "\n").utf8), to: URL(fileURLWithPath: out))
+            try AtomicFile.write(Data(activation.answerFile.utf8), to: URL(fileURLWithPath: out))
             let unlock = switch activation.unlock {
             case .newHost: "new host"
             case .newKeyPair: "new key pair for a known host"
             case .renewal: "renewal (free)"
             }
             let result = Result(certificateFile: out, hostId: activation.claims.sub, keyId: activation.keyID, unlock: unlock,
-                                serial: activation.claims.serial, expires: activation.claims.exp.date, skus: activation.claims.skus)
+                                serial: activation.claims.serial, expires: activation.claims.exp.date, skus: activation.claims.skus,
+                                root: activation.signer)
             Output.emit(result, json: output.json) {
-                "certificate \(activation.claims.serial) for host \(activation.claims.sub) written to \(out)\n  unlock: \(unlock) (key \(activation.keyID))\n  expires: \(Output.iso(result.expires))\n  SKUs: "
+                "certificate \(activation.claims.serial) for host \(activation.claims.sub) written to \(out)\n  unlock: \(unlock) (key \(activation.keyID))\n  expires: \(Output.iso(result.expires)), signed by root \(activation.signer)\n  SKUs: "
                     + activation.claims.skus.map { "\($0.sku) (\($0.class))" }.joined(separator: ", ")
             }
         }

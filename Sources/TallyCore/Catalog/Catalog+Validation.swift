@@ -113,6 +113,9 @@ struct CatalogChecker {
         if let vendor = member(root, "vendor", "$"), isObject(vendor, "$.vendor") {
             _ = identifier(vendor, "id", "$.vendor")
             _ = string(vendor, "name", "$.vendor")
+            if vendor["url"] != nil, let url = string(vendor, "url", "$.vendor"), VendorURL(url) == nil {
+                problem(vendor["url"]!, "$.vendor.url", "'\(url)' is not an https:// URL (http:// only for localhost)")
+            }
         }
         if let service = string(root, "service", "$") {
             let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-")

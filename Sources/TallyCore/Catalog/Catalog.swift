@@ -6,6 +6,9 @@ public struct Catalog: Codable, Sendable, Equatable {
     public struct Vendor: Codable, Sendable, Equatable {
         public var id: String
         public var name: String
+        /// The vendor's online service (`https://…`), written into every certificate as `vurl` so hosts know
+        /// where to renew and report. Optional: without it hosts name the URL themselves.
+        public var url: String?
     }
 
     public struct ProductClass: Codable, Sendable, Equatable {

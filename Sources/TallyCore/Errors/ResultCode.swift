@@ -97,4 +97,22 @@ extension ResultCode {
     public static let rateLimited = ResultCode(0xC0A7_000B)
     public static let hostBusy = ResultCode(0xC0A7_000C)
     public static let requestTimeout = ResultCode(0xC0A7_000D)
+
+    // The online vendor authority: 0xC0A70020–0xC0A7002F.
+    public static let vendorUnreachable = ResultCode(0xC0A7_0020)
+    public static let vendorTimeout = ResultCode(0xC0A7_0021)
+    public static let vendorTLSRejected = ResultCode(0xC0A7_0022)
+    public static let proxyFailed = ResultCode(0xC0A7_0023)
+    public static let vendorAnswerInvalid = ResultCode(0xC0A7_0024)
+    public static let reportRewritten = ResultCode(0xC0A7_0025)
+    public static let reportChainBroken = ResultCode(0xC0A7_0026)
+    public static let receiptRejected = ResultCode(0xC0A7_0027)
+    public static let renewalUnknownKeyPair = ResultCode(0xC0A7_0028)
+    public static let rootInUse = ResultCode(0xC0A7_0029)
+    public static let rootUnknown = ResultCode(0xC0A7_002A)
+    public static let noVendorURL = ResultCode(0xC0A7_002B)
+    public static let rootStatementRejected = ResultCode(0xC0A7_002C)
+    public static let vendorTLSConfiguration = ResultCode(0xC0A7_002D)
+    public static let vendorRateLimited = ResultCode(0xC0A7_002E)
+    public static let vendorLimitReached = ResultCode(0xC0A7_002F)
 }

@@ -14,6 +14,12 @@ public enum EventID: Int, Codable, Sendable, CaseIterable {
     case dnsPublishSucceeded = 12294
     /// Host: one CMID from several machines (a cloned image).
     case clonedImage = 12300
+    /// Host: a new certificate from the vendor's online service was installed.
+    case certificateRenewed = 12301
+    /// Host: renewing the certificate online failed (with the code and the remedy).
+    case renewalFailed = 12302
+    /// Host: the vendor acknowledged a usage report with a signed receipt.
+    case reportAcknowledged = 12303
 
     public var summary: String {
         switch self {
@@ -24,6 +30,9 @@ public enum EventID: Int, Codable, Sendable, CaseIterable {
         case .dnsPublishFailed: "DNS publishing failed"
         case .dnsPublishSucceeded: "DNS publishing succeeded"
         case .clonedImage: "one CMID from several machines: a cloned image"
+        case .certificateRenewed: "host certificate renewed online"
+        case .renewalFailed: "online certificate renewal failed"
+        case .reportAcknowledged: "usage report acknowledged by the vendor"
         }
     }
 }

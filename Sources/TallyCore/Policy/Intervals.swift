@@ -19,6 +19,9 @@ public enum Intervals {
     public static let clockSkewTolerance: TimeInterval = 4 * 3600
     /// Host certificate validity by default.
     public static let certificateValidity: TimeInterval = 365 * 86_400
+    /// Validity of a certificate from the vendor's online service by default: shorter, so a blocked key stops a
+    /// host at its next renewal, and never shorter than a ticket (``activationValidity``).
+    public static let onlineCertificateValidity: TimeInterval = 200 * 86_400
     /// A client warns this long before its ticket expires.
     public static let expiryWarning: TimeInterval = 30 * 86_400
     /// Default TCP port of the activation service.

@@ -37,9 +37,11 @@ public struct HostCertificateClaims: Codable, Sendable, Equatable {
     public var iat: NumericDate
     public var nbf: NumericDate
     public var exp: NumericDate
+    /// The vendor's online service, from the catalog: where the host renews and reports.
+    public var vurl: String?
 
     public init(iss: String, sub: String, hostKey: JWK, hkh: String, grp: String, skus: [CertifiedSKU],
-                thr: [String: Int], serial: Int, issuedAt: Date, validity: TimeInterval) {
+                thr: [String: Int], serial: Int, issuedAt: Date, validity: TimeInterval, vendorURL: String? = nil) {
         ver = 1
         self.iss = iss
         self.sub = sub
@@ -52,6 +54,7 @@ public struct HostCertificateClaims: Codable, Sendable, Equatable {
         iat = NumericDate(issuedAt)
         nbf = NumericDate(issuedAt)
         exp = NumericDate(issuedAt.addingTimeInterval(validity))
+        vurl = vendorURL
     }
 
     public func productClass(of sku: String) -> String? {

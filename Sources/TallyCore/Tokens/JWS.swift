@@ -29,6 +29,9 @@ public enum TokenType: String, Sendable, CaseIterable {
     case response = "tally-response+jwt"
     case report = "tally-report+jwt"
     case hostRequest = "tally-host-request+jwt"
+    case hostRenewal = "tally-host-renewal+jwt"
+    case rootStatement = "tally-root+jwt"
+    case receipt = "tally-receipt+jwt"
 }
 
 /// JWS compact serialisation (RFC 7515) with EdDSA over Ed25519 (RFC 8037). Signing and verifying use

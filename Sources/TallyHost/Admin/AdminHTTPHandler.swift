@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import TallyCore
 
 /// Collects one request (head and a capped body), runs the router in a task, writes the answer.
 final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {

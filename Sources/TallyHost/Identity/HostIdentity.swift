@@ -97,28 +97,17 @@ public struct HostIdentity: Sendable {
     }
 
     /// Verifies a certificate from the vendor against this host (vendor root, host id, key pair, host key) and
-    /// installs it. A certificate that does not fit changes nothing.
+    /// installs it. `text` is the vendor's answer file: the certificate, and any root statements one per line,
+    /// through which this host learns roots vouched for by one it trusts. A certificate that does not fit
+    /// changes nothing.
     public func installCertificate(_ text: String, now: Date = Date()) throws -> HostCertificate {
-        let compact = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        let certificate: HostCertificate
-        do {
-            certificate = try HostCertificate.verify(compact, roots: trustedRoots(), now: now)
-        } catch let error as TokenError {
-            throw error.tallyError("the host certificate")
+        let tokens = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let statements = tokens.filter { (try? JWS.parse($0, expecting: .rootStatement)) != nil }
+        let certificates = tokens.filter { !statements.contains($0) }
+        guard certificates.count == 1 else {
+            throw TallyError(.tokenRejected, "the certificate file holds \(certificates.count) certificates, not one")
         }
-        let info = try info()
-        guard certificate.claims.sub == info.hostID else {
-            throw TallyError(.tokenRejected, "the certificate is for host \(certificate.claims.sub), this host is \(info.hostID)")
-        }
-        guard certificate.claims.cnf.jwk.x == (try signingKey()).publicJWK.x else {
-            throw TallyError(.tokenRejected, "the certificate is for another key pair of this host",
-                             remedy: "Make a new request with `tally host activate --offline-request FILE` and have the vendor answer it.")
-        }
-        guard certificate.claims.hkh == (try hostKey()).hash else {
-            throw TallyError(.tokenRejected, "the certificate was issued for another host key")
-        }
-        try directory.withLock { try directory.write(Data(compact.utf8), to: Self.certificateFile) }
-        return certificate
+        return try installCertificate(certificates[0], statements: statements, now: now)
     }
 
     /// The installed certificate, verified at `now`; `nil` when none is installed. An expired or broken one

@@ -21,6 +21,10 @@ public struct UsageReportWriter: Sendable {
     }
 
     public static let chainFile = "report-chain.json"
+    /// Every report written, `SEQ.jwt`: what `tally host report --send` sends until the vendor acknowledges it.
+    public static let reportsFolder = "reports"
+    /// The vendor's receipts, `SEQ.jwt`.
+    public static let receiptsFolder = "receipts"
 
     public let directory: StateDirectory
 
@@ -37,6 +41,14 @@ public struct UsageReportWriter: Sendable {
     public func write(from: String, to: String, output: URL, store: any HostStore, now: Date = Date()) async throws -> UsageReportClaims {
         let first = try UsageReportWriter.day(from, name: "--from"), last = try UsageReportWriter.day(to, name: "--to")
         guard first <= last else { throw TallyError(.usageError, "--from \(from) is after --to \(to)") }
+        let (claims, compact) = try await sign(first: first, last: last, store: store, now: now)
+        try AtomicFile.write(Data((compact + "\n").utf8), to: output, mode: 0o644)
+        return claims
+    }
+
+    /// Signs the report for days `first...last` and advances the chain; a copy is kept in `reports/SEQ.jwt` so
+    /// it can be sent to the vendor (again, until acknowledged).
+    func sign(first: Int, last: Int, store: any HostStore, now: Date) async throws -> (UsageReportClaims, String) {
         let identity = HostIdentity(directory: directory)
         guard let certificate = try identity.certificate(now: now) else {
             throw TallyError(.hostNotActivated, "the host holds no certificate to sign a report with",
@@ -48,12 +60,12 @@ public struct UsageReportWriter: Sendable {
         }
         return try directory.withLock {
             let previous = try chain()
-            let claims = UsageReportClaims(iss: certificate.claims.sub, from: from, to: to, usage: usage, seq: previous.seq + 1,
-                                           prv: previous.hash, iat: now)
+            let claims = UsageReportClaims(iss: certificate.claims.sub, from: UsageReportWriter.text(day: first), to: UsageReportWriter.text(day: last),
+                                           usage: usage, seq: previous.seq + 1, prv: previous.hash, iat: now)
             let compact = try VerifiedUsageReport.issue(claims, hostKey: key.privateKey, certificate: certificate)
-            try AtomicFile.write(Data((compact + "\n").utf8), to: output, mode: 0o644)
-            try directory.writeJSON(Chain(seq: claims.seq, hash: VerifiedUsageReport.hash(compact), to: to), to: Self.chainFile)
-            return claims
+            try keep(compact, seq: claims.seq, in: Self.reportsFolder)
+            try directory.writeJSON(Chain(seq: claims.seq, hash: VerifiedUsageReport.hash(compact), to: claims.to), to: Self.chainFile)
+            return (claims, compact)
         }
     }
 
