@@ -30,6 +30,7 @@ extension SQLiteHostStore {
             }
             return .commit
         }
+        CrashPoint.logCommitted.reached()
         // Committed: now the memory may know.
         let wake = memory.withLock { memory -> Bool in
             memory.merge(local: decided.local, deltas: decided.deltas, seqs: seqs)
