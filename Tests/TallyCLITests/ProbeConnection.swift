@@ -133,7 +133,10 @@ enum KernelSockets {
     /// Bytes waiting in the receive queue of the socket bound to `localPort` whose peer is `remotePort` (both on
     /// 127.0.0.1), i.e. what its process has not read yet; `nil` when there is no such socket.
     static func unread(localPort: Int, remotePort: Int) -> Int? {
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
+        // Read to the end: a /proc file reports size 0, and a single read returns only its first page.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/net/tcp") else { return nil }
+        defer { try? handle.close() }
+        let table = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
         let local = String(format: "0100007F:%04X", localPort), remote = String(format: "0100007F:%04X", remotePort)
         for line in table.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")

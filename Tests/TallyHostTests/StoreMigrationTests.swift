@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import NIOConcurrencyHelpers
 import Testing
 import TallyCore
 import TallyFiles
@@ -14,8 +13,9 @@ import TallyTestSupport
 struct StoreMigrationTests {
     /// The log lines of one logger, for telling whether a migration ran.
     final class LogLines: LogHandler, @unchecked Sendable {
-        // @unchecked: `lines` is guarded by its lock; the handler's own properties are set before use.
-        let lines = NIOLockedValueBox<[String]>([])
+        // @unchecked: `lines` is guarded by `lock`; the handler's own properties are set before use.
+        private let lock = NSLock()
+        private var lines: [String] = []
         var metadata: Logger.Metadata = [:]
         var logLevel: Logger.Level = .trace
 
@@ -25,11 +25,11 @@ struct StoreMigrationTests {
         }
 
         func log(event: LogEvent) {
-            lines.withLockedValue { $0.append("\(event.level): \(event.message)") }
+            lock.withLock { lines.append("\(event.level): \(event.message)") }
         }
 
         var logger: Logger { Logger(label: "migration") { _ in self } }
-        var all: [String] { lines.withLockedValue { $0 } }
+        var all: [String] { lock.withLock { lines } }
     }
 
     /// What the old host wrote, and what the new store must show for it.
