@@ -21,6 +21,11 @@ struct NewMachineBudgetTests {
         #expect(AddressBlock(address: "::ffff:192.0.2.7").description == "192.0.2.7")
         #expect(AddressBlock(address: "192.0.2.7") != AddressBlock(address: "192.0.2.8"))
         #expect(AddressBlock(address: "not an address").description == "not an address")
+        // The host stores a peer as SwiftNIO describes it, with the port: each connection's port is not an address.
+        #expect(AddressBlock(address: "[IPv4]127.0.0.1/127.0.0.1:39844") == AddressBlock(address: "[IPv4]127.0.0.1/127.0.0.1:40066"))
+        #expect(AddressBlock(address: "[IPv4]127.0.0.1/127.0.0.1:39844").description == "127.0.0.1")
+        #expect(AddressBlock(address: "[IPv6]::1/::1:40000").description == "::/64")
+        #expect(AddressBlock(address: "[IPv6]2001:db8:1:2::9/2001:db8:1:2::9:443") == AddressBlock(address: "2001:db8:1:2::1"))
     }
 
     @Test("the rule: admit below the budget; over it refuse, reporting only the first refusal; 0 is no limit")
@@ -91,11 +96,19 @@ struct NewMachineBudgetTests {
         #expect(!merged.wasRefused(block, day: day + 1))
     }
 
-    @Test("0xC0A7000E and event 12306 are explained")
+    @Test("0xC0A7000E, 0xC0A70031 and event 12306 are explained by tally explain and listed in the README")
     func explained() throws {
         let info = try #require(ResultCode.catalog.first { $0.code == .newMachineBudgetExceeded })
         #expect(info.code.hex == "0xC0A7000E")
         #expect(info.remedy.contains("new-machines-per-address"))
+        let retention = try #require(ResultCode.catalog.first { $0.code == .reportBeyondRetention })
+        #expect(retention.code.hex == "0xC0A70031")
+        #expect(retention.remedy.contains("report-retention-days"))
         #expect(EventID(rawValue: 12306) == .newMachineBudgetReached)
+        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        for text in ["0xC0A7000E", "0xC0A70031", "12306", "new-machines-per-address", "max-connections-per-address"] {
+            #expect(readme.contains(text), "README does not name \(text)")
+        }
     }
 }
