@@ -38,7 +38,7 @@ public struct AddressBlock: Hashable, Sendable, Comparable, CustomStringConverti
         withUnsafeMutableBytes(of: &prefix) { raw in for index in 8..<16 { raw[index] = 0 } }
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         guard inet_ntop(AF_INET6, &prefix, &buffer, socklen_t(buffer.count)) != nil else { return address }
-        let text = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-        return String(decoding: text, as: UTF8.self) + "/64"
+        let written = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: written, as: UTF8.self) + "/64"
     }
 }
