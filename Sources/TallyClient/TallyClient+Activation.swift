@@ -89,15 +89,18 @@ extension TallyClient {
         }
     }
 
-    /// Verifies and applies a host's signed answer (the compact JWS of an ``ActivationResponseBody``) as
-    /// ``activate(sku:now:)`` does after the exchange: for tests, and transports other than HTTP.
-    package func applyAnswer(_ compact: String, nonce: String, sku: String? = nil, host: HostAddress? = nil,
-                             now: Date = Date()) throws(TallyError) -> ActivationOutcome {
+    /// Verifies and applies a host's signed answer as ``activate(sku:now:)`` does after the exchange: for tests,
+    /// and transports other than HTTP. `compact` is a protocol-1 response token, or with `certificate` (or the one
+    /// this machine holds) a protocol-2 answer's token.
+    package func applyAnswer(_ compact: String, certificate: String? = nil, protocol version: Int = 1, nonce: String, sku: String? = nil,
+                             host: HostAddress? = nil, now: Date = Date()) throws(TallyError) -> ActivationOutcome {
         try locked { () throws(TallyError) -> ActivationOutcome in
             var state = try load(now: now)
             let id = try state.select(sku)
+            let answer: ReceivedAnswer = version == 1 ? .legacy(response: compact) : .current(token: compact, certificate: certificate)
             do throws(TallyError) {
-                let outcome = try process(compact, nonce: nonce, sku: id, host: host, roots: state.roots, state: &state)
+                let outcome = try process(answer, held: Self.heldCertificate(state.machine, sku: id), nonce: nonce, sku: id, host: host,
+                                          roots: state.roots, state: &state)
                 try save(state)
                 return outcome
             } catch {
@@ -143,10 +146,12 @@ extension TallyClient {
                 let status = license.status(at: now, ticket: check, graceEnds: state.machine.graceEnds(at: now))
                 let expiry = Self.expiry(status: status, check: check, graceEnds: state.machine.graceEnds(at: now))
                 let nonce = Self.makeNonce()
+                let held = Self.heldCertificate(state.machine, sku: id)
                 let body = ActivationRequestBody(
                     cmid: state.machine.cmid, sku: id, fingerprint: identity.fingerprint, machine: String(identity.name.prefix(ActivationRequestBody.maximumMachineNameLength)),
                     clientTime: now, nonce: nonce, licenseStatus: status,
-                    minutesToExpiry: expiry.map { max(0, Int($0.timeIntervalSince(now) / 60)) })
+                    minutesToExpiry: expiry.map { max(0, Int($0.timeIntervalSince(now) / 60)) },
+                    certificateHash: held.map(HostCertificate.hash(ofCompact:)))
                 log.append(TallyEvent(id: .requestSent, time: now, fields: [
                     "host": host.description, "cmid": body.cmid, "sku": id, "clientTime": ISO8601DateFormatter().string(from: now),
                     "licenseStatus": status.rawValue, "minutesToExpiry": body.minutesToExpiry.map(String.init) ?? "",
@@ -154,9 +159,9 @@ extension TallyClient {
                 ]))
                 let result: Result<ActivationOutcome, TallyError>
                 switch exchange(body, with: host, readTimeout: hostReadTimeout) {
-                case let .success(compact):
+                case let .success(answer):
                     do {
-                        result = .success(try process(compact, nonce: nonce, sku: id, host: host, roots: roots, state: &state))
+                        result = .success(try process(answer, held: held, nonce: nonce, sku: id, host: host, roots: roots, state: &state))
                     } catch {
                         result = .failure(error)
                     }
@@ -203,13 +208,13 @@ extension TallyClient {
     }
 
     /// Verifies a signed answer and applies it to the licence.
-    func process(_ compact: String, nonce: String, sku id: String, host: HostAddress?, roots: TrustedRoots,
+    func process(_ answer: ReceivedAnswer, held: String?, nonce: String, sku id: String, host: HostAddress?, roots: TrustedRoots,
                  state: inout ClientState) throws(TallyError) -> ActivationOutcome {
         let now = state.now
         let verified: VerifiedResponse
         do {
-            verified = try VerifiedResponse.verify(compact, roots: roots, now: now, nonce: nonce, cmid: state.machine.cmid,
-                                                   fingerprint: identity.fingerprint)
+            verified = try answer.verify(held: held, roots: roots, now: now, nonce: nonce, cmid: state.machine.cmid,
+                                         fingerprint: identity.fingerprint)
         } catch {
             throw Self.answerError(error, host: host)
         }
@@ -220,12 +225,14 @@ extension TallyClient {
         if claims.res.isSuccess, verified.ticket == nil {
             throw TallyError(.answerRejected, "the answer\(host.map { " from \($0)" } ?? "") grants activation but carries no ticket")
         }
-        state.machine.licenses[id]!.apply(claims, ticketExpires: verified.ticket?.claims.exp.date, host: host?.description,
-                                          now: now, jitter: randomFraction())
+        let certificate = answer.certificate(held: held)
+        state.machine.licenses[id]!.apply(claims, ticket: answer.ticket(of: verified), certificate: certificate,
+                                          ticketExpires: verified.ticket?.claims.exp.date, host: host?.description, now: now, jitter: randomFraction())
         // The host's signed time becomes the clock's floor from the next load on. The newest answer is kept whatever
         // its time: only a host can sign an older one, and a host whose clock ran ahead is forgotten at the next
         // answer from a host whose clock is right, instead of holding this clock in the future.
-        state.machine.lastAnswer = compact
+        state.machine.lastAnswer = answer.token
+        state.machine.lastAnswerCertificate = certificate
         let license = state.machine.licenses[id]!
         let (check, _) = checkTicket(license, machine: state.machine, roots: roots, now: now)
         return ActivationOutcome(
@@ -270,8 +277,8 @@ extension TallyClient {
 
     // MARK: - The HTTP exchange
 
-    /// Posts the request; returns the answer token, or why there is none.
-    func exchange(_ body: ActivationRequestBody, with host: HostAddress, readTimeout: TimeInterval? = nil) -> Result<String, TallyError> {
+    /// Posts the request; returns the signed answer, or why there is none.
+    func exchange(_ body: ActivationRequestBody, with host: HostAddress, readTimeout: TimeInterval? = nil) -> Result<ReceivedAnswer, TallyError> {
         let data: Data
         do {
             data = try TallyJSON.encode(body)
@@ -305,14 +312,14 @@ extension TallyClient {
     static let unsignedCodes: Set<ResultCode> = [.malformedRequest, .storeUnavailable, .hostNotActivated, .rateLimited, .hostBusy, .requestTimeout]
 
     /// Reads an HTTP answer: 200 with a signed token, or an error body `{code, message}`.
-    static func interpret(_ response: HTTPResponse, from host: HostAddress) -> Result<String, TallyError> {
+    static func interpret(_ response: HTTPResponse, from host: HostAddress) -> Result<ReceivedAnswer, TallyError> {
         let notTally = "Check that \(host) is a Tally host: something else may listen on that port (a proxy or another service); the host's log says more."
         if response.status == 200 {
-            guard let body = try? JSONDecoder().decode(ActivationResponseBody.self, from: response.body) else {
+            guard let answer = ReceivedAnswer(body: response.body) else {
                 return .failure(TallyError(.hostDidNotRespond, "\(host) answered HTTP 200 without a Tally answer: \(HTTPResponseParser.preview(response.body))",
                                            remedy: notTally))
             }
-            return .success(body.response)
+            return .success(answer)
         }
         if let error = try? JSONDecoder().decode(ProtocolErrorBody.self, from: response.body) {
             let message = Sanitize.terminal(error.message)

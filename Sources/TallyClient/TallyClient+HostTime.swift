@@ -13,19 +13,25 @@ extension TallyClient {
     /// where no certificate is valid.
     static func newestHostTime(in machine: ClientMachine, roots: TrustedRoots) -> Date? {
         var times: [Date] = machine.licenses.values.compactMap { license in
-            license.ticket.flatMap { signedTime($0, type: .ticket, as: TicketClaims.self, roots: roots, \.iat) }
+            license.ticket.flatMap { signedTime($0, certificate: license.certificate, type: .ticket, as: TicketClaims.self, roots: roots, \.iat) }
         }
-        if let answer = machine.lastAnswer, let time = signedTime(answer, type: .response, as: ResponseClaims.self, roots: roots, \.htm) {
-            times.append(time)
+        if let answer = machine.lastAnswer {
+            // A protocol-2 grant is a ticket (its `iat` is the answer's host time); a refusal, or any version-1
+            // answer, a response.
+            let time = signedTime(answer, certificate: machine.lastAnswerCertificate, type: .response, as: ResponseClaims.self, roots: roots, \.htm)
+                ?? signedTime(answer, certificate: machine.lastAnswerCertificate, type: .ticket, as: TicketClaims.self, roots: roots, \.iat)
+            if let time { times.append(time) }
         }
         return times.max()
     }
 
     /// The time `claim` of a host-signed token whose host certificate a trusted root signed and whose certified
     /// host key signed it, when it lies within the certificate's validity; `nil` otherwise.
-    private static func signedTime<Claims: Decodable>(_ compact: String, type: TokenType, as _: Claims.Type, roots: TrustedRoots,
-                                                      _ claim: KeyPath<Claims, NumericDate>) -> Date? {
-        guard let parsed = try? JWS.parse(compact, expecting: type), let hct = parsed.header.hct,
+    ///
+    /// The certificate is the token's own `hct` header (protocol 1), else the one kept beside it (protocol 2).
+    private static func signedTime<Claims: Decodable>(_ compact: String, certificate: String?, type: TokenType, as _: Claims.Type,
+                                                      roots: TrustedRoots, _ claim: KeyPath<Claims, NumericDate>) -> Date? {
+        guard let parsed = try? JWS.parse(compact, expecting: type), let hct = parsed.header.hct ?? certificate,
               let certificate = try? HostCertificate.verifySignature(hct, roots: roots),
               parsed.header.kid == certificate.claims.sub,
               let hostKey = try? certificate.claims.cnf.jwk.publicKey(),

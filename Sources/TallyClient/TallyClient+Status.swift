@@ -172,7 +172,8 @@ extension TallyClient {
     func checkTicket(_ license: ClientLicense, machine: ClientMachine, roots: TrustedRoots, now: Date) -> (TicketCheck, VerifiedTicket?) {
         guard let ticket = license.ticket else { return (.none, nil) }
         func verify(at time: Date) throws(TokenError) -> VerifiedTicket {
-            try VerifiedTicket.verify(ticket, roots: roots, now: time, cmid: machine.cmid, fingerprint: identity.fingerprint, sku: license.sku)
+            try VerifiedTicket.verify(ticket, certificate: license.certificate, roots: roots, now: time, cmid: machine.cmid,
+                                      fingerprint: identity.fingerprint, sku: license.sku)
         }
         do {
             let verified = try verify(at: now)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Verifies a Tally host certificate and ticket with PyJWT, using only the vendor's JWK file and the
+"""Verifies a Tally host certificate and a protocol-2 ticket with PyJWT, using only the vendor's JWK file and the
 certificate's cnf.jwk: proof that a vendor can check Tally's tokens in another language.
 
 usage: verify_pyjwt.py VENDOR_JWK CERTIFICATE TICKET CMID
@@ -29,7 +29,8 @@ def main():
     host = PyJWK(claims["cnf"]["jwk"], algorithm="EdDSA")
     ticket_header = jwt.get_unverified_header(ticket)
     assert ticket_header["typ"] == "tally-ticket+jwt", ticket_header
-    assert ticket_header["hct"] == certificate, "the ticket carries another certificate"
+    # Protocol 2: the certificate travels beside the ticket, never in its header.
+    assert "hct" not in ticket_header, "a protocol-2 ticket carries no certificate in its header"
     try:
         ticket_claims = jwt.decode(ticket, host.key, algorithms=["EdDSA"])
     except jwt.InvalidSignatureError as error:
@@ -39,6 +40,7 @@ def main():
     assert ticket_claims["sub"] == cmid, ticket_claims
     assert ticket_claims["iss"] == claims["sub"], (ticket_claims, claims)
     assert ticket_claims["exp"] <= claims["exp"]
+    assert ticket_claims["ver"] == 2 and ticket_claims["res"] == "0x00000000" and "nce" in ticket_claims, ticket_claims
 
     # A token signed by the host must not verify against the vendor root.
     try:

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TallyClient
 import TallyCore
+import TallyFiles
 import TallyHost
 import TallyTestSupport
 
@@ -50,6 +51,40 @@ struct LiveHostClientTests {
             #expect(report.licenseStatus == .licensed)
             #expect(report.ticket?.hostID == live.fixture.certificate.claims.sub)
             #expect(report.host == "127.0.0.1:\(live.port)")
+        }
+    }
+
+    @Test("protocol 2: the client keeps the certificate beside its ticket, names it by hch, and is still Licensed after a renewal without it")
+    func heldCertificate() async throws {
+        try await withLiveHost { live in
+            let profile = try live.fixture.profile()
+            let key = try #require(profile.skus.first { $0.id == "studio-server" }?.setupKey)
+            let temp = TemporaryDirectory()
+            var last: TallyClient?
+            for i in 1...5 {
+                let client = TallyClient(stateDirectory: temp.path("c\(i)"),
+                                         identity: MachineIdentity(machineID: "held-\(i)", name: "pc-\(i)"), profile: profile)
+                try client.installKey(key, now: live.clock.now())
+                try client.setHost("127.0.0.1:\(live.port)")
+                _ = try client.activate(now: live.clock.now())
+                last = client
+            }
+            let client = try #require(last)
+            let directory = StateDirectory(temp.path("c5"))
+            let machine = try directory.readJSON(ClientMachine.self, from: "machine.json")
+            let license = try #require(machine.licenses["studio-server"])
+            #expect(license.certificate == live.fixture.certificate.compact)
+            #expect(machine.lastAnswerCertificate == live.fixture.certificate.compact)
+            let ticket = try #require(license.ticket)
+            #expect(try JWS.parse(ticket, expecting: .ticket).header.hct == nil)
+            // The renewal names the certificate held, so the host leaves it out; the client verifies with its own.
+            live.clock.advance(by: 8 * Fixed.day)
+            let renewed = try client.activate(now: live.clock.now())
+            #expect(renewed.granted)
+            let after = try directory.readJSON(ClientMachine.self, from: "machine.json")
+            #expect(after.licenses["studio-server"]?.ticket != ticket)
+            #expect(after.licenses["studio-server"]?.certificate == live.fixture.certificate.compact)
+            #expect(try client.status(now: live.clock.now()).licenseStatus == .licensed)
         }
     }
 

@@ -447,12 +447,18 @@ struct TokenRejectionTests {
         #expect(tokenRejection { try VerifiedTicket.verify(token, roots: f.roots, now: Fixed.days(1)) } == .missingCertificate)
     }
 
-    @Test("a ticket of another version is refused")
-    func ticketVersion() {
+    @Test("a ticket of another version is refused: 2 with a certificate header, 3 either way")
+    func ticketVersion() throws {
+        for version in [2, 3] {
+            var claims = f.ticketClaims()
+            claims.ver = version
+            let ticket = try JWS.sign(claims, header: JWSHeader(typ: .ticket, kid: f.hostID, hct: f.certificateCompact), key: f.hostKey)
+            #expect(tokenRejection { try VerifiedTicket.verify(ticket, roots: f.roots, now: Fixed.days(1)) } == .unsupportedVersion)
+        }
         var claims = f.ticketClaims()
-        claims.ver = 2
-        let ticket = f.issueTicket(claims)
-        #expect(tokenRejection { try VerifiedTicket.verify(ticket, roots: f.roots, now: Fixed.days(1)) } == .unsupportedVersion)
+        claims.ver = 3
+        let bare = try JWS.sign(claims, header: JWSHeader(typ: .ticket, kid: f.hostID), key: f.hostKey)
+        #expect(tokenRejection { try VerifiedTicket.verify(bare, certificate: f.certificateCompact, roots: f.roots, now: Fixed.days(1)) } == .unsupportedVersion)
     }
 
     @Test("an attacker key injected as a jwk header never verifies a certificate")

@@ -29,7 +29,8 @@ struct BadInputLiveTests {
         ("nonce too short", mutated { $0["nonce"] = "abc" }, "nonce must be"),
         ("unknown licence state", mutated { $0["licenseStatus"] = "Pirated" }, "licenseStatus must be one of"),
         ("machine name too long", mutated { $0["machine"] = String(repeating: "m", count: 300) }, "machine must be at most"),
-        ("version 2", mutated { $0["ver"] = 2 }, "ver 2 is not supported"),
+        ("version 3", mutated { $0["ver"] = 3 }, "ver 3 is not supported"),
+        ("hch not a hash", mutated { $0["hch"] = "abc" }, "hch must be 43 base64url"),
     ]
 
     @Test("each malformed body is a 400 with code 0xC0A70001, and a good client is served right after")
@@ -102,11 +103,11 @@ struct BadInputLiveTests {
         defer { Task { await host.stop() } }
         let connection = try RawHTTPConnection(port: host.port)
         for expected in 1...30 {
-            let (body, nonce) = LiveHost.body(LiveHost.Machine(), sku: "studio-pro", clientTime: host.clock.now())
+            let machine = LiveHost.Machine()
+            let (body, nonce) = LiveHost.body(machine, sku: "studio-pro", clientTime: host.clock.now())
             let response = try connection.post(ProtocolPaths.activate, body: body)
             #expect(response.status == 200)
-            let token = try TallyJSON.decode(ActivationResponseBody.self, from: response.body).response
-            let parsed = try JWS.parse(token, expecting: .response).decodePayload(ResponseClaims.self)
+            let parsed = try host.result(ofAnswer: response.body, nonce: nonce, machine: machine).claims
             #expect(parsed.nce == nonce)
             #expect(parsed.cur == expected)
         }

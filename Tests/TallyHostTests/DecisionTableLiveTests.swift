@@ -111,7 +111,7 @@ struct DecisionTableLiveTests {
         #expect(renewal.claims.res == .countTooLow)
         #expect(renewal.claims.cur == 1)
         #expect(renewal.ticket == nil)
-        let stillValid = try VerifiedTicket.verify(ticket.compact, roots: host.fixture.roots(), now: host.clock.now(),
+        let stillValid = try VerifiedTicket.verify(ticket.compact, certificate: ticket.certificate.compact, roots: host.fixture.roots(), now: host.clock.now(),
                                                    cmid: machines[24].cmid, fingerprint: machines[24].fingerprint)
         #expect(stillValid.claims.sub == machines[24].cmid)
     }

@@ -10,11 +10,11 @@ import TallyTestSupport
 struct StoreFailureLiveTests {
     /// Posts one activation and returns the status and the body's code (for errors) or result (for answers).
     static func post(_ host: LiveHost) throws -> (Int, String) {
-        let (body, _) = LiveHost.body(LiveHost.Machine(name: String(repeating: "m", count: 200)), sku: "studio-pro", clientTime: host.clock.now())
+        let machine = LiveHost.Machine(name: String(repeating: "m", count: 200))
+        let (body, nonce) = LiveHost.body(machine, sku: "studio-pro", clientTime: host.clock.now())
         let response = try RawHTTPConnection(port: host.port).post(ProtocolPaths.activate, body: body, keepAlive: false)
         if response.status == 200 {
-            let token = try TallyJSON.decode(ActivationResponseBody.self, from: response.body).response
-            return (200, try JWS.parse(token, expecting: .response).decodePayload(ResponseClaims.self).res.hex)
+            return (200, try host.result(ofAnswer: response.body, nonce: nonce, machine: machine).claims.res.hex)
         }
         let json = try response.json()
         return (response.status, "\(json["code"] as? String ?? "") \(json["message"] as? String ?? "")")

@@ -18,15 +18,20 @@ struct ActivationAnswerTests {
         return Array(try TallyJSON.encode(ActivationResponseBody(response: token)))
     }
 
-    /// Protocol 2 as PROTOCOL-V2.md plans it: the ticket claims and the answer's members in one token.
-    struct GrantClaims: Encodable {
-        var ver = 2, iss = "host", sub = "cmid", sku = "studio-pro", fpr = String(repeating: "a", count: 64), cnt = 26
-        var iat = 1_800_000_000, rnw = 1_800_600_000, exp = 1_815_000_000, jti = "j"
-        var res: String, cur: Int, req = 25, ai = 120, ri = 10080, htm = 1_800_000_000, nce = "AAAAAAAAAAAAAAAAAAAAAA"
-    }
-
+    /// Protocol 2 as the host signs it: a grant is the ticket (its count in `cnt`), a refusal a response (`cur`).
     func v2(res: String, cur: Int, certificate included: Bool, spaced: Bool = false) throws -> [UInt8] {
-        let token = try JWS.sign(GrantClaims(res: res, cur: cur), header: JWSHeader(typ: .ticket, kid: "host"), key: key)
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let token: String
+        if res == "0x00000000" {
+            let claims = TicketClaims(iss: "host", sub: "cmid", sku: "studio-pro", fpr: String(repeating: "a", count: 64), cnt: cur, iat: now,
+                                      rnw: now.addingTimeInterval(600_000), exp: now.addingTimeInterval(15_000_000),
+                                      answer: .success, req: 25, ai: 120, ri: 10080, htm: now, nce: "AAAAAAAAAAAAAAAAAAAAAA")
+            token = try JWS.sign(payloadJSON: claims.jsonBytes, encodedHeader: try JWS.encodeHeader(JWSHeader(typ: .ticket, kid: "host")), key: key)
+        } else {
+            let claims = ResponseClaims(iss: "host", sub: "cmid", sku: "studio-pro", res: try #require(ResultCode.parse(res)), cur: cur, req: 25,
+                                        ai: 120, ri: 10080, htm: now, nce: "AAAAAAAAAAAAAAAAAAAAAA", tkt: nil, ver: 2)
+            token = try JWS.sign(claims, header: JWSHeader(typ: .response, kid: "host"), key: key)
+        }
         let separator = spaced ? "\n  " : ""
         var body = "{\(separator)\"token\"\(spaced ? " : " : ":")\"\(token)\""
         if included { body += ",\(separator)\"certificate\":\"\(certificate)\"" }
@@ -53,7 +58,7 @@ struct ActivationAnswerTests {
         #expect(ActivationAnswer.parse(held) == ActivationAnswer(format: .token, result: 0, current: 28))
         #expect(ActivationAnswer.certificateCopies(held) == 0)
         let refusal = try v2(res: "0xC004F038", cur: 4, certificate: false)
-        #expect(ActivationAnswer.parse(refusal)?.result == 0xC004_F038)
+        #expect(ActivationAnswer.parse(refusal) == ActivationAnswer(format: .token, result: 0xC004_F038, current: 4))
         #expect(ActivationAnswer.parse(refusal)?.granted == false)
     }
 

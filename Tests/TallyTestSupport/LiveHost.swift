@@ -55,9 +55,12 @@ public final class LiveHost: @unchecked Sendable {
         public init(name: String = "machine") { self.name = name }
     }
 
-    public static func body(_ machine: Machine, sku: String, clientTime: Date, nonce: String = LiveHost.nonce()) -> (Data, String) {
+    /// A request body; `version` 1 is a client of the first protocol, `certificateHash` names a certificate held.
+    public static func body(_ machine: Machine, sku: String, clientTime: Date, nonce: String = LiveHost.nonce(), version: Int = ActivationRequestBody.currentVersion,
+                            certificateHash: String? = nil) -> (Data, String) {
         let body = ActivationRequestBody(cmid: machine.cmid, sku: sku, fingerprint: machine.fingerprint, machine: machine.name,
-                                         clientTime: clientTime, nonce: nonce, licenseStatus: .initialGrace, minutesToExpiry: 43_200)
+                                         clientTime: clientTime, nonce: nonce, licenseStatus: .initialGrace, minutesToExpiry: 43_200,
+                                         certificateHash: certificateHash, version: version)
         return (try! TallyJSON.encode(body), nonce)
     }
 
@@ -71,8 +74,18 @@ public final class LiveHost: @unchecked Sendable {
         guard response.status == 200 else {
             throw RawHTTPConnection.Failure(description: "status \(response.status): \(String(decoding: response.body, as: UTF8.self))")
         }
-        let token = try TallyJSON.decode(ActivationResponseBody.self, from: response.body).response
-        return try VerifiedResponse.verify(token, roots: fixture.roots(), now: clock.now(), nonce: nonce, cmid: machine.cmid,
+        return try result(ofAnswer: response.body, nonce: nonce, machine: machine)
+    }
+
+    /// Verifies an HTTP 200 body of either protocol, as a client does (`held`: the certificate the request named).
+    public func result(ofAnswer data: Data, nonce: String, machine: Machine, held: String? = nil) throws -> VerifiedResponse {
+        let answer = try TallyJSON.decode(ActivationAnswerBody.self, from: data)
+        if let token = answer.token {
+            return try VerifiedResponse.verify(token: token, certificate: answer.certificate ?? held, roots: fixture.roots(), now: clock.now(),
+                                               nonce: nonce, cmid: machine.cmid, fingerprint: machine.fingerprint)
+        }
+        guard let response = answer.response else { throw RawHTTPConnection.Failure(description: "neither token nor response in the answer") }
+        return try VerifiedResponse.verify(response, roots: fixture.roots(), now: clock.now(), nonce: nonce, cmid: machine.cmid,
                                            fingerprint: machine.fingerprint)
     }
 }

@@ -8,14 +8,15 @@ import TallyVendor
 
 @Suite("Interop: Tally's tokens verify with PyJWT")
 struct InteropTests {
-    @Test("a host certificate and a ticket verify with PyJWT from the vendor JWK and cnf.jwk alone")
+    @Test("a host certificate and a protocol-2 ticket (the grant's one token) verify with PyJWT from the vendor JWK and cnf.jwk alone")
     func pyjwt() throws {
         let fixture = try ActivatedHost()
         let now = Date()
         let cmid = CMID.generate()
         let claims = TicketClaims(iss: fixture.certificate.claims.sub, sub: cmid, sku: "studio-pro", fpr: "f", cnt: 25, iat: now,
                                   rnw: now.addingTimeInterval(7 * 86_400),
-                                  exp: ActivationPolicy.ticketExpiry(now: now, certificate: fixture.certificate.claims))
+                                  exp: ActivationPolicy.ticketExpiry(now: now, certificate: fixture.certificate.claims),
+                                  answer: .success, req: 25, ai: 120, ri: 10_080, htm: now, nce: "nonce-nonce-nonce-1")
         let ticket = try VerifiedTicket.issue(claims, hostKey: fixture.host.signingKey().privateKey, certificate: fixture.certificate)
         try fixture.certificate.compact.write(toFile: fixture.temp.path("cert.jwt"), atomically: true, encoding: .utf8)
         try ticket.write(toFile: fixture.temp.path("ticket.jwt"), atomically: true, encoding: .utf8)
@@ -27,8 +28,8 @@ struct InteropTests {
         #expect(status == 0, "PyJWT said: \(output)")
         #expect(output.contains(cmid))
 
-        // A ticket whose signed bytes were edited and nothing else: the same claims (sub, iss, sku, the certificate
-        // in the header) but a later expiry and a higher count. Only its signature can make PyJWT refuse it.
+        // A ticket whose signed bytes were edited and nothing else: the same claims (sub, iss, sku, the header)
+        // but a later expiry and a higher count. Only its signature can make PyJWT refuse it.
         let parts = ticket.split(separator: ".").map(String.init)
         var edited = try TallyJSON.decode(TicketClaims.self, from: try #require(Base64URL.decode(parts[1])))
         edited.exp = claims.exp + 86_400
@@ -46,7 +47,7 @@ struct InteropTests {
         #expect(tamperedOutput.contains("InvalidSignatureError"))
         // And Tally refuses it for the same reason.
         #expect(throws: TokenError(.badSignature, "")) {
-            try VerifiedTicket.verify(tampered, roots: fixture.roots(), now: now, cmid: cmid)
+            try VerifiedTicket.verify(tampered, certificate: fixture.certificate.compact, roots: fixture.roots(), now: now, cmid: cmid)
         }
     }
 

@@ -297,17 +297,19 @@ package final class DoctorSession {
         let status = license.status(at: now, ticket: check, graceEnds: machine.graceEnds(at: now))
         let expiry = TallyClient.expiry(status: status, check: check, graceEnds: machine.graceEnds(at: now))
         let nonce = TallyClient.makeNonce()
+        let held = TallyClient.heldCertificate(machine, sku: sku)
         let body = ActivationRequestBody(
             cmid: machine.cmid, sku: sku, fingerprint: identity.fingerprint,
             machine: String(identity.name.prefix(ActivationRequestBody.maximumMachineNameLength)), clientTime: now, nonce: nonce,
-            licenseStatus: status, minutesToExpiry: expiry.map { max(0, Int($0.timeIntervalSince(now) / 60)) })
-        let compact: String
+            licenseStatus: status, minutesToExpiry: expiry.map { max(0, Int($0.timeIntervalSince(now) / 60)) },
+            certificateHash: held.map(HostCertificate.hash(ofCompact:)))
+        let received: ReceivedAnswer
         switch client.exchange(body, with: host) {
         case let .failure(error): return .noAnswer(host, error)
-        case let .success(token): compact = token
+        case let .success(answer): received = answer
         }
         func verify(at time: Date) throws(TokenError) -> VerifiedResponse {
-            try VerifiedResponse.verify(compact, roots: roots, now: time, nonce: nonce, cmid: machine.cmid, fingerprint: identity.fingerprint)
+            try received.verify(held: held, roots: roots, now: time, nonce: nonce, cmid: machine.cmid, fingerprint: identity.fingerprint)
         }
         var verified: VerifiedResponse
         var certificateProblem: TallyError?
@@ -316,7 +318,7 @@ package final class DoctorSession {
         } catch {
             // Out of date at this machine's clock: is it genuine at the host's? Then the answer (and its host time)
             // can be trusted, and either the certificate or one of the two clocks is wrong.
-            guard [TokenError.Reason.expired, .notYetValid].contains(error.reason), let hostTime = Self.claimedHostTime(compact),
+            guard [TokenError.Reason.expired, .notYetValid].contains(error.reason), let hostTime = received.claimedHostTime,
                   let atHost = try? verify(at: hostTime)
             else {
                 return .rejected(host, TallyClient.answerError(error, host: host))
@@ -331,14 +333,6 @@ package final class DoctorSession {
             return .rejected(host, TallyError(.answerRejected, "the answer from \(host) grants activation but carries no ticket"))
         }
         return .verified(host, verified, certificateProblem: certificateProblem)
-    }
-
-    /// The host time an answer claims, unverified: only used to verify the answer again at that time.
-    static func claimedHostTime(_ compact: String) -> Date? {
-        guard let parsed = try? JWS.parse(compact, expecting: .response), let claims = try? parsed.decodePayload(ResponseClaims.self) else {
-            return nil
-        }
-        return claims.htm.date
     }
 
     /// The verified answer, for the checks that read it (certificate problems aside).

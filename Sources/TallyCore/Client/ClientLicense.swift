@@ -14,6 +14,9 @@ public struct ClientLicense: Codable, Sendable, Equatable {
     public var graceStatus: LicenseStatus
     /// The ticket (compact JWS) held, if any.
     public var ticket: String?
+    /// The host certificate the ticket was issued under, kept beside a version-2 ticket (whose header carries
+    /// none); `nil` for a version-1 ticket.
+    public var certificate: String?
     public var ticketExpires: Date?
     public var activatedAt: Date?
     /// Retry interval while not activated, minutes (the host's value after the first answer).
@@ -66,7 +69,12 @@ public struct ClientLicense: Codable, Sendable, Equatable {
     ///
     /// A refusal keeps a ticket that is still valid: a count that fell below the threshold does not take away
     /// an activation already granted.
-    public mutating func apply(_ response: ResponseClaims, ticketExpires: Date?, host: String?, now: Date, jitter fraction: Double) {
+    ///
+    /// - Parameters:
+    ///   - ticket: the granted ticket (protocol 2: the answer's token); `nil` takes the version-1 response's `tkt`.
+    ///   - certificate: the host certificate kept with a version-2 ticket.
+    public mutating func apply(_ response: ResponseClaims, ticket granted: String? = nil, certificate: String? = nil, ticketExpires: Date?,
+                               host: String?, now: Date, jitter fraction: Double) {
         activationInterval = Intervals.clamp(minutes: response.ai)
         renewalInterval = Intervals.clamp(minutes: response.ri)
         lastAttempt = now
@@ -74,8 +82,9 @@ public struct ClientLicense: Codable, Sendable, Equatable {
         hostCount = response.cur
         requiredCount = response.req
         lastHost = host
-        if response.res == .success, let tkt = response.tkt, let ticketExpires {
+        if response.res == .success, let tkt = granted ?? response.tkt, let ticketExpires {
             ticket = tkt
+            self.certificate = granted == nil ? nil : certificate
             self.ticketExpires = ticketExpires
             activatedAt = now
             nextAttempt = now.addingTimeInterval(Double(renewalInterval) * 60
@@ -109,6 +118,7 @@ public struct ClientLicense: Codable, Sendable, Equatable {
     /// names the grace `status`.
     public mutating func reset(now: Date, status: LicenseStatus) {
         ticket = nil
+        certificate = nil
         ticketExpires = nil
         activatedAt = nil
         lastResult = nil

@@ -13,6 +13,8 @@ public struct ClientMachine: Codable, Sendable, Equatable {
     public var clock: ClockGuard
     /// The last signed answer (compact JWS) this machine received from a host: its `htm` is a floor for the clock.
     public var lastAnswer: String?
+    /// The host certificate of ``lastAnswer`` when it is a protocol-2 answer (whose token carries none).
+    public var lastAnswerCertificate: String?
     public var licenses: [String: ClientLicense]
 
     public init(fingerprint: String, now: Date, cmid: String? = nil) {

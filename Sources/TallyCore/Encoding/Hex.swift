@@ -10,3 +10,18 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension Hex {
+    /// A 64-bit number as 16 lower-case hex digits, leading zeros kept.
+    public static func fixed(_ value: UInt64) -> String {
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: 16) { buffer in
+            digits.withUTF8Buffer { digits in
+                for index in 0..<16 {
+                    buffer[index] = digits[Int((value >> UInt64(60 - 4 * index)) & 0xF)]
+                }
+            }
+            return 16
+        }
+    }
+}

@@ -84,12 +84,18 @@ extension TicketClaims {
     /// The claims as JSON, keys sorted: the same bytes' meaning as `TallyJSON`, written without JSONEncoder.
     public var jsonBytes: [UInt8] {
         var w = JSONObjectWriter(capacity: 512)
+        if let ai { w.integer("ai", ai) }
         w.integer("cnt", cnt)
         w.integer("exp", exp)
         w.string("fpr", fpr)
+        if let htm { w.integer("htm", htm) }
         w.integer("iat", iat)
         w.string("iss", iss)
         w.string("jti", jti)
+        if let nce { w.string("nce", nce) }
+        if let req { w.integer("req", req) }
+        if let res { w.string("res", res.hex) }
+        if let ri { w.integer("ri", ri) }
         w.integer("rnw", rnw)
         w.string("sku", sku)
         w.string("sub", sub)

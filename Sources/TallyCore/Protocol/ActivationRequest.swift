@@ -2,7 +2,7 @@ import Foundation
 
 /// The body of `POST /v1/activate` (see openapi.yaml): what a client tells a host.
 public struct ActivationRequestBody: Codable, Sendable, Equatable {
-    /// Protocol version; 1.
+    /// Protocol version: 2, or 1 for clients of the first protocol (answered in its format).
     public var ver: Int
     /// Client machine id, a UUID.
     public var cmid: String
@@ -22,10 +22,18 @@ public struct ActivationRequestBody: Codable, Sendable, Equatable {
     public var minutesToExpiry: Int32?
     /// Whether the client runs in a virtual machine, when it knows.
     public var vm: Bool?
+    /// Protocol 2: the host certificate the client holds (``HostCertificate/hash(ofCompact:)``); a host whose
+    /// certificate it is leaves the certificate out of its answer.
+    public var hch: String?
+
+    /// The version this library speaks.
+    public static let currentVersion = 2
 
     public init(cmid: String, sku: String, fingerprint: String, machine: String, clientTime: Date, nonce: String,
-                licenseStatus: LicenseStatus, minutesToExpiry: Int?, vm: Bool? = nil) {
-        ver = 1
+                licenseStatus: LicenseStatus, minutesToExpiry: Int?, vm: Bool? = nil, certificateHash: String? = nil,
+                version: Int = ActivationRequestBody.currentVersion) {
+        ver = version
+        hch = certificateHash
         self.cmid = cmid
         self.sku = sku
         self.fingerprint = fingerprint
@@ -44,7 +52,14 @@ public struct ActivationRequestBody: Codable, Sendable, Equatable {
     /// Checks every field and returns what the policy needs; a malformed field is C0A70001 naming the field.
     public func validated() throws(TallyError) -> PolicyRequest {
         func bad(_ message: String) -> TallyError { TallyError(.malformedRequest, message) }
-        guard ver == 1 else { throw bad("ver \(ver) is not supported; this host speaks version 1") }
+        guard (1...ActivationRequestBody.currentVersion).contains(ver) else {
+            throw bad("ver \(ver) is not supported; this host speaks versions 1 and \(ActivationRequestBody.currentVersion)")
+        }
+        if let hch {
+            guard hch.utf8.count == 43, hch.utf8.allSatisfy(ActivationRequestBody.isBase64URL) else {
+                throw bad("hch must be 43 base64url characters (the SHA-256 of the host certificate held)")
+            }
+        }
         guard let cmid = CMID.validate(cmid) else { throw bad("cmid must be a UUID") }
         guard !sku.isEmpty, sku.count <= 64, sku.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw bad("sku must be 1 to 64 printable ASCII characters")
@@ -108,7 +123,7 @@ public struct ActivationRequestBody: Codable, Sendable, Equatable {
     }
 }
 
-/// A successful HTTP answer: the signed response token.
+/// A successful HTTP answer of protocol 1: the signed response token (see ``ActivationAnswerBody`` for 2).
 public struct ActivationResponseBody: Codable, Sendable, Equatable {
     public var response: String
 

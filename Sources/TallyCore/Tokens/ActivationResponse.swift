@@ -27,8 +27,8 @@ public struct ResponseClaims: Codable, Sendable, Equatable {
     public var tkt: String?
 
     public init(iss: String, sub: String, sku: String, res: ResultCode, cur: Int, req: Int, ai: Int, ri: Int,
-                htm: Date, nce: String, tkt: String?) {
-        ver = 1
+                htm: Date, nce: String, tkt: String?, ver: Int = 1) {
+        self.ver = ver
         self.iss = iss
         self.sub = sub
         self.sku = sku

@@ -95,6 +95,11 @@ public enum JWS {
 
     /// Splits a compact token and checks its header: `alg` must be EdDSA and `typ` the expected one.
     public static func parse(_ token: String, expecting type: TokenType) throws(TokenError) -> Parsed {
+        try parse(token, expectingOneOf: [type])
+    }
+
+    /// Splits a compact token whose `typ` may be any of `types` (an activation answer is a ticket or a response).
+    public static func parse(_ token: String, expectingOneOf types: [TokenType]) throws(TokenError) -> Parsed {
         guard token.utf8.count <= maximumLength else { throw TokenError(.malformed, "the token is longer than \(maximumLength) bytes") }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw TokenError(.malformed, "a compact JWS has three parts, this has \(parts.count)") }
@@ -109,7 +114,9 @@ public enum JWS {
         }
         guard header.alg == "EdDSA" else { throw TokenError(.unsupportedAlgorithm, "alg \(header.alg) is not accepted; only EdDSA is") }
         guard header.crit == nil else { throw TokenError(.criticalHeader, "critical header extensions are not supported") }
-        guard header.typ == type.rawValue else { throw TokenError(.wrongType, "typ is \(header.typ), expected \(type.rawValue)") }
+        guard types.contains(where: { $0.rawValue == header.typ }) else {
+            throw TokenError(.wrongType, "typ is \(header.typ), expected \(types.map(\.rawValue).joined(separator: " or "))")
+        }
         guard signature.count == 64 else { throw TokenError(.badSignature, "an Ed25519 signature is 64 bytes, this is \(signature.count)") }
         let signingInput = Data(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
         return Parsed(header: header, payload: payload, signingInput: signingInput, signature: signature)

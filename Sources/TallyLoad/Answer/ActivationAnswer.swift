@@ -12,7 +12,7 @@ public struct ActivationAnswer: Sendable, Equatable {
     public var format: Format
     /// The payload's `res`.
     public var result: UInt32
-    /// The payload's `cur`, the class's count the host reports.
+    /// The payload's `cur` (a protocol-2 grant's `cnt`), the class's count the host reports.
     public var current: Int?
 
     /// Result 0: a ticket was granted.
@@ -42,7 +42,9 @@ public struct ActivationAnswer: Sendable, Equatable {
         else { return nil }
         return scratch.withUnsafeBufferPointer { claims -> ActivationAnswer? in
             guard let res = JSONScan.value(of: "res", in: claims), let code = JSONScan.resultCode(res, in: claims) else { return nil }
-            let current = JSONScan.value(of: "cur", in: claims).flatMap { JSONScan.integer($0, in: claims) }.map { Int($0) }
+            // A refusal (and any answer of protocol 1) says `cur`; a protocol-2 grant is the ticket, whose `cnt` it is.
+            let count = JSONScan.value(of: "cur", in: claims) ?? JSONScan.value(of: "cnt", in: claims)
+            let current = count.flatMap { JSONScan.integer($0, in: claims) }.map { Int($0) }
             return ActivationAnswer(format: format, result: code, current: current)
         }
     }
