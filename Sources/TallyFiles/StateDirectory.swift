@@ -89,13 +89,24 @@ public struct StateDirectory: Sendable {
 
     /// Reads a secret, refusing one that group or others may read (as ssh does with private keys).
     public func readSecret(_ name: String) throws(TallyError) -> Data {
+        try requirePrivate(name)
+        return try read(name)
+    }
+
+    /// Refuses a secret that group or others may read or write (any of mode 0077); a missing file passes. The
+    /// decision is the file's mode, not whether this process could be refused (root reads everything).
+    public func requirePrivate(_ name: String) throws(TallyError) {
         let path = file(name).path
         var info = stat()
-        if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
-            throw TallyError(.accessDenied, "\(path) may be read by other users (mode \(String(info.st_mode & 0o777, radix: 8)))",
+        if stat(path, &info) == 0, let problem = StateDirectory.secretModeProblem(info.st_mode) {
+            throw TallyError(.accessDenied, "\(path) \(problem) (mode \(String(info.st_mode & 0o777, radix: 8)))",
                              remedy: "Run `chmod 600 \(path)`; if others could read it, treat the key as stolen and replace it.")
         }
-        return try read(name)
+    }
+
+    /// What is wrong with a secret file's mode, if anything.
+    public static func secretModeProblem(_ mode: mode_t) -> String? {
+        mode & 0o077 == 0 ? nil : "may be read by other users"
     }
 
     public func readJSON<T: Decodable>(_ type: T.Type, from name: String) throws(TallyError) -> T {

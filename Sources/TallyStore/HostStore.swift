@@ -12,7 +12,9 @@ public protocol HostStore: AnyObject, Sendable {
     // MARK: Activation
 
     /// Decides `batch` in order with the policy in `context` and makes the decisions and their 12290 events
-    /// durable before returning. On error nothing of the batch is stored or counted, and a later batch is
+    /// durable before returning. The policy's per-address budget of new machines (``NewMachineBudget``) is kept
+    /// by the store, across the site and restarts: a new machine over it is refused uncounted, and the first
+    /// refusal of an address block on a day stores event 12306 with the batch. On error nothing of the batch is stored or counted, and a later batch is
     /// decided as if it had never come. Calls are not concurrent: the host's commit pipeline makes one at a time.
     ///
     /// - Parameter now: the host's time; a store with a clock of its own (a shared database) may use that instead,
@@ -42,6 +44,9 @@ public protocol HostStore: AnyObject, Sendable {
     func usage(fromDay: Int, toDay: Int) async throws -> [DailyUsage]
     /// Answered requests per day and result since `firstDay`.
     func resultsByDay(since firstDay: Int) async throws -> [DailyResults]
+    /// Machines new to their class per day for days `fromDay...toDay` (days without any are left out), with the
+    /// `busiest` address blocks of each day.
+    func newMachines(fromDay: Int, toDay: Int, busiest: Int) async throws -> [DailyNewMachines]
 
     // MARK: Cloned images
 
@@ -64,6 +69,10 @@ public protocol HostStore: AnyObject, Sendable {
 
     /// Deletes events older than `cutoff`; returns how many went.
     func deleteEvents(before cutoff: Date) async throws -> Int
+
+    /// Deletes what is kept of machines (clients, sightings, their fingerprints, new machines per address) whose
+    /// last day is before `day`, which lies before the count window; returns how many clients went.
+    func deleteClients(before day: Int) async throws -> Int
 
     /// Brings every table derived from the event log up to date (a no-op for a store without derived tables).
     func catchUp() async throws

@@ -147,6 +147,7 @@ public struct VendorAuthority: Sendable {
 
 /// Opens the ledger once for every copy of a ``VendorAuthority``.
 private final class LedgerHandle: @unchecked Sendable {
+    // @unchecked: `ledger` is only read or written while `lock` is held.
     private let lock = NSLock()
     private var ledger: VendorLedger?
 

@@ -40,6 +40,9 @@ final class FailingStore: HostStore, @unchecked Sendable {
     func eventCount() async throws -> Int { try await inner.eventCount() }
     func usage(fromDay: Int, toDay: Int) async throws -> [DailyUsage] { try await inner.usage(fromDay: fromDay, toDay: toDay) }
     func resultsByDay(since firstDay: Int) async throws -> [DailyResults] { try await inner.resultsByDay(since: firstDay) }
+    func newMachines(fromDay: Int, toDay: Int, busiest: Int) async throws -> [DailyNewMachines] {
+        try await inner.newMachines(fromDay: fromDay, toDay: toDay, busiest: busiest)
+    }
     func takeCloneCandidates() -> [CloneCandidate] { inner.takeCloneCandidates() }
     func cloneCandidatesArrive() async { await inner.cloneCandidatesArrive() }
     func reportClones(_ candidates: [CloneCandidate], event: @Sendable (CloneReport, Date) -> TallyEvent) async throws -> [CloneReport] {
@@ -47,6 +50,7 @@ final class FailingStore: HostStore, @unchecked Sendable {
     }
     func clonedImages(since firstDay: Int, limit: Int) async throws -> [ClonedImage] { try await inner.clonedImages(since: firstDay, limit: limit) }
     func deleteEvents(before cutoff: Date) async throws -> Int { try await inner.deleteEvents(before: cutoff) }
+    func deleteClients(before day: Int) async throws -> Int { try await inner.deleteClients(before: day) }
     func catchUp() async throws { try await inner.catchUp() }
     func backup(to path: String) async throws -> [String] { try await inner.backup(to: path) }
     func tableCounts() async throws -> TableCounts { try await inner.tableCounts() }

@@ -66,10 +66,11 @@ public final class LiveHost: @unchecked Sendable {
 
     public static func nonce() -> String { Base64URL.encode(Data((0..<16).map { _ in UInt8.random(in: 0...255) })) }
 
-    /// Sends one activation over a new connection and verifies the signed answer.
-    public func activate(_ machine: Machine, sku: String = "studio-pro", clientTime: Date? = nil) throws -> VerifiedResponse {
+    /// Sends one activation over a new connection (from the loopback address `source`, 127.0.0.1 by default)
+    /// and verifies the signed answer.
+    public func activate(_ machine: Machine, sku: String = "studio-pro", clientTime: Date? = nil, source: String? = nil) throws -> VerifiedResponse {
         let (body, nonce) = LiveHost.body(machine, sku: sku, clientTime: clientTime ?? clock.now())
-        let response = try RawHTTPConnection(port: port).post(ProtocolPaths.activate, body: body, keepAlive: false)
+        let response = try RawHTTPConnection(port: port, source: source).post(ProtocolPaths.activate, body: body, keepAlive: false)
         guard response.status == 200 else {
             throw RawHTTPConnection.Failure(description: "status \(response.status): \(String(decoding: response.body, as: UTF8.self))")
         }

@@ -19,6 +19,11 @@ public protocol CountState {
     /// Records that `cmid` was counted in `productClass` on `day`, its last day before being `previous`
     /// (`day` is later than `previous`).
     mutating func record(_ cmid: String, class productClass: String, day: Int, previous: Int?)
+
+    /// The verdict on a machine new to its class from `block` on `day` under `budget`, recorded in the state
+    /// (``NewMachineLedger/decide(_:day:budget:pending:)`` is the rule). A store keeps it with its counts, so a
+    /// batch that is not committed leaves no trace here either.
+    mutating func newMachine(from block: AddressBlock, day: Int, budget: NewMachineBudget) -> NewMachineBudget.Verdict
 }
 
 extension CountState {
@@ -43,5 +48,12 @@ extension ClassCounts: CountState {
 
     public mutating func record(_ cmid: String, class productClass: String, day: Int, previous: Int?) {
         record(cmid, class: productClass, day: day)
+    }
+
+    public mutating func newMachine(from block: AddressBlock, day: Int, budget: NewMachineBudget) -> NewMachineBudget.Verdict {
+        var pending = NewMachineLedger(day: day)
+        let verdict = newMachines.decide(block, day: day, budget: budget, pending: &pending)
+        newMachines.add(pending)
+        return verdict
     }
 }

@@ -87,6 +87,8 @@ public struct CountWindow: Sendable, Equatable {
 /// The count windows of every class on a host. Classes count independently.
 public struct ClassCounts: Sendable, Equatable {
     public private(set) var windows: [String: CountWindow] = [:]
+    /// New machines per address block today (the per-address budget).
+    public internal(set) var newMachines = NewMachineLedger(day: 0)
 
     public init() {}
 

@@ -93,10 +93,14 @@ extension ResultCode {
     public static let notInstalled = ResultCode(0xC0A7_0009)
     /// The client was given no vendor profile (issue 10's range, 0xC0A70030…0xC0A7003F).
     public static let profileMissing = ResultCode(0xC0A7_0030)
+    /// A usage report reaching further back than the host keeps clients and sightings (`report-retention-days`).
+    public static let reportBeyondRetention = ResultCode(0xC0A7_0031)
     public static let usageError = ResultCode(0xC0A7_000A)
     public static let rateLimited = ResultCode(0xC0A7_000B)
     public static let hostBusy = ResultCode(0xC0A7_000C)
     public static let requestTimeout = ResultCode(0xC0A7_000D)
+    /// A new machine over its address's budget of new machines for the day (issue 10).
+    public static let newMachineBudgetExceeded = ResultCode(0xC0A7_000E)
 
     // The online vendor authority: 0xC0A70020–0xC0A7002F.
     public static let vendorUnreachable = ResultCode(0xC0A7_0020)

@@ -20,6 +20,8 @@ public enum EventID: Int, Codable, Sendable, CaseIterable {
     case renewalFailed = 12302
     /// Host: the vendor acknowledged a usage report with a signed receipt.
     case reportAcknowledged = 12303
+    /// Host: an address went over its budget of new machines for the day (once per address per day).
+    case newMachineBudgetReached = 12306
 
     public var summary: String {
         switch self {
@@ -33,6 +35,7 @@ public enum EventID: Int, Codable, Sendable, CaseIterable {
         case .certificateRenewed: "host certificate renewed online"
         case .renewalFailed: "online certificate renewal failed"
         case .reportAcknowledged: "usage report acknowledged by the vendor"
+        case .newMachineBudgetReached: "an address reached its budget of new machines for the day"
         }
     }
 }

@@ -5,9 +5,12 @@ import Foundation
 /// a time, so two requests at 24 never both see 24.
 public struct ActivationPolicy: Sendable {
     public var clockSkewTolerance: TimeInterval
+    /// New machines per address block per day (`new-machines-per-address`).
+    public var newMachineBudget: NewMachineBudget
 
-    public init(clockSkewTolerance: TimeInterval = Intervals.clockSkewTolerance) {
+    public init(clockSkewTolerance: TimeInterval = Intervals.clockSkewTolerance, newMachineBudget: NewMachineBudget = NewMachineBudget()) {
         self.clockSkewTolerance = clockSkewTolerance
+        self.newMachineBudget = newMachineBudget
     }
 
     /// Decides one request and, when it counts, records the machine in `counts`.
@@ -16,10 +19,12 @@ public struct ActivationPolicy: Sendable {
     ///   - certificate: the host's certificate claims when the host holds a certificate valid at `now`, else `nil`.
     ///   - intervals: the host's activation and renewal intervals (clamped in the answer; the renewal interval
     ///     sets the ticket's renew-after time).
+    ///   - block: where the request came from; a machine new to its class is admitted only within the
+    ///     ``newMachineBudget`` of its block (`nil`: no budget applies).
     /// - Throws: only what `counts` throws when it has to look a machine up.
     public func decide<Counts: CountState>(_ request: PolicyRequest, certificate: HostCertificateClaims?,
                                            intervals: ClientIntervals = ClientIntervals(), counts: inout Counts,
-                                           now: Date) throws(Counts.LookupFailure) -> ActivationDecision {
+                                           now: Date, from block: AddressBlock? = nil) throws(Counts.LookupFailure) -> ActivationDecision {
         let answerIntervals = intervals.clamped
         func refusal(_ code: ResultCode, _ productClass: String? = nil, current: Int = 0, required: Int = 0) -> ActivationDecision {
             ActivationDecision(code: code, productClass: productClass, currentCount: current, requiredCount: required, counted: false,
@@ -33,6 +38,9 @@ public struct ActivationPolicy: Sendable {
             return refusal(.clockSkew, productClass, current: counts.count(class: productClass, today: today), required: required)
         }
         let previous = try counts.lastDay(of: request.cmid, class: productClass)
+        if previous == nil, let block, case .refuse = counts.newMachine(from: block, day: today, budget: newMachineBudget) {
+            return refusal(.newMachineBudgetExceeded, productClass, current: counts.count(class: productClass, today: today), required: required)
+        }
         // An older sighting than the one kept changes nothing (the host's clock was set back).
         if previous.map({ today > $0 }) ?? true {
             counts.record(request.cmid, class: productClass, day: today, previous: previous)

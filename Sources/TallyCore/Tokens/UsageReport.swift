@@ -31,8 +31,11 @@ public struct UsageReportClaims: Codable, Sendable, Equatable {
     /// SHA-256 (hex) of the previous report's compact form; empty for the first.
     public var prv: String
     public var iat: NumericDate
+    /// Machines new to the host per day and how many came from its busiest addresses, so an inflated count
+    /// shows (absent in reports of hosts before this field; days without new machines are left out).
+    public var new: [NewMachinesDay]?
 
-    public init(iss: String, from: String, to: String, usage: [DayUsage], seq: Int, prv: String, iat: Date) {
+    public init(iss: String, from: String, to: String, usage: [DayUsage], seq: Int, prv: String, iat: Date, new: [NewMachinesDay]? = nil) {
         ver = 1
         self.iss = iss
         self.from = from
@@ -41,7 +44,33 @@ public struct UsageReportClaims: Codable, Sendable, Equatable {
         self.seq = seq
         self.prv = prv
         self.iat = NumericDate(iat)
+        self.new = new
     }
+}
+
+/// One day of a usage report's new machines.
+public struct NewMachinesDay: Codable, Sendable, Equatable {
+    /// How many of the busiest address blocks (IPv6 by /64) `busiest` counts.
+    public static let busiestBlocks = 10
+
+    /// `YYYY-MM-DD`, UTC.
+    public var day: String
+    /// Machines counted for the first time in a class that day.
+    public var machines: Int
+    /// Address blocks they came from.
+    public var addresses: Int
+    /// How many came from the ``busiestBlocks`` busiest blocks.
+    public var busiest: Int
+
+    public init(day: String, machines: Int, addresses: Int, busiest: Int) {
+        self.day = day
+        self.machines = machines
+        self.addresses = addresses
+        self.busiest = busiest
+    }
+
+    /// The share from the busiest blocks, 0…1.
+    public var busiestShare: Double { machines == 0 ? 0 : Double(busiest) / Double(machines) }
 }
 
 /// A verified usage report.

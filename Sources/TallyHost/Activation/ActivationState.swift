@@ -39,7 +39,8 @@ public final class ActivationState: Sendable {
         let current = snapshot.withLockedValue { $0 }
         let signer = current.signer.flatMap { now < $0.certificate.expires ? $0 : nil }
         let intervals = ClientIntervals(activation: current.settings.activationInterval, renewal: current.settings.renewalInterval)
-        return (DecisionContext(certificate: signer?.certificate.claims, intervals: intervals), signer, current.settings)
+        let policy = ActivationPolicy(newMachineBudget: NewMachineBudget(perAddress: current.settings.newMachinesPerAddress))
+        return (DecisionContext(certificate: signer?.certificate.claims, intervals: intervals, policy: policy), signer, current.settings)
     }
 
     /// Current count and threshold per class of the certificate.

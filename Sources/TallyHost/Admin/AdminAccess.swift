@@ -20,6 +20,8 @@ public struct AdminAccess: Sendable {
     /// The token; `nil` when the port is open (loopback without a token file). Replaced on SIGHUP.
     private let token: NIOLockedValueBox<String>?
     public let sessions: AdminSessions
+    /// Failed logins and bearer tokens per address.
+    public let failures = SharedAuthFailureThrottle()
 
     public var requiresToken: Bool { token != nil }
 

@@ -36,8 +36,9 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             body.append(contentsOf: chunk.readBytes(length: chunk.readableBytes) ?? [])
         case .end:
             guard !rejected, let head else { return }
-            let request = AdminRequest(method: head.method.rawValue, uri: head.uri, headerFields: head.headers.map { ($0.name, $0.value) },
+            var request = AdminRequest(method: head.method.rawValue, uri: head.uri, headerFields: head.headers.map { ($0.name, $0.value) },
                                        body: body)
+            request.peer = context.channel.remoteAddress?.hostOnly
             let keepAlive = head.isKeepAlive
             let isHead = head.method == .HEAD
             let router = self.router

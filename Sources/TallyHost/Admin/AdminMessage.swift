@@ -11,6 +11,8 @@ public struct AdminRequest: Sendable {
     /// The (lower-cased) names of headers the request carried more than once.
     public var repeatedHeaders: Set<String> = []
     public var body: Data
+    /// The address the request came from (without the port), when known.
+    public var peer: String?
 
     public init(method: String, uri: String, headers: [String: String] = [:], body: Data = Data()) {
         self.method = method

@@ -47,6 +47,7 @@ public struct AdminRouter: Sendable {
         case ("GET", "/login"):
             return LoginPage.response(message: nil, status: 200)
         case ("POST", "/login"):
+            if let refusal = throttled(request) { return refusal }
             return login(request)
         case ("POST", "/logout"):
             if let session = request.cookies[AdminSessions.cookieName] { context.access.sessions.end(session) }
@@ -57,7 +58,9 @@ public struct AdminRouter: Sendable {
         let known = ["/", "/api/status", "/api/clients", "/api/events", "/metrics"]
         guard known.contains(request.path) else { return .error(404, "no such path on the admin port") }
         guard request.method == "GET" || request.method == "HEAD" else { return .error(405, "use GET for \(request.path)") }
+        if request.headers["authorization"] != nil, let refusal = throttled(request) { return refusal }
         guard context.access.proof(for: request) != nil else {
+            if request.headers["authorization"] != nil { failed(request) }
             if request.path == "/" { return LoginPage.response(message: nil, status: 401) }
             var response = AdminResponse.error(401, "this admin interface needs `Authorization: Bearer TOKEN` (the token file's content)",
                                                code: .accessDenied)
@@ -76,7 +79,9 @@ public struct AdminRouter: Sendable {
         default:
             let counts = try await context.counts()
             let expires = try? HostIdentity(directory: context.directory).status(now: context.clock.now()).certificateExpires
-            return .text(context.metrics.exposition(counts: counts, certificateExpires: expires ?? nil),
+            let today = CountWindow.day(of: context.clock.now())
+            let newMachines = try await context.store.newMachines(fromDay: today, toDay: today, busiest: NewMachinesDay.busiestBlocks).first
+            return .text(context.metrics.exposition(counts: counts, certificateExpires: expires ?? nil, newMachines: newMachines),
                          contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
     }
@@ -110,9 +115,25 @@ public struct AdminRouter: Sendable {
         guard context.access.requiresToken else { return .redirect("/") }
         let token = AdminRequest.form(String(decoding: request.body, as: UTF8.self))["token"] ?? ""
         guard context.access.tokenMatches(token) else {
+            failed(request)
             return LoginPage.response(message: "That is not the token in the host's admin token file.", status: 401)
         }
         return .redirect("/", extra: [("Set-Cookie", AdminSessions.cookie(context.access.sessions.create()))])
+    }
+
+    /// 429 while the request's address is locked out after failed logins or tokens (``AuthFailureThrottle``).
+    private func throttled(_ request: AdminRequest) -> AdminResponse? {
+        guard context.access.requiresToken, let peer = request.peer,
+              let until = context.access.failures.lockedUntil(AddressBlock(address: peer), now: context.clock.now()) else { return nil }
+        let seconds = max(1, Int(until.timeIntervalSince(context.clock.now()).rounded(.up)))
+        var response = AdminResponse.error(429, "too many failed logins or tokens from this address: wait \(seconds) s", code: .rateLimited)
+        response.headers.append(("Retry-After", String(seconds)))
+        return response
+    }
+
+    private func failed(_ request: AdminRequest) {
+        guard let peer = request.peer else { return }
+        context.access.failures.fail(AddressBlock(address: peer), now: context.clock.now())
     }
 
     static func hostWithoutBrackets(_ host: String) -> String {

@@ -45,6 +45,7 @@ public enum Dashboard {
         html += "<h2>Activations and refusals, last \(data.chart.days.count) days</h2>"
         html += "<p class=\"legend\"><span class=\"ok\">■ granted</span><span class=\"low\">■ refused: count too low</span><span class=\"bad\">■ other errors</span></p>"
         html += "<div id=\"chart\">" + data.chart.svg() + "</div>"
+        html += newMachinesSection(data.newMachines, today: CountWindow.day(of: data.now))
 
         html += "<h2>Requests by result</h2><table id=\"results\"><thead><tr><th>code</th><th>meaning</th><th class=\"num\">requests</th></tr></thead><tbody>"
         if data.results.isEmpty { html += "<tr><td colspan=\"3\" class=\"none\">No requests yet.</td></tr>" }
@@ -74,7 +75,8 @@ public enum Dashboard {
 
     /// The fields an admin looks at first, in a fixed order.
     static func details(_ event: TallyEvent) -> String {
-        let order = ["machine", "machines", "cmid", "sku", "currentCount", "minCount", "licenseStatus", "domain", "rcode", "message", "address"]
+        let order = ["machine", "machines", "cmid", "sku", "currentCount", "minCount", "licenseStatus", "domain", "rcode", "message", "address",
+                     "admitted", "budget"]
         return order.compactMap { name in event.fields[name].flatMap { $0.isEmpty ? nil : "\(name)=\($0)" } }.joined(separator: " ")
     }
 }

@@ -19,6 +19,8 @@ public struct DashboardData: Sendable {
     public var events: [StoredEvent]
     public var clients: [ClientRecord]
     public var warnings: [DashboardWarning]
+    /// Machines new to the host per day of the count window, with their busiest address blocks.
+    public var newMachines: [DailyNewMachines] = []
 
     static let newestEvents = 25
     static let newestClients = 15
@@ -40,7 +42,7 @@ public struct DashboardData: Sendable {
                                               lastPublishFailure: try await store.lastEvent(.dnsPublishFailed),
                                               lastPublishSuccess: try await store.lastEvent(.dnsPublishSucceeded),
                                               clones: try await store.clonedImages(since: firstDay, limit: 20))
-        return DashboardData(hostId: report.hostId, activated: report.activated, certificateExpires: report.certificateExpires,
+        var data = DashboardData(hostId: report.hostId, activated: report.activated, certificateExpires: report.certificateExpires,
                              activationAddress: context.activationAddress.description, dnsPublishing: report.dnsPublishing,
                              tokenRequired: context.access.requiresToken, now: now,
                              classes: classes, chart: SVGChart(results: try await store.resultsByDay(since: firstDay), today: today),
@@ -48,5 +50,7 @@ public struct DashboardData: Sendable {
                              events: try await store.newestEvents(limit: newestEvents),
                              clients: try await store.clients(ClientQuery(limit: newestClients)),
                              warnings: DashboardWarnings.evaluate(inputs, now: now))
+        data.newMachines = try await store.newMachines(fromDay: firstDay, toDay: today, busiest: NewMachinesDay.busiestBlocks)
+        return data
     }
 }

@@ -38,7 +38,8 @@ final class ActivationHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
             body = nil
             rejected = false
             rateLimited = false
-            if let limiter, let address = context.channel.remoteAddress?.hostOnly, !limiter.allow(address) {
+            // Counted per address block: an IPv6 client rotating through its /64 is one address.
+            if let limiter, let address = context.channel.remoteAddress?.hostOnly, !limiter.allow(AddressBlock(address: address).description) {
                 // Answered once the request is read, so the connection stays usable.
                 rateLimited = true
             }

@@ -7,43 +7,72 @@ import TallyCore
 /// address per second.
 public struct ConnectionLimits: Sendable {
     public var maxConnections: Int
+    /// Open connections from one address block (IPv6 per /64) at most; `nil` for no such limit.
+    public var maxConnectionsPerAddress: Int?
     public var idleTimeout: TimeAmount
     public var readTimeout: TimeAmount
     /// Requests per second from one address; 0 means no limit.
     public var ratePerAddress: Int
 
-    public init(maxConnections: Int = 10_000, idleTimeout: TimeAmount = .seconds(60), readTimeout: TimeAmount = .seconds(10), ratePerAddress: Int = 1000) {
+    public init(maxConnections: Int = 10_000, maxConnectionsPerAddress: Int? = nil, idleTimeout: TimeAmount = .seconds(60),
+                readTimeout: TimeAmount = .seconds(10), ratePerAddress: Int = 1000) {
         self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.idleTimeout = idleTimeout
         self.readTimeout = readTimeout
         self.ratePerAddress = ratePerAddress
     }
 
     public init(settings: HostSettings) {
-        self.init(maxConnections: settings.maxConnections, idleTimeout: .seconds(Int64(settings.idleTimeoutSeconds)),
+        self.init(maxConnections: settings.maxConnections, maxConnectionsPerAddress: settings.maxConnectionsPerAddress,
+                  idleTimeout: .seconds(Int64(settings.idleTimeoutSeconds)),
                   readTimeout: .seconds(Int64(settings.readTimeoutSeconds)), ratePerAddress: settings.rateLimitPerAddress)
     }
 }
 
-/// Counts open connections across event loops and refuses those over the limit.
+/// Counts open connections across event loops, in all and per address block, and refuses those over a limit.
 final class ConnectionGate: Sendable {
-    private let open = NIOLockedValueBox(0)
+    struct Open: Sendable {
+        var total = 0
+        var byBlock: [AddressBlock: Int] = [:]
+    }
+
+    enum Refusal: Sendable, Equatable {
+        /// The host holds as many connections as it may.
+        case full
+        /// The connection's address block holds as many as one block may.
+        case addressFull
+    }
+
+    private let open = NIOLockedValueBox(Open())
     let limit: Int
+    let perAddress: Int?
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, perAddress: Int? = nil) {
+        self.limit = limit
+        self.perAddress = perAddress
+    }
 
-    /// Takes a slot; `false` when the host is full.
-    func enter() -> Bool {
-        open.withLockedValue { count in
-            guard count < limit else { return false }
-            count += 1
-            return true
+    /// Takes a slot for a connection from `block`; the refusal when there is none.
+    func enter(_ block: AddressBlock?) -> Refusal? {
+        open.withLockedValue { open in
+            if let perAddress, let block, open.byBlock[block, default: 0] >= perAddress { return .addressFull }
+            guard open.total < limit else { return .full }
+            open.total += 1
+            if perAddress != nil, let block { open.byBlock[block, default: 0] += 1 }
+            return nil
         }
     }
 
-    func leave() { open.withLockedValue { $0 -= 1 } }
+    func leave(_ block: AddressBlock?) {
+        open.withLockedValue { open in
+            open.total -= 1
+            guard perAddress != nil, let block, let count = open.byBlock[block] else { return }
+            open.byBlock[block] = count > 1 ? count - 1 : nil
+        }
+    }
 
-    var current: Int { open.withLockedValue { $0 } }
+    var current: Int { open.withLockedValue { $0.total } }
 }
 
 /// A token bucket per client address: `rate` requests per second, bursts of twice that. Time is an input.
@@ -103,11 +132,12 @@ extension ConnectionGate {
     /// answers 503; else the read and idle timers, HTTP with capped headers, and `handler` last.
     func configure(_ channel: any Channel, limits: ConnectionLimits, handler: () -> any ChannelHandler) throws {
         let pipeline = channel.pipeline.syncOperations
-        guard enter() else {
-            try pipeline.addHandler(RefuseConnectionHandler())
+        let block = channel.remoteAddress.map { AddressBlock(address: $0.hostOnly) }
+        if let refusal = enter(block) {
+            try pipeline.addHandler(RefuseConnectionHandler(refusal))
             return
         }
-        channel.closeFuture.whenComplete { _ in self.leave() }
+        channel.closeFuture.whenComplete { _ in self.leave(block) }
         let timeouts = RequestTimeoutHandler(timers: ConnectionTimers(idleTimeout: limits.idleTimeout, readTimeout: limits.readTimeout))
         try pipeline.addHandler(timeouts)
         try pipeline.configureHTTPServerPipeline(

@@ -32,11 +32,14 @@ public final class HostServer: Sendable {
                              threads: Int = System.coreCount, limits: ConnectionLimits = ConnectionLimits()) async throws -> HostServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let port = PortState()
-        let gate = ConnectionGate(limit: limits.maxConnections)
+        let gate = ConnectionGate(limit: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress)
         let limiter = SharedRateLimiter(ratePerSecond: limits.ratePerAddress)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(logger: logger, port: "activation")) }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
@@ -100,8 +103,17 @@ struct DrainEvent: Sendable {}
 final class RefuseConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
+    let message: String
+
+    init(_ refusal: ConnectionGate.Refusal = .full) {
+        message = switch refusal {
+        case .full: "the host has as many connections as it allows; retry later"
+        case .addressFull: "this address (an IPv6 address by its /64) has as many connections open as the host allows one address (max-connections-per-address); close some or retry later"
+        }
+    }
+
     func channelActive(context: ChannelHandlerContext) {
-        let body = #"{"code":"\#(ResultCode.hostBusy.hex)","message":"the host has as many connections as it allows; retry later"}"#
+        let body = #"{"code":"\#(ResultCode.hostBusy.hex)","message":"\#(message)"}"#
         var buffer = context.channel.allocator.buffer(capacity: 256)
         buffer.writeString("HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n\(body)")
         let channel = context.channel

@@ -74,6 +74,12 @@ public struct HostIdentity: Sendable {
         try SigningKey.importPrivate(directory.readSecret(Self.privateKeyFile))
     }
 
+    /// Refuses to go on when the host key or the private key may be read by others (`serve`, as `activate`).
+    public func requirePrivateFiles() throws(TallyError) {
+        try directory.requirePrivate(Self.hostKeyFile)
+        try directory.requirePrivate(Self.privateKeyFile)
+    }
+
     public func hostKey() throws -> ProductKey {
         try ProductKey(String(decoding: directory.readSecret(Self.hostKeyFile), as: UTF8.self))
     }

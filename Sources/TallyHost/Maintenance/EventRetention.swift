@@ -5,9 +5,10 @@ import TallyCore
 import TallyFiles
 import TallyStore
 
-/// Event retention: events older than `event-retention-days` (default 400) are deleted when the host starts
-/// and once a day while it serves, so the store does not grow forever. Counts, sightings and clients are kept:
-/// usage reports read sightings, not events.
+/// Retention, when the host starts and once a day while it serves, so the store does not grow forever: events
+/// older than `event-retention-days` (default 400) are deleted, and clients and sightings whose machine last
+/// asked more than `report-retention-days` ago (default 400; usage reports read sightings, and cannot reach
+/// further back).
 public struct EventRetention: Service {
     public static let interval: Duration = .seconds(24 * 3600)
 
@@ -28,12 +29,24 @@ public struct EventRetention: Service {
         now.addingTimeInterval(-Double(max(1, days)) * 86_400)
     }
 
+    /// The oldest day whose clients and sightings are kept at `now` with `days` of report retention.
+    public static func firstReportDay(now: Date, days: Int) -> Int {
+        CountWindow.day(of: now) - max(Intervals.countWindowDays, days)
+    }
+
     /// Deletes what is older than the retention the settings ask for now; returns how many events went.
     @discardableResult
     public func sweep() async throws -> Int {
-        let days = (try? HostSettings.load(from: directory))?.eventRetentionDays ?? HostSettings().eventRetentionDays
-        let deleted = try await store.deleteEvents(before: EventRetention.cutoff(now: clock.now(), days: days))
-        if deleted > 0 { logger.info("deleted old events", metadata: ["events": "\(deleted)", "retentionDays": "\(days)"]) }
+        let settings = (try? HostSettings.load(from: directory)) ?? HostSettings()
+        let now = clock.now()
+        let deleted = try await store.deleteEvents(before: EventRetention.cutoff(now: now, days: settings.eventRetentionDays))
+        if deleted > 0 { logger.info("deleted old events", metadata: ["events": "\(deleted)", "retentionDays": "\(settings.eventRetentionDays)"]) }
+        let clients = try await store.deleteClients(before: EventRetention.firstReportDay(now: now, days: settings.reportRetentionDays))
+        if clients > 0 {
+            logger.info("deleted clients that last asked before the report retention", metadata: [
+                "clients": "\(clients)", "retentionDays": "\(settings.reportRetentionDays)",
+            ])
+        }
         return deleted
     }
 

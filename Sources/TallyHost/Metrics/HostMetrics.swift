@@ -39,6 +39,10 @@ public final class HostMetrics: ActivationObserver, Sendable {
          "Cloned images detected: one CMID seen on machines with different fingerprints (event 12300)."),
         ("tally_certificate_expiry_timestamp_seconds", "gauge", [],
          "When the host certificate expires, as a Unix time in seconds."),
+        ("tally_new_machines_today", "gauge", [],
+         "Machines new to the host today (UTC): CMIDs counted for the first time in a class."),
+        ("tally_new_machines_busiest_share", "gauge", [],
+         "Share (0 to 1) of today's new machines that came from the 10 busiest address blocks (IPv6 per /64); near 1 with many new machines, few addresses invent CMIDs."),
     ]
 
     public static let batchSizeBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 10_000]
@@ -101,7 +105,9 @@ public final class HostMetrics: ActivationObserver, Sendable {
     }
 
     /// The Prometheus text, with the count gauges read now.
-    public func exposition(counts: [String: (current: Int, required: Int)], certificateExpires: Date?) -> String {
+    public func exposition(counts: [String: (current: Int, required: Int)], certificateExpires: Date?, newMachines: DailyNewMachines? = nil) -> String {
+        gauge("tally_new_machines_today", []).record(newMachines?.machines ?? 0)
+        gauge("tally_new_machines_busiest_share", []).record(newMachines?.busiestShare ?? 0)
         for (productClass, count) in counts {
             gauge("tally_machines_counted", [("class", productClass)]).record(count.current)
             gauge("tally_machines_required", [("class", productClass)]).record(count.required)

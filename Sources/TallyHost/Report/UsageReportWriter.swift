@@ -55,13 +55,24 @@ public struct UsageReportWriter: Sendable {
                              remedy: "Activate the host first: `tally host activate`.")
         }
         let key = try identity.signingKey()
+        let retention = ((try? HostSettings.load(from: directory)) ?? HostSettings()).reportRetentionDays
+        let oldest = EventRetention.firstReportDay(now: now, days: retention)
+        guard first >= oldest else {
+            throw TallyError(.reportBeyondRetention,
+                             "the report would start on \(UsageReportWriter.text(day: first)), but this host keeps clients and sightings for \(retention) days (report-retention-days): the oldest day it can report is \(UsageReportWriter.text(day: oldest))",
+                             remedy: "Report from \(UsageReportWriter.text(day: oldest)) on; reports written earlier keep the older days. To keep more from now on: `tally host set report-retention-days N`.")
+        }
         let usage = try await store.usage(fromDay: first, toDay: last).map {
             UsageReportClaims.DayUsage(day: UsageReportWriter.text(day: $0.day), sku: $0.sku, class: $0.productClass, machines: $0.machines)
+        }
+        let newMachines = try await store.newMachines(fromDay: first, toDay: last, busiest: NewMachinesDay.busiestBlocks).map {
+            NewMachinesDay(day: UsageReportWriter.text(day: $0.day), machines: $0.machines, addresses: $0.addresses,
+                           busiest: $0.busiest.reduce(0) { $0 + $1.machines })
         }
         return try directory.withLock {
             let previous = try chain()
             let claims = UsageReportClaims(iss: certificate.claims.sub, from: UsageReportWriter.text(day: first), to: UsageReportWriter.text(day: last),
-                                           usage: usage, seq: previous.seq + 1, prv: previous.hash, iat: now)
+                                           usage: usage, seq: previous.seq + 1, prv: previous.hash, iat: now, new: newMachines)
             let compact = try VerifiedUsageReport.issue(claims, hostKey: key.privateKey, certificate: certificate)
             try keep(compact, seq: claims.seq, in: Self.reportsFolder)
             try directory.writeJSON(Chain(seq: claims.seq, hash: VerifiedUsageReport.hash(compact), to: claims.to), to: Self.chainFile)

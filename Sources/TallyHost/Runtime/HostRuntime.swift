@@ -78,6 +78,9 @@ public final class HostRuntime: Sendable {
             _ = try identity.info()
             let settings = try HostSettings.load(from: directory)
             store = try SQLiteHostStore(path: directory.file(storeFile).path, logger: logger)
+            // As `activate` does: a host key or private key others may read is refused (treat it as stolen), after
+            // the store opened so the refusal is event 12291.
+            try identity.requirePrivateFiles()
             // The admin rule is checked before anything listens (and after the store opened, so a refusal is
             // event 12291): a non-loopback address needs a token file.
             let adminText = options.adminListen ?? settings.adminListen
@@ -92,8 +95,9 @@ public final class HostRuntime: Sendable {
             let metrics = HostMetrics()
             let pipeline = CommitPipeline(store: store!, state: state, clock: clock, logger: logger, observer: metrics)
             let address = try BindAddress(options.listen ?? settings.listen)
-            server = try await HostServer.start(address: address, pipeline: pipeline, logger: logger, threads: options.threads,
-                                                limits: ConnectionLimits(settings: settings))
+            var limits = ConnectionLimits(settings: settings)
+            limits.maxConnections = FileLimit.prepare(maxConnections: limits.maxConnections, logger: logger)
+            server = try await HostServer.start(address: address, pipeline: pipeline, logger: logger, threads: options.threads, limits: limits)
             let admin = try await startAdmin(adminAddress, access: access, directory: directory, store: store!, pipeline: pipeline, state: state,
                                              metrics: metrics, clock: clock, activationAddress: server!.address, logger: logger)
             let clones = CloneDetectionService(store: store!, logger: logger) { _ in metrics.recordClone() }

@@ -27,6 +27,9 @@ public struct HostSettings: Sendable, Equatable {
     public var groupCommitMaxWaitMicroseconds = 0
     /// Events older than this many days are deleted.
     public var eventRetentionDays = 400
+    /// Clients and sightings whose last day is older than this many days are deleted; usage reports cannot reach
+    /// further back.
+    public var reportRetentionDays = 400
     /// Domains to publish the SRV record in, each with priority and weight; empty: the resolver's own domain
     /// (the first `search`/`domain` entry of resolv.conf).
     public var dnsPublishList: [DNSPublishEntry] = []
@@ -48,12 +51,17 @@ public struct HostSettings: Sendable, Equatable {
     public var dnsService = "tally"
     /// Most open connections on the activation port; more are answered 503 and closed.
     public var maxConnections = 10_000
+    /// Most open connections on the activation port from one address (IPv6 per /64); more are answered 503.
+    public var maxConnectionsPerAddress = 64
     /// Seconds a kept-alive connection may stay idle between requests.
     public var idleTimeoutSeconds = 60
     /// Seconds a client has to send a whole request once it started (a slow sender loses its slot).
     public var readTimeoutSeconds = 10
     /// Requests per second from one address (a token bucket, bursts of twice that); 0 turns the limit off.
     public var rateLimitPerAddress = 1000
+    /// Machines new to the host per address (IPv6 per /64) per day, across the site; more are refused uncounted
+    /// (0xC0A7000E). 0 turns the budget off.
+    public var newMachinesPerAddress = NewMachineBudget.defaultPerAddress
     /// Where the store's write-ahead log is copied back: `commit` (SQLite's way, inside the commit that crosses
     /// 1,000 pages) or `background` (a thread of its own: more throughput in a storm, a longer p99 at moderate load).
     public var walCheckpoint = "commit"

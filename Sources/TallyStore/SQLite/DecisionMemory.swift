@@ -20,6 +20,8 @@ struct DecisionMemory: Sendable {
     var prunedUpTo: Int64 = 0
     /// Log rows written since the indexer last caught up (to wake it).
     var unindexedRows = 0
+    /// Today's new machines per address block and the blocks refused (day 0: not loaded yet).
+    var newMachines = NewMachineLedger(day: 0)
 
     /// Forgets the pending last days the index now holds.
     mutating func prune(indexedUpTo: Int64) {
@@ -51,6 +53,31 @@ struct BatchCounts: CountState {
     var deltas: [String: [Int: Int]] = [:]
     /// The position in the batch of the request being decided.
     var position = 0
+    /// The budget's state before the batch, and the batch's changes to it.
+    let newMachinesBefore: NewMachineLedger
+    var newMachines: NewMachineLedger
+    /// Blocks refused for the first time today, with the position of the request that was refused.
+    var budgetReports: [(block: AddressBlock, day: Int, position: Int)] = []
+
+    init(histogram: [String: [Int: Int]], pending: [MachineKey: (day: Int, seq: Int64)], looked: [MachineKey: Int?],
+         newMachines: NewMachineLedger, today: Int) {
+        self.histogram = histogram
+        self.pending = pending
+        self.looked = looked
+        newMachinesBefore = newMachines
+        self.newMachines = NewMachineLedger(day: today)
+    }
+
+    mutating func newMachine(from block: AddressBlock, day: Int, budget: NewMachineBudget) -> NewMachineBudget.Verdict {
+        let verdict = newMachinesBefore.decide(block, day: day, budget: budget, pending: &newMachines)
+        if case .refuse(report: true) = verdict { budgetReports.append((block, day, position)) }
+        return verdict
+    }
+
+    /// New machines admitted today from `block`, before and in this batch.
+    func admitted(_ block: AddressBlock, day: Int) -> Int {
+        newMachinesBefore.admitted(block, day: day) + newMachines.admitted(block, day: day)
+    }
 
     mutating func lastDay(of cmid: String, class productClass: String) -> Int? {
         let key = MachineKey(cmid: cmid, productClass: productClass)
@@ -72,7 +99,8 @@ struct BatchCounts: CountState {
 
 extension DecisionMemory {
     /// Takes a committed batch's changes; `seqs` are the log rows of the batch's requests, by position.
-    mutating func merge(local: [MachineKey: (day: Int, position: Int)], deltas: [String: [Int: Int]], seqs: [Int64]) {
+    mutating func merge(local: [MachineKey: (day: Int, position: Int)], deltas: [String: [Int: Int]], newMachines: NewMachineLedger, seqs: [Int64]) {
+        self.newMachines.add(newMachines)
         for (key, change) in local { pending[key] = (change.day, seqs[change.position]) }
         for (productClass, days) in deltas {
             for (day, delta) in days where delta != 0 {

@@ -28,12 +28,17 @@ extension SQLiteHostStore {
                 try LogRow(input: input, decision: decision, time: now).insert(statement)
                 seqs.append(db.lastInsertedRowID)
             }
+            for report in decided.counts.budgetReports {
+                try SQLiteHostStore.insert(NewMachineBudgetEvent.event(block: report.block, admitted: decided.counts.admitted(report.block, day: report.day),
+                                                                     budget: context.policy.newMachineBudget, cmid: batch[report.position].request.cmid,
+                                                                     time: now), db)
+            }
             return .commit
         }
         CrashPoint.logCommitted.reached()
         // Committed: now the memory may know.
         let wake = memory.withLock { memory -> Bool in
-            memory.merge(local: decided.local, deltas: decided.deltas, seqs: seqs)
+            memory.merge(local: decided.counts.local, deltas: decided.counts.deltas, newMachines: decided.counts.newMachines, seqs: seqs)
             return memory.unindexedRows >= SQLiteHostStore.indexerWakeRows
         }
         if wake { indexerWake.continuation.yield() }
@@ -44,11 +49,17 @@ extension SQLiteHostStore {
     /// changes to merge once they are committed. (The snapshot is gone when this returns, so the merge changes
     /// the memory's dictionaries in place instead of copying them.)
     private func decideInMemory(_ batch: [ActivationInput], context: DecisionContext, now: Date) throws
-        -> (decisions: [ActivationDecision], local: [MachineKey: (day: Int, position: Int)], deltas: [String: [Int: Int]]) {
+        -> (decisions: [ActivationDecision], counts: BatchCounts) {
         let indexedUpTo = indexed.withLock { $0 }
-        let snapshot = memory.withLock { memory -> (histogram: [String: [Int: Int]], pending: [MachineKey: (day: Int, seq: Int64)]) in
+        let today = CountWindow.day(of: now)
+        if memory.withLock({ $0.newMachines.day < today }) {
+            // The first batch of a day (or since the start): the day's budget so far, from the tables.
+            let loaded = try loadNewMachines(day: today)
+            memory.withLock { memory in if memory.newMachines.day < today { memory.newMachines = loaded } }
+        }
+        let snapshot = memory.withLock { memory -> (histogram: [String: [Int: Int]], pending: [MachineKey: (day: Int, seq: Int64)], newMachines: NewMachineLedger) in
             memory.prune(indexedUpTo: indexedUpTo)
-            return (memory.histogram, memory.pending)
+            return (memory.histogram, memory.pending, memory.newMachines)
         }
         // Machines the memory does not hold are looked up in the index, whose read starts after `indexedUpTo` was
         // read: it holds at least everything that was pruned.
@@ -61,15 +72,16 @@ extension SQLiteHostStore {
             }
         }
         let looked = missing.isEmpty ? [:] : try index.read { db in try SQLiteIndexer.lastDays(of: missing, db) }
-        var counts = BatchCounts(histogram: snapshot.histogram, pending: snapshot.pending, looked: looked)
+        var counts = BatchCounts(histogram: snapshot.histogram, pending: snapshot.pending, looked: looked, newMachines: snapshot.newMachines,
+                                 today: today)
         var decisions: [ActivationDecision] = []
         decisions.reserveCapacity(batch.count)
         for (position, input) in batch.enumerated() {
             counts.position = position
             decisions.append(context.policy.decide(input.request, certificate: context.certificate, intervals: context.intervals,
-                                                   counts: &counts, now: now))
+                                                   counts: &counts, now: now, from: AddressBlock(address: input.address)))
         }
-        return (decisions, counts.local, counts.deltas)
+        return (decisions, counts)
     }
 
     public func counts(now: Date) async throws -> [String: Int] {

@@ -78,6 +78,8 @@ enum SQLiteIndexer {
         let db: Database
         var totals: [Int64: Int] = [:]
         var histogram: [String: [Int: Int]] = [:]
+        /// Machines new to their class per day and address block.
+        var newMachines: [Int: [String: Int]] = [:]
         /// Last days set in this chunk (the client rows hold them too, but this saves the look-up).
         var lastDays: [MachineKey: Int] = [:]
         var tracked: [String: Bool] = [:]
@@ -97,6 +99,7 @@ enum SQLiteIndexer {
             let known = try Row.fetchAll(db.cachedStatement(sql: "SELECT class, last_day, fingerprint, machine FROM clients WHERE cmid = ?"),
                                          arguments: [row.cmid])
             let previous = lastDays[key] ?? known.filter { ($0[0] as String) == productClass }.map { $0[1] as Int }.max()
+            if previous == nil { newMachines[day, default: [:]][AddressBlock(address: row.address).description, default: 0] += 1 }
             if previous.map({ day > $0 }) ?? true {
                 if let previous { histogram[productClass, default: [:]][previous, default: 0] -= 1 }
                 histogram[productClass, default: [:]][day, default: 0] += 1
@@ -162,6 +165,13 @@ enum SQLiteIndexer {
                 for (day, delta) in byDay where delta != 0 { try days.execute(arguments: [productClass, day, delta]) }
             }
             try db.execute(sql: "DELETE FROM machine_days WHERE machines = 0")
+            let blocks = try db.cachedStatement(sql: """
+                INSERT INTO new_machines (day, block, machines) VALUES (?, ?, ?)
+                ON CONFLICT (day, block) DO UPDATE SET machines = machines + excluded.machines
+                """)
+            for (day, byBlock) in newMachines {
+                for (block, machines) in byBlock { try blocks.execute(arguments: [day, block, machines]) }
+            }
             let total = try db.cachedStatement(sql: """
                 INSERT INTO request_totals (result, requests) VALUES (?, ?)
                 ON CONFLICT (result) DO UPDATE SET requests = requests + excluded.requests

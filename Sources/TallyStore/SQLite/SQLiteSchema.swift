@@ -99,6 +99,16 @@ enum SQLiteSchema {
                 INSERT INTO applied (id, seq) VALUES (1, 0);
                 """)
         }
+        // Machines new to their class per day and address block (IPv6 by /64): the per-address budget after a
+        // restart, and how much of a day's new machines came from the busiest addresses. Rows indexed before
+        // this migration are not counted in it.
+        migrator.registerMigration("2-new-machines") { db in
+            try db.execute(sql: """
+                CREATE TABLE new_machines (
+                    day INTEGER NOT NULL, block TEXT NOT NULL, machines INTEGER NOT NULL,
+                    PRIMARY KEY (day, block)) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 
