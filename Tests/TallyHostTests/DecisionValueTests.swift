@@ -29,7 +29,7 @@ struct DecisionMemoryTests {
         memory.histogram = ["client": [Self.today - 5: 1, Self.today - 2: 1]]
         memory.pending = [pendingKey: (Self.today - 2, 7)]
         var batch = BatchCounts(histogram: memory.histogram, pending: memory.pending,
-                                looked: [indexedKey: Self.today - 5, neverKey: nil])
+                                looked: [indexedKey: Self.today - 5, neverKey: nil], newMachines: memory.newMachines, today: Self.today)
         #expect(batch.lastDay(of: "pending", class: "client") == Self.today - 2)
         #expect(batch.lastDay(of: "indexed", class: "client") == Self.today - 5)
         #expect(batch.lastDay(of: "never", class: "client") == nil)
@@ -49,7 +49,7 @@ struct DecisionMemoryTests {
         #expect(memory.pending.count == 1)
 
         // Committed as log rows 8 and 9: the memory takes the changes, with the rows that set them.
-        memory.merge(local: batch.local, deltas: batch.deltas, seqs: [8, 9])
+        memory.merge(local: batch.local, deltas: batch.deltas, newMachines: batch.newMachines, seqs: [8, 9])
         #expect(memory.counts(today: Self.today) == ["client": 3])
         #expect(memory.histogram["client"]?[Self.today - 5] == nil, "a day with no machine left stays in the histogram")
         #expect(memory.pending[indexedKey]?.seq == 8 && memory.pending[neverKey]?.seq == 9 && memory.pending[pendingKey]?.seq == 7)
