@@ -140,7 +140,8 @@ let package = Package(
         // Fixtures shared by the test targets: a vendor and an activated host in temporary directories, raw HTTP.
         .target(
             name: "TallyTestSupport",
-            dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyHost", "TallyStore", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/TallyTestSupport",
             swiftSettings: swiftSettings
         ),

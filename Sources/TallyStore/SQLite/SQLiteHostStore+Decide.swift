@@ -35,6 +35,7 @@ extension SQLiteHostStore {
             }
             return .commit
         }
+        CrashPoint.logCommitted.reached()
         // Committed: now the memory may know.
         let wake = memory.withLock { memory -> Bool in
             memory.merge(local: decided.counts.local, deltas: decided.counts.deltas, newMachines: decided.counts.newMachines, seqs: seqs)

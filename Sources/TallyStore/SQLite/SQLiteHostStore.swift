@@ -56,7 +56,7 @@ public final class SQLiteHostStore: HostStore {
             try SQLiteSchema.prepare(log: log, indexPath: indexPath, logger: logger)
             // The index is made from the log: NORMAL is enough (a lost commit is made again from the log).
             index = try SQLiteHostStore.open(indexPath, label: "tally-index", synchronous: 1)
-            try SQLiteSchema.indexMigrator.migrate(index)
+            try SQLiteSchema.migrateIndex(index, path: indexPath)
         } catch let error as TallyError {
             throw error
         } catch {

@@ -14,7 +14,9 @@ import TallyCore
 /// candidate; every later request of a tracked CMID does too, so the daily report of a clone needs no memory.
 enum SQLiteIndexer {
     /// Log rows per transaction at most.
-    static let chunkRows = 20_000
+    static let defaultChunkRows = 20_000
+    /// What the indexer uses (a debug build's tests may make it smaller: ``CrashPoint/chunkRows``).
+    static var chunkRows: Int { CrashPoint.chunkRows }
 
     /// The last day each machine was counted in its class, from the index (`nil`: never).
     static func lastDays(of keys: Set<MachineKey>, _ db: Database) throws -> [MachineKey: Int?] {
@@ -49,17 +51,25 @@ enum SQLiteIndexer {
         try idb.inTransaction {
             let after = try Int64.fetchOne(idb, sql: "SELECT seq FROM applied WHERE id = 1") ?? 0
             let rows = try log.read { ldb in
-                try Row.fetchAll(ldb, sql: "SELECT seq, \(LogRow.columns) FROM events WHERE seq > ? AND event_id = 12290 ORDER BY seq LIMIT ?",
+                // A request row of a migrated single-file store keeps its fields as JSON, without the columns of a log
+                // row: what it counted came over with that store's tables, and it is not applied again.
+                try Row.fetchAll(ldb, sql: "SELECT seq, \(LogRow.columns) FROM events WHERE seq > ? AND event_id = 12290 AND fields IS NULL ORDER BY seq LIMIT ?",
                                  arguments: [after, limit]).map { LogRow(row: $0) }
             }
             guard let last = rows.last else { return .rollback }
+            CrashPoint.indexChunkStarted.reached()
             var chunk = Chunk(db: idb)
-            for row in rows { try chunk.apply(row) }
+            for (position, row) in rows.enumerated() {
+                try chunk.apply(row)
+                if position + 1 == max(1, rows.count / 2) { CrashPoint.indexChunkHalfway.reached() }
+            }
             try chunk.finish()
+            CrashPoint.indexChunkWritten.reached()
             try idb.execute(sql: "UPDATE applied SET seq = ? WHERE id = 1", arguments: [last.seq])
             applied = Applied(rows: rows.count, lastSeq: last.seq, candidates: chunk.candidateList)
             return .commit
         }
+        if applied.rows > 0 { CrashPoint.indexChunkCommitted.reached() }
         return applied
     }
 
@@ -223,8 +233,9 @@ extension SQLiteIndexer {
     /// Keeps the index behind the log while a host serves: wakes when many rows wait or after `interval`, and
     /// catches up once more on graceful shutdown, so the store is complete when the host exits.
     struct Service: ServiceLifecycle.Service {
+        static let defaultInterval: Duration = .seconds(2)
         let store: SQLiteHostStore
-        var interval: Duration = .seconds(2)
+        var interval: Duration = CrashPoint.indexInterval
 
         func run() async throws {
             let wake = WakeSignal()

@@ -112,6 +112,17 @@ enum SQLiteSchema {
         return migrator
     }
 
+    /// Migrates the index; refuses one written by a newer Tally (whose tables this one could misread).
+    static func migrateIndex(_ index: DatabasePool, path: String) throws {
+        let migrator = indexMigrator
+        let (applied, superseded) = try index.read { db in (try migrator.appliedIdentifiers(db), try migrator.hasBeenSuperseded(db)) }
+        guard !superseded else {
+            throw TallyError(.storeUnavailable, "the store's index \(path) was written by a newer version of Tally (its migrations: \(applied.sorted().joined(separator: ", ")))",
+                             remedy: "Run the newer version of Tally, or remove the index (it is made again from the log, without the clients from before a migration of a single-file store).")
+        }
+        try migrator.migrate(index)
+    }
+
     /// Migrates the log and makes the index file when it is missing; refuses a store written by a newer Tally.
     static func prepare(log: DatabasePool, indexPath: String, logger: Logger) throws {
         let migrator = logMigrator
@@ -122,7 +133,7 @@ enum SQLiteSchema {
         }
         if applied.contains("4-log") {
             if !FileManager.default.fileExists(atPath: indexPath) {
-                logger.warning("the store's index is missing: it is made again from the log (clients whose requests are older than the event retention are lost)",
+                logger.warning("the store's index is missing: it is made again from the log (clients whose requests are older than the event retention, or from before the store was migrated from a single file, are lost)",
                                metadata: ["index": "\(indexPath)"])
                 try buildIndexIfMissing(log: log, indexPath: indexPath, logger: logger, fromSingleFile: false)
             }
