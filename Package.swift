@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The rules and formats: no I/O.
@@ -77,7 +78,11 @@ let package = Package(
             name: "TallyStore",
             dependencies: ["TallyCore", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log"),
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -153,6 +158,19 @@ let package = Package(
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOEmbedded", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // A throwaway PostgreSQL 15 cluster per suite: initdb and pg_ctl as the `postgres` user, on a free port.
+        .target(
+            name: "TallyPostgresTestSupport",
+            path: "Tests/TallyPostgresTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        // The store interface's contract, one set of test bodies run against SQLite and PostgreSQL.
+        .testTarget(
+            name: "TallyStoreContractTests",
+            dependencies: ["TallyCore", "TallyStore", "TallyHost", "TallyTestSupport", "TallyPostgresTestSupport",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

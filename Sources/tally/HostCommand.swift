@@ -21,7 +21,7 @@ struct HostCommand: AsyncParsableCommand {
         commandName: "host",
         abstract: "The activation host: key, activation by the vendor, status.",
         subcommands: [HostInstallKey.self, HostActivate.self, HostRenew.self, HostServe.self, HostSet.self, HostGet.self, HostReset.self, HostStatusCommand.self,
-                      HostClients.self, HostEvents.self, HostReport.self, HostBackup.self, HostDNSCommand.self, HostFill.self]
+                      HostClients.self, HostEvents.self, HostReport.self, HostBackup.self, HostDNSCommand.self, HostFill.self, HostStoreCommand.self]
     )
 }
 

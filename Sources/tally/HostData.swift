@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import TallyCore
 import TallyFiles
 import TallyHost
@@ -12,6 +13,14 @@ func openStore(_ host: HostOptions) throws -> SQLiteHostStore {
         throw TallyError(.notInstalled, "no store at \(path): the host has not served yet")
     }
     return try SQLiteHostStore(path: path)
+}
+
+/// Opens the store the host's settings name for reading commands: the SQLite file, or the shared PostgreSQL store.
+func openReadingStore(_ host: HostOptions) async throws -> any HostStore {
+    let settings = try HostSettings.load(from: host.directory)
+    guard settings.store != "sqlite" else { return try openStore(host) }
+    let hostID = (try? HostIdentity(directory: host.directory).info().hostID) ?? "tally-cli"
+    return try await HostStoreOpening.open(settings, directory: host.directory, hostID: hostID + "-cli", certificate: nil, serving: false, logger: Logger(label: "tally.cli"))
 }
 
 struct HostClients: AsyncParsableCommand {
@@ -31,7 +40,7 @@ struct HostClients: AsyncParsableCommand {
                 + [("sku", sku), ("class", productClass), ("state", state)].compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
             var fetched = try AdminClient.fetch(AdminClientPage.self, "/api/clients?" + (query.percentEncodedQuery ?? ""), directory: host.directory)?.clients
             if fetched == nil {
-                fetched = try await openStore(host).clients(ClientQuery(sku: sku, productClass: productClass, licenseStatus: state, limit: limit, offset: offset))
+                fetched = try await openReadingStore(host).clients(ClientQuery(sku: sku, productClass: productClass, licenseStatus: state, limit: limit, offset: offset))
             }
             let clients = fetched ?? []
             Output.emit(["clients": clients], json: output.json) {
@@ -47,7 +56,7 @@ struct HostEvents: AsyncParsableCommand {
     /// From the running host's admin interface in pages of 10,000, else from the store.
     func fetchEvents(since: Date?, eventID: EventID?) async throws -> [StoredEvent] {
         guard AdminClient.endpoint(host.directory) != nil else {
-            return try await openStore(host).events(EventQuery(since: since, afterSeq: after, id: eventID, limit: limit))
+            return try await openReadingStore(host).events(EventQuery(since: since, afterSeq: after, id: eventID, limit: limit))
         }
         var events: [StoredEvent] = []
         var cursor = after
@@ -59,7 +68,7 @@ struct HostEvents: AsyncParsableCommand {
                 + (eventID.map { [URLQueryItem(name: "id", value: String($0.rawValue))] } ?? [])
             guard let page = try AdminClient.fetch(AdminEventPage.self, "/api/events?" + (query.percentEncodedQuery ?? ""), directory: host.directory) else {
                 // The host stopped between two pages: read on from the store.
-                return events + (try await openStore(host).events(EventQuery(since: since, afterSeq: cursor, id: eventID, limit: limit - events.count)))
+                return events + (try await openReadingStore(host).events(EventQuery(since: since, afterSeq: cursor, id: eventID, limit: limit - events.count)))
             }
             events += page.events
             guard !page.events.isEmpty else { break }

@@ -102,6 +102,18 @@ extension ResultCode {
     /// A new machine over its address's budget of new machines for the day (issue 10).
     public static let newMachineBudgetExceeded = ResultCode(0xC0A7_000E)
 
+    // A store shared by several hosts (PostgreSQL): 0xC0A70010–0xC0A7001F.
+    /// The shared store's schema is newer than this binary knows.
+    public static let storeSchemaNewer = ResultCode(0xC0A7_0010)
+    /// The shared store belongs to hosts of another licence (another host key, or other thresholds).
+    public static let storeOfAnotherLicence = ResultCode(0xC0A7_0011)
+    /// A store setting was refused: a password in the URL, a password file others may read, an unknown sslmode.
+    public static let storeSettingRefused = ResultCode(0xC0A7_0012)
+    /// `store migrate` found a target store that already holds data (and no `--merge`).
+    public static let storeTargetNotEmpty = ResultCode(0xC0A7_0013)
+    /// `store migrate` copied the store but the counts of the copy differ from the source's.
+    public static let storeCopyMismatch = ResultCode(0xC0A7_0014)
+
     // The online vendor authority: 0xC0A70020–0xC0A7002F.
     public static let vendorUnreachable = ResultCode(0xC0A7_0020)
     public static let vendorTimeout = ResultCode(0xC0A7_0021)

@@ -20,6 +20,10 @@ public enum EventID: Int, Codable, Sendable, CaseIterable {
     case renewalFailed = 12302
     /// Host: the vendor acknowledged a usage report with a signed receipt.
     case reportAcknowledged = 12303
+    /// Host: a host joined (started serving from) a shared store; names its host id and address.
+    case hostJoinedStore = 12304
+    /// Host: this host's clock is more than 5 s off the shared store's (the database's time is used).
+    case storeClockSkew = 12305
     /// Host: an address went over its budget of new machines for the day (once per address per day).
     case newMachineBudgetReached = 12306
 
@@ -35,6 +39,8 @@ public enum EventID: Int, Codable, Sendable, CaseIterable {
         case .certificateRenewed: "host certificate renewed online"
         case .renewalFailed: "online certificate renewal failed"
         case .reportAcknowledged: "usage report acknowledged by the vendor"
+        case .hostJoinedStore: "a host started serving from the shared store"
+        case .storeClockSkew: "the host's clock is off the shared store's clock"
         case .newMachineBudgetReached: "an address reached its budget of new machines for the day"
         }
     }

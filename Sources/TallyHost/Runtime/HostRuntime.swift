@@ -71,13 +71,15 @@ public final class HostRuntime: Sendable {
     public static func prepare(directory: StateDirectory, options: Options = Options()) async throws -> HostRuntime {
         let logger = options.logger
         let clock = options.clock
-        var store: SQLiteHostStore?
+        var store: (any HostStore)?
         var server: HostServer?
         do {
             let identity = HostIdentity(directory: directory)
-            _ = try identity.info()
+            let info = try identity.info()
             let settings = try HostSettings.load(from: directory)
-            store = try SQLiteHostStore(path: directory.file(storeFile).path, logger: logger)
+            let certificate = try certificateOrNil(identity, clock: clock, logger: logger)
+            store = try await HostStoreOpening.open(settings, directory: directory, hostID: info.hostID, hostAddress: options.listen ?? settings.listen,
+                                                    certificate: certificate?.claims, logger: logger)
             // As `activate` does: a host key or private key others may read is refused (treat it as stolen), after
             // the store opened so the refusal is event 12291.
             try identity.requirePrivateFiles()
@@ -86,12 +88,13 @@ public final class HostRuntime: Sendable {
             let adminText = options.adminListen ?? settings.adminListen
             let adminAddress = ["none", "off"].contains(adminText) ? nil : try BindAddress(adminText)
             let access = try adminAddress.map { try AdminAccess.load(address: $0, tokenFile: settings.adminTokenFile, directory: directory, clock: clock) }
-            let synchronous = try store!.synchronousMode()
-            logger.info("store opened", metadata: ["path": "\(store!.path)", "journal": "wal", "synchronous": "\(synchronous)"])
+            if let sqlite = store as? SQLiteHostStore {
+                let synchronous = try sqlite.synchronousMode()
+                logger.info("store opened", metadata: ["path": "\(sqlite.path)", "journal": "wal", "synchronous": "\(synchronous)"])
+            }
             let retention = EventRetention(store: store!, directory: directory, clock: clock, logger: logger)
             try await retention.sweep()
-            let state = try ActivationState(settings: settings, key: identity.signingKey(),
-                                            certificate: try certificateOrNil(identity, clock: clock, logger: logger))
+            let state = try ActivationState(settings: settings, key: identity.signingKey(), certificate: certificate)
             let metrics = HostMetrics()
             let pipeline = CommitPipeline(store: store!, state: state, clock: clock, logger: logger, observer: metrics)
             let address = try BindAddress(options.listen ?? settings.listen)

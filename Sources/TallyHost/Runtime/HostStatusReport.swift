@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TallyCore
 import TallyFiles
 import TallyStore
@@ -46,10 +47,16 @@ public struct HostStatusReport: Codable, Sendable {
         var totals: [ResultCode: Int] = [:]
         let storePath = directory.file(HostRuntime.storeFile).path
         var counts: [String: Int] = [:]
-        if let store = try open ?? (FileManager.default.fileExists(atPath: storePath) ? SQLiteHostStore(path: storePath) : nil) {
+        var shared: (any HostStore)?
+        if open == nil, settings.store != "sqlite" {
+            shared = try await HostStoreOpening.open(settings, directory: directory, hostID: identity.hostId + "-status", certificate: nil, serving: false,
+                                                     logger: Logger(label: "tally.status"))
+        }
+        if let store = try open ?? shared ?? (FileManager.default.fileExists(atPath: storePath) ? SQLiteHostStore(path: storePath) : nil) {
             counts = try await store.counts(now: now)
             totals = try await store.totals()
         }
+        try await shared?.close()
         for (productClass, threshold) in identity.thresholds {
             classes[productClass] = ClassCount(currentCount: counts[productClass] ?? 0, requiredCount: threshold)
         }

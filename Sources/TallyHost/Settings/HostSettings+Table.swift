@@ -1,4 +1,7 @@
+import Foundation
 import TallyCore
+import TallyFiles
+import TallyStore
 
 extension HostSettings {
     /// Every setting, in the order `tally host set --help` lists them. A new setting is one row here and one
@@ -37,6 +40,23 @@ extension HostSettings {
         HostSetting("new-machines-per-address", \.newMachinesPerAddress, .integer(0...10_000_000),
                     applies: .onSIGHUP, example: "5000",
                     help: "machines new to the host per address (IPv6 per /64) per day; more get a signed refusal 0xC0A7000E and are not counted (event 12306 once a day per address); 0 for no limit"),
+        HostSetting("store", \.store, .store,
+                    applies: .atRestart, example: "postgresql://tally@db.example.com:5432/tally",
+                    help: "sqlite (the embedded store in the state directory) or postgresql://USER@HOST:PORT/DB, one store shared by the hosts of one licence (docs/POSTGRESQL.md); never a password in it"),
+        HostSetting("store-password-file", \.storePasswordFile, .optional(.path),
+                    applies: .atRestart, example: "/etc/tally/store-password",
+                    help: "file (mode 0600) holding the PostgreSQL password; none: PGPASSWORD or ~/.pgpass",
+                    check: { file, context throws(TallyError) in
+                        guard let file else { return }
+                        let path = file.hasPrefix("/") ? file : context.directory.file(file).path
+                        _ = try PostgresStoreConfiguration.password(file: path, url: PostgresStoreURL(user: "-", host: "-", database: "-"))
+                    }),
+        HostSetting("store-sslmode", \.storeSslmode, .choice(PostgresStoreConfiguration.SSLMode.allCases.map(\.rawValue)),
+                    applies: .atRestart, example: "verify-full", help: "TLS to PostgreSQL: disable, require (encrypted, the certificate not checked) or verify-full"),
+        HostSetting("store-ca-file", \.storeCaFile, .optional(.path),
+                    applies: .atRestart, example: "/etc/tally/postgres-ca.pem", help: "CA certificates (PEM) that verify PostgreSQL's certificate under verify-full; none: the system's"),
+        HostSetting("store-max-connections", \.storeMaxConnections, .integer(1...64),
+                    applies: .atRestart, example: "8", help: "sessions to PostgreSQL at most (one decides at a time; the rest serve reads)"),
         HostSetting("event-retention-days", \.eventRetentionDays, .integer(1...36_500),
                     applies: .nextEventSweep, example: "90", help: "days of events kept (clients and sightings follow report-retention-days)"),
         HostSetting("report-retention-days", \.reportRetentionDays, .integer(Intervals.countWindowDays + 1...36_500),

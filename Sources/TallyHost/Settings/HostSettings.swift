@@ -66,6 +66,18 @@ public struct HostSettings: Sendable, Equatable {
     /// 1,000 pages) or `background` (a thread of its own: more throughput in a storm, a longer p99 at moderate load).
     public var walCheckpoint = "commit"
 
+    /// Where the store is: `sqlite` (the embedded store in the state directory) or `postgresql://USER@HOST:PORT/DB`,
+    /// a store shared by several hosts of one licence. Never a password.
+    public var store = "sqlite"
+    /// The file (mode 0600) holding the PostgreSQL password; without it PGPASSWORD or ~/.pgpass.
+    public var storePasswordFile: String?
+    /// TLS to PostgreSQL: `disable`, `require` or `verify-full`.
+    public var storeSslmode = "disable"
+    /// The CA certificates (PEM) that verify PostgreSQL's certificate under `verify-full`; none: the system's.
+    public var storeCaFile: String?
+    /// Sessions to PostgreSQL at most.
+    public var storeMaxConnections = 4
+
     /// What `settings.json` holds that is not a setting of this version (a typo, or a setting of a newer
     /// tally), and values of the wrong type, by key: written back unchanged by `tally host set`, refused by
     /// ``validated()`` so the host does not start on a file it does not understand.

@@ -1,6 +1,7 @@
 import Foundation
 import TallyCore
 import TallyDNS
+import TallyStore
 
 /// The type of one setting's value: how `tally host set` text becomes a value (refusing what is out of range)
 /// and how a value is shown. A value read from `settings.json` is checked by formatting and parsing it again,
@@ -67,6 +68,12 @@ extension SettingType where Value == String {
     public static let bindAddressOrNone = SettingType(syntax: "ADDR:PORT or none", parse: { (text: String) throws(TallyError) -> String in
         if ["none", "off"].contains(text) { return "none" }
         return try bindAddress.parse(text)
+    }, format: { $0 })
+
+    /// `sqlite`, or a PostgreSQL store's URL without a password.
+    public static let store = SettingType(syntax: "sqlite or postgresql://USER@HOST:PORT/DB", parse: { (text: String) throws(TallyError) -> String in
+        if text == "sqlite" { return text }
+        return try PostgresStoreURL(parsing: text).description
     }, format: { $0 })
 
     /// One of `choices`.

@@ -76,15 +76,3 @@ struct NewMachineBudgetContract {
         try await store.close()
     }
 }
-
-@Suite("Store: new-machine budget")
-struct NewMachineBudgetStoreTests {
-    @Test("SQLite: one address inventing CMIDs is counted up to its budget, refused after, reported once a day, across a restart")
-    func sqlite() async throws {
-        let fixture = try ActivatedHost()
-        let path = fixture.temp.path("host.sqlite")
-        let contract = NewMachineBudgetContract(open: { try SQLiteHostStore(path: path) }, certificate: fixture.certificate.claims,
-                                                now: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
-        try await contract.run()
-    }
-}

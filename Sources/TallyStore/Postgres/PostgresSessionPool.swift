@@ -1,0 +1,194 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+import TallyCore
+
+/// At most `maxConnections` sessions to the shared store, each with Tally's session settings (`lock_timeout`,
+/// `statement_timeout`, `idle_in_transaction_session_timeout`, `synchronous_commit = on`) sent in its startup
+/// message, so no session ever runs without them.
+///
+/// Every use is bounded by the configuration's deadline: a store that is stopped refuses at once, one that hangs
+/// (an unreachable address, a stopped process) is given up after the deadline and its session closed, so a
+/// request waits about a second, never longer. A session that failed in any way is closed, never reused: the
+/// next use opens a new one, which is how the host serves again once PostgreSQL is back.
+final class PostgresSessionPool: Sendable {
+    let configuration: PostgresStoreConfiguration
+    let logger: Logger
+    private let state: LockedValue<PoolState>
+    private let connectionConfiguration: PostgresConnection.Configuration
+
+    private struct PoolState {
+        var idle: [PostgresConnection] = []
+        var open = 0
+        var nextID = 1
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var closed = false
+    }
+
+    init(configuration: PostgresStoreConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        state = LockedValue(PoolState())
+        let tls: PostgresConnection.Configuration.TLS
+        switch configuration.sslMode {
+        case .disable:
+            tls = .disable
+        case .require:
+            var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
+            tlsConfiguration.certificateVerification = .none
+            tls = .require(try NIOSSLContext(configuration: tlsConfiguration))
+        case .verifyFull:
+            var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
+            tlsConfiguration.certificateVerification = .fullVerification
+            if let caFile = configuration.caFile { tlsConfiguration.trustRoots = .file(caFile) }
+            tls = .require(try NIOSSLContext(configuration: tlsConfiguration))
+        }
+        var connection = PostgresConnection.Configuration(host: configuration.url.host, port: configuration.url.port, username: configuration.url.user,
+                                                          password: configuration.password, database: configuration.url.database, tls: tls)
+        connection.options.connectTimeout = .milliseconds(Int64(configuration.deadline.milliseconds))
+        if configuration.sslMode == .verifyFull { connection.options.tlsServerName = configuration.url.host }
+        connection.options.additionalStartupParameters = [
+            ("application_name", "tally-host \(configuration.hostID)"),
+            ("lock_timeout", "\(configuration.lockTimeout.milliseconds)ms"),
+            ("statement_timeout", "\(configuration.statementTimeout.milliseconds)ms"),
+            ("idle_in_transaction_session_timeout", "\(configuration.idleInTransactionTimeout.milliseconds)ms"),
+            ("synchronous_commit", "on"),
+            ("TimeZone", "UTC"),
+        ]
+        connectionConfiguration = connection
+    }
+
+    /// Runs `body` on a session, within `deadline` (the configuration's by default). A failed session is closed.
+    func withSession<T: Sendable>(_ what: String, deadline: Duration? = nil,
+                                  _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let limit = deadline ?? configuration.deadline
+        let session = try await acquire(what, deadline: limit)
+        do {
+            let value = try await PostgresSessionPool.bounded(limit, session: session) { try await body(session) }
+            release(session, healthy: true)
+            return value
+        } catch {
+            release(session, healthy: false)
+            throw PostgresStoreError.wrap(what, error)
+        }
+    }
+
+    /// Runs `body` on a session, bounded by the sessions' `statement_timeout` only (maintenance work that is off
+    /// the activation path); connecting is bounded by the deadline as always.
+    func withSessionInPlace<T>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let session = try await acquire(what, deadline: configuration.deadline)
+        do {
+            let value = try await body(session)
+            release(session, healthy: true)
+            return value
+        } catch {
+            release(session, healthy: false)
+            throw PostgresStoreError.wrap(what, error)
+        }
+    }
+
+    /// Runs `body` or gives up after `limit`, closing the session so the body's pending query fails at once.
+    static func bounded<T: Sendable>(_ limit: Duration, session: PostgresConnection?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let value = next { return value }
+                // The deadline passed first.
+                if let session { try? await session.close() }
+                throw PostgresStoreError.timedOut(limit)
+            }
+            throw PostgresStoreError.timedOut(limit)
+        }
+    }
+
+    private func acquire(_ what: String, deadline: Duration) async throws -> PostgresConnection {
+        let started = ContinuousClock.now
+        while true {
+            enum Next { case use(PostgresConnection), open(Int), wait, closed }
+            let next = state.withLock { state -> Next in
+                if state.closed { return .closed }
+                while let session = state.idle.popLast() {
+                    if !session.isClosed { return .use(session) }
+                    state.open -= 1
+                }
+                if state.open < configuration.maxConnections {
+                    state.open += 1
+                    state.nextID += 1
+                    return .open(state.nextID)
+                }
+                return .wait
+            }
+            switch next {
+            case .use(let session):
+                return session
+            case .closed:
+                throw TallyError(.storeUnavailable, "the store is closed")
+            case .open(let id):
+                do {
+                    let configuration = connectionConfiguration
+                    let logger = logger
+                    return try await PostgresSessionPool.bounded(deadline, session: nil) {
+                        try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
+                    }
+                } catch {
+                    released(slot: true)
+                    throw PostgresStoreError.wrap("connect to \(configuration.url) to \(what)", error)
+                }
+            case .wait:
+                if ContinuousClock.now - started > deadline { throw PostgresStoreError.timedOut(deadline) }
+                // Woken by a release; a short bounded wait otherwise, so the deadline holds.
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    state.withLock { $0.waiters.append(continuation) }
+                }
+            }
+        }
+    }
+
+    private func release(_ session: PostgresConnection, healthy: Bool) {
+        if healthy && !session.isClosed {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.idle.append(session)
+                return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
+            }
+            waiter?.resume()
+            return
+        }
+        Task { try? await session.close() }
+        released(slot: true)
+    }
+
+    private func released(slot: Bool) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if slot { state.open -= 1 }
+            return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
+        }
+        waiter?.resume()
+    }
+
+    /// Closes every idle session; sessions in use close when released.
+    func close() async {
+        let (idle, waiters) = state.withLock { state -> ([PostgresConnection], [CheckedContinuation<Void, Never>]) in
+            state.closed = true
+            defer { state.idle = []; state.waiters = [] }
+            return (state.idle, state.waiters)
+        }
+        for waiter in waiters { waiter.resume() }
+        for session in idle { try? await session.close() }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+import TallyCore
+import TallyPostgresTestSupport
+import TallyStore
+import TallyTestSupport
+
+/// What only a shared store does: several hosts deciding one count, the database's clock, the schema's version
+/// and migrations, the licence check, a stopped PostgreSQL.
+@Suite("PostgreSQL store: several hosts, one count", .serialized)
+struct PostgresStoreTests {
+    let fixture: ActivatedHost
+    let cluster: PostgresCluster
+    let url: String
+
+    init() throws {
+        fixture = try ActivatedHost()
+        cluster = try PostgresCluster.shared()
+        url = try cluster.makeDatabase(PostgresCluster.uniqueDatabase("pg"))
+    }
+
+    var site: StoreSite { StoreSite(certificate: fixture.certificate.claims) }
+
+    func open(_ hostID: String, clock: PostgresStoreConfiguration.Clock = .database) async throws -> PostgresHostStore {
+        try await PostgresHostStore.open(try StoreKind.configuration(url, hostID: hostID, clock: clock), site: site)
+    }
+
+    func input(_ cmid: String) -> ActivationInput {
+        ActivationInput(request: PolicyRequest(cmid: cmid, sku: "studio-pro", fingerprint: "fpr-\(cmid)", clientTime: Date()),
+                        machine: "m", licenseStatus: "Initial grace", address: "192.0.2.7")
+    }
+
+    var context: DecisionContext {
+        DecisionContext(certificate: fixture.certificate.claims, intervals: ClientIntervals(), policy: ActivationPolicy(newMachineBudget: .unlimited))
+    }
+
+    @Test("three hosts, 40 machines asking at once: counts 1…40 each exactly once, the 25th machine gets the first ticket")
+    func threeHostsOneCount() async throws {
+        let hosts = [try await open("host-a"), try await open("host-b"), try await open("host-c")]
+        let context = context
+        let decided = try await withThrowingTaskGroup(of: [StoredDecision].self) { group in
+            // Each host decides its share in batches of 2 or 3, all three at once.
+            for (index, host) in hosts.enumerated() {
+                let mine = (0..<40).filter { $0 % 3 == index }.map { input("machine-\($0)") }
+                group.addTask {
+                    var decisions: [StoredDecision] = []
+                    for start in stride(from: 0, to: mine.count, by: 2 + index % 2) {
+                        decisions += try await host.decide(Array(mine[start..<min(start + 2 + index % 2, mine.count)]), context: context, now: Date())
+                    }
+                    return decisions
+                }
+            }
+            var all: [StoredDecision] = []
+            for try await decisions in group { all += decisions }
+            return all
+        }
+        #expect(decided.map(\.decision.currentCount).sorted() == Array(1...40))
+        let bySeq = decided.sorted { $0.seq < $1.seq }
+        #expect(bySeq.map(\.decision.currentCount) == Array(1...40))
+        #expect(bySeq.firstIndex { $0.decision.grantsTicket } == 24)
+        #expect(try await hosts[1].counts(now: Date())["client"] == 40)
+        let events = try await hosts[2].events(EventQuery(id: .requestHandled, limit: 100))
+        #expect(Set(events.compactMap { $0.event.fields["host"] }) == ["host-a", "host-b", "host-c"])
+        #expect(try await hosts[0].hosts().map(\.id) == ["host-a", "host-b", "host-c"])
+        for host in hosts { try await host.close() }
+    }
+
+    @Test("the database's clock decides: a host whose clock is 3 days off still records today's day and the database's time")
+    func databaseClock() async throws {
+        let store = try await open("host-skewed")
+        let skewed = Date().addingTimeInterval(3 * 86_400)
+        let decided = try await store.decide([input("clocked")], context: context, now: skewed)
+        let databaseNow = try await store.databaseTime()
+        #expect(abs(decided[0].time.timeIntervalSince(databaseNow)) < 60)
+        let today = CountWindow.day(of: databaseNow)
+        #expect(try await store.usage(fromDay: today, toDay: today).first?.machines == 1)
+        #expect(try await store.usage(fromDay: today + 1, toDay: today + 5).isEmpty)
+        try await store.close()
+    }
+
+    @Test("two hosts migrating an empty database at once: one schema, both open")
+    func concurrentMigration() async throws {
+        async let first = open("host-1")
+        async let second = open("host-2")
+        let stores = try await [first, second]
+        #expect(stores.map(\.schemaVersion) == [1, 1])
+        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: String(url.split(separator: "/").last!)) == "1")
+        for store in stores { try await store.close() }
+    }
+
+    @Test("a schema newer than this Tally knows is refused with 0xC0A70010, and left as it was")
+    func newerSchemaRefused() async throws {
+        try await open("host-1").close()
+        let database = String(url.split(separator: "/").last!)
+        try cluster.psql("INSERT INTO tally_schema (version, name, applied) VALUES (99, 'from-the-future', 0)", database: database)
+        await #expect(throws: TallyError.self) { _ = try await open("host-2") }
+        do { _ = try await open("host-2") } catch let error as TallyError { #expect(error.code == .storeSchemaNewer) }
+        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: database) == "2")
+    }
+
+    @Test("a host of another licence is refused (0xC0A70011) and its refusal is event 12291 in the store; the count does not mix")
+    func anotherLicenceRefused() async throws {
+        let store = try await open("host-a")
+        _ = try await store.decide([input("ours")], context: context, now: Date())
+        let other = StoreSite(hostKeyHash: "another-host-key", thresholds: fixture.certificate.claims.thr)
+        do {
+            _ = try await PostgresHostStore.open(try StoreKind.configuration(url, hostID: "intruder"), site: other)
+            Issue.record("a host of another licence opened the store")
+        } catch let error as TallyError {
+            #expect(error.code == .storeOfAnotherLicence)
+            #expect(error.message.contains("another-host-key"))
+        }
+        let thresholds = StoreSite(hostKeyHash: site.hostKeyHash, thresholds: ["client": 5])
+        await #expect(throws: TallyError.self) { _ = try await PostgresHostStore.open(try StoreKind.configuration(url, hostID: "x"), site: thresholds) }
+        let refusals = try await store.events(EventQuery(id: .hostStartFailed, limit: 10))
+        #expect(refusals.count == 2)
+        #expect(refusals.first?.event.result == .storeOfAnotherLicence)
+        #expect(try await store.counts(now: Date())["client"] == 1)
+        try await store.close()
+    }
+
+    @Test("PostgreSQL stopped: a batch fails with 0xC0A70006 within about a second, nothing counted; started again: the same store decides again")
+    func storeDownAndBack() async throws {
+        // A cluster of its own: the shared one serves other suites running at the same time.
+        let own = try PostgresCluster()
+        defer { own.stop() }
+        let store = try await PostgresHostStore.open(try StoreKind.configuration(own.url(), hostID: "host-a"), site: site)
+        _ = try await store.decide([input("before")], context: context, now: Date())
+        try own.stopServer()
+        let started = ContinuousClock.now
+        do {
+            _ = try await store.decide([input("while-down")], context: context, now: Date())
+            Issue.record("a batch was decided while PostgreSQL was stopped")
+        } catch let error as TallyError {
+            #expect(error.code == .storeUnavailable)
+        }
+        #expect(started.duration(to: .now) < .milliseconds(1500))
+        await #expect(throws: TallyError.self) { _ = try await store.eventCount() }
+        try own.start()
+        let after = try await store.decide([input("after")], context: context, now: Date())
+        #expect(after.first?.decision.currentCount == 2)
+        #expect(try await store.clients(ClientQuery(limit: 10)).map(\.cmid).sorted() == ["after", "before"])
+        try await store.close()
+    }
+
+    @Test("a URL with a password, a password file others may read, and a bad URL are refused with clear errors")
+    func settingsRefused() throws {
+        #expect(throws: TallyError.self) { try PostgresStoreURL(parsing: "postgresql://tally:secret@db:5432/tally") }
+        do { _ = try PostgresStoreURL(parsing: "postgresql://tally:secret@db:5432/tally") } catch { #expect(error.code == .storeSettingRefused) }
+        #expect(throws: TallyError.self) { try PostgresStoreURL(parsing: "mysql://tally@db/tally") }
+        #expect(throws: TallyError.self) { try PostgresStoreURL(parsing: "postgresql://tally@db:99999/tally") }
+        let url = try PostgresStoreURL(parsing: "postgresql://tally@db.example.com:6432/site")
+        #expect(url == PostgresStoreURL(user: "tally", host: "db.example.com", port: 6432, database: "site"))
+        let file = fixture.temp.path("pgpass")
+        try "s3cret\n".write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o644)
+        #expect(throws: TallyError.self) { try PostgresStoreConfiguration.password(file: file, url: url) }
+        chmod(file, 0o600)
+        #expect(try PostgresStoreConfiguration.password(file: file, url: url) == "s3cret")
+        let pgpass = fixture.temp.path("dot-pgpass")
+        try "other:*:*:*:no\ndb.example.com:6432:*:tally:fr\\:om-pgpass\n".write(toFile: pgpass, atomically: true, encoding: .utf8)
+        #expect(try PostgresStoreConfiguration.password(file: nil, url: url, environment: ["PGPASSFILE": pgpass]) == "fr:om-pgpass")
+        #expect(try PostgresStoreConfiguration.password(file: nil, url: url, environment: ["PGPASSWORD": "env"]) == "env")
+    }
+}
