@@ -130,6 +130,10 @@ struct HostStatusCommand: AsyncParsableCommand {
                 for total in status.requestsByResult {
                     lines.append("  \(total.result.hex) \(total.name): \(total.requests)")
                 }
+                if let hosts = status.siteHosts {
+                    lines.append("hosts of the site:    \(hosts.count) sharing the store")
+                    lines += hosts.map { "  \($0.id)  \($0.address)  last answer \($0.lastAnswer.map { Output.iso($0) } ?? "never")" }
+                }
                 if let live {
                     lines.append("serving:              yes, activation port \(live.activationAddress), since \(Output.iso(live.startedAt))")
                     if let endpoint = AdminEndpoint.read(from: host.directory) { lines.append("admin / dashboard:    http://\(endpoint.address)/") }

@@ -21,12 +21,12 @@ struct PostgresStoreTests {
 
     var site: StoreSite { StoreSite(certificate: fixture.certificate.claims) }
 
-    func open(_ hostID: String, clock: PostgresStoreConfiguration.Clock = .database) async throws -> PostgresHostStore {
-        try await PostgresHostStore.open(try StoreKind.configuration(url, hostID: hostID, clock: clock), site: site)
+    func open(_ hostID: String, clock: PostgresStoreConfiguration.Clock = .database, serving: Bool = true) async throws -> PostgresHostStore {
+        try await PostgresHostStore.open(try StoreKind.configuration(url, hostID: hostID, clock: clock, serving: serving), site: site)
     }
 
-    func input(_ cmid: String) -> ActivationInput {
-        ActivationInput(request: PolicyRequest(cmid: cmid, sku: "studio-pro", fingerprint: "fpr-\(cmid)", clientTime: Date()),
+    func input(_ cmid: String, at time: Date = Date()) -> ActivationInput {
+        ActivationInput(request: PolicyRequest(cmid: cmid, sku: "studio-pro", fingerprint: "fpr-\(cmid)", clientTime: time),
                         machine: "m", licenseStatus: "Initial grace", address: "192.0.2.7")
     }
 
@@ -75,6 +75,11 @@ struct PostgresStoreTests {
         let today = CountWindow.day(of: databaseNow)
         #expect(try await store.usage(fromDay: today, toDay: today).first?.machines == 1)
         #expect(try await store.usage(fromDay: today + 1, toDay: today + 5).isEmpty)
+        // The skew is reported once (event 12305), not per batch.
+        _ = try await store.decide([input("clocked-again")], context: context, now: skewed)
+        let skews = try await store.events(EventQuery(id: .storeClockSkew, limit: 10))
+        #expect(skews.count == 1)
+        #expect(skews.first?.event.fields["host"] == "host-skewed")
         try await store.close()
     }
 
@@ -124,7 +129,7 @@ struct PostgresStoreTests {
         // A cluster of its own: the shared one serves other suites running at the same time.
         let own = try PostgresCluster()
         defer { own.stop() }
-        let store = try await PostgresHostStore.open(try StoreKind.configuration(own.url(), hostID: "host-a"), site: site)
+        let store = try await PostgresHostStore.open(try StoreKind.configuration(own.url(), hostID: "host-a", deadline: .seconds(1)), site: site)
         _ = try await store.decide([input("before")], context: context, now: Date())
         try own.stopServer()
         let started = ContinuousClock.now
@@ -161,5 +166,46 @@ struct PostgresStoreTests {
         try "other:*:*:*:no\ndb.example.com:6432:*:tally:fr\\:om-pgpass\n".write(toFile: pgpass, atomically: true, encoding: .utf8)
         #expect(try PostgresStoreConfiguration.password(file: nil, url: url, environment: ["PGPASSFILE": pgpass]) == "fr:om-pgpass")
         #expect(try PostgresStoreConfiguration.password(file: nil, url: url, environment: ["PGPASSWORD": "env"]) == "env")
+    }
+
+    @Test("migration from SQLite: counts compared; a non-empty target refused (0xC0A70013); merging a second host's store counts a shared machine once")
+    func migrateFromSQLite() async throws {
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        func sqlite(_ name: String, machines: [String]) async throws -> SQLiteHostStore {
+            let store = try SQLiteHostStore(path: fixture.temp.path(name))
+            let yesterday = now.addingTimeInterval(-86_400)
+            _ = try await store.decide(machines.map { input($0, at: yesterday) }, context: context, now: yesterday)
+            _ = try await store.decide(machines.map { input($0, at: now) }, context: context, now: now)
+            return store
+        }
+        let first = try await sqlite("a.sqlite", machines: (1...10).map { "m-\($0)" })
+        let target = try await open("migrator", clock: .caller, serving: false)
+        let copied = try await target.importStore(first, merge: false)
+        #expect(copied.source["clients"] == 10)
+        #expect(try await target.clientCount() == 10)
+        #expect(try await target.eventCount() == 20)
+        #expect(try await target.counts(now: now) == first.counts(now: now))
+        #expect(try await target.usage(fromDay: CountWindow.day(of: now) - 1, toDay: CountWindow.day(of: now)) == first.usage(fromDay: CountWindow.day(of: now) - 1, toDay: CountWindow.day(of: now)))
+        #expect(try await target.totals() == first.totals())
+        // Again without --merge: refused, nothing changed.
+        do {
+            _ = try await target.importStore(first, merge: false)
+            Issue.record("a non-empty target was written")
+        } catch let error as TallyError {
+            #expect(error.code == .storeTargetNotEmpty)
+        }
+        #expect(try await target.eventCount() == 20)
+        // A second host's store, sharing machines m-6…m-10: merged, each machine once.
+        let second = try await sqlite("b.sqlite", machines: (6...15).map { "m-\($0)" })
+        _ = try await target.importStore(second, merge: true)
+        #expect(try await target.clientCount() == 15)
+        #expect(try await target.counts(now: now)["client"] == 15)
+        #expect(try await target.eventCount() == 40)
+        #expect(try await target.clients(ClientQuery(limit: 100)).first { $0.cmid == "m-7" }?.requests == 4)
+        // The next decision continues the merged count.
+        let next = try await target.decide([input("m-16")], context: context, now: now)
+        #expect(next.first?.decision.currentCount == 16)
+        for store in [first, second] { try await store.close() }
+        try await target.close()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Testing
 import TallyCore
 import TallyPostgresTestSupport
 import TallyStore
@@ -28,9 +29,14 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         }
     }
 
-    static func configuration(_ url: String, hostID: String, clock: PostgresStoreConfiguration.Clock = .caller) throws -> PostgresStoreConfiguration {
+    static func configuration(_ url: String, hostID: String, clock: PostgresStoreConfiguration.Clock = .caller,
+                              serving: Bool = false, deadline: Duration = .seconds(10)) throws -> PostgresStoreConfiguration {
         var configuration = PostgresStoreConfiguration(url: try PostgresStoreURL(parsing: url), hostID: hostID)
         configuration.clock = clock
+        configuration.serving = serving
+        // Not the 1 s a host uses: these tests are about what is stored, and a machine busy building must not turn
+        // a slow batch into a failure. The store-down tests keep the host's deadline.
+        configuration.deadline = deadline
         return configuration
     }
 }

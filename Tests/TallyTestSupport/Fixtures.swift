@@ -39,6 +39,16 @@ public struct ActivatedHost {
 }
 
 extension ActivatedHost {
+    /// A second host of the same licence (the same host key, so the same `hkh`), activated in `name` under the
+    /// fixture's temporary directory: what several hosts sharing one store are.
+    public func anotherHost(_ name: String, now: Date = Date()) throws -> HostIdentity {
+        let other = HostIdentity(directory: StateDirectory(temp.path(name)))
+        _ = try other.installKey(hostKey.description, vendorRoots: [try vendor.publicKey()], now: now)
+        let activation = try vendor.activateHost(request: try other.activationRequest(now: now), now: now)
+        _ = try other.installCertificate(activation.certificate, now: now)
+        return other
+    }
+
     /// The vendor's client profile (roots, SKUs, setup keys).
     public func profile() throws -> ClientProfile {
         ClientProfile(catalog: try vendor.catalog(), roots: [try vendor.publicKey()])

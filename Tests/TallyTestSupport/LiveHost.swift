@@ -12,14 +12,19 @@ public final class LiveHost: @unchecked Sendable {
     public let clock: HostClock
     /// Where the admin interface listens (127.0.0.1 port 0 unless a test asks for another address).
     public let adminListen: String
+    /// The host's state directory: the fixture's host, or another host of the fixture's licence.
+    public let directory: StateDirectory
 
-    public init(fixture: ActivatedHost? = nil, clock: HostClock = .manual(LiveHost.wholeSecondNow()), settings: HostSettings? = nil,
-                adminListen: String = "127.0.0.1:0") async throws {
+    /// - Parameter directory: another activated host's state directory (``ActivatedHost/anotherHost(_:now:)``);
+    ///   the fixture's host by default.
+    public init(fixture: ActivatedHost? = nil, directory: StateDirectory? = nil, clock: HostClock = .manual(LiveHost.wholeSecondNow()),
+                settings: HostSettings? = nil, adminListen: String = "127.0.0.1:0") async throws {
         self.fixture = try fixture ?? ActivatedHost(now: clock.now())
         self.clock = clock
         self.adminListen = adminListen
-        if let settings { try settings.save(to: self.fixture.host.directory) }
-        runtime = try await HostRuntime.start(directory: self.fixture.host.directory, listen: "127.0.0.1:0", adminListen: adminListen, clock: clock,
+        self.directory = directory ?? self.fixture.host.directory
+        if let settings { try settings.save(to: self.directory) }
+        runtime = try await HostRuntime.start(directory: self.directory, listen: "127.0.0.1:0", adminListen: adminListen, clock: clock,
                                               logger: LiveHost.quietLogger, threads: 2)
     }
 
@@ -40,7 +45,7 @@ public final class LiveHost: @unchecked Sendable {
     /// Stops and starts the host again on the same state directory (a restart).
     public func restart() async throws {
         await runtime.shutdown()
-        runtime = try await HostRuntime.start(directory: fixture.host.directory, listen: "127.0.0.1:0", adminListen: adminListen, clock: clock,
+        runtime = try await HostRuntime.start(directory: directory, listen: "127.0.0.1:0", adminListen: adminListen, clock: clock,
                                               logger: LiveHost.quietLogger, threads: 2)
     }
 

@@ -38,6 +38,8 @@ public struct HostStatusReport: Codable, Sendable {
     public var totalRequests: Int
     public var failedRequests: Int
     public var requestsByResult: [ResultTotal]
+    /// With a shared (PostgreSQL) store: the hosts serving the site, with their last answers.
+    public var siteHosts: [StoreHost]? = nil
 
     /// `store`: the serving host's open store; otherwise the store file is opened when it exists.
     public static func read(directory: StateDirectory, now: Date = Date(), store open: (any HostStore)? = nil) async throws -> HostStatusReport {
@@ -48,6 +50,7 @@ public struct HostStatusReport: Codable, Sendable {
         let storePath = directory.file(HostRuntime.storeFile).path
         var counts: [String: Int] = [:]
         var shared: (any HostStore)?
+        var siteHosts: [StoreHost]?
         if open == nil, settings.store != "sqlite" {
             shared = try await HostStoreOpening.open(settings, directory: directory, hostID: identity.hostId + "-status", certificate: nil, serving: false,
                                                      logger: Logger(label: "tally.status"))
@@ -55,6 +58,7 @@ public struct HostStatusReport: Codable, Sendable {
         if let store = try open ?? shared ?? (FileManager.default.fileExists(atPath: storePath) ? SQLiteHostStore(path: storePath) : nil) {
             counts = try await store.counts(now: now)
             totals = try await store.totals()
+            siteHosts = try await (store as? PostgresHostStore)?.hosts()
         }
         try await shared?.close()
         for (productClass, threshold) in identity.thresholds {
@@ -67,6 +71,7 @@ public struct HostStatusReport: Codable, Sendable {
                                 certificateExpires: identity.certificateExpires, problem: identity.problem, skus: identity.skus,
                                 classes: classes, listen: settings.listen, activationInterval: settings.activationInterval,
                                 renewalInterval: settings.renewalInterval, dnsPublishing: settings.dnsPublishing,
-                                lowPriority: settings.lowPriority, totalRequests: total, failedRequests: failed, requestsByResult: byResult)
+                                lowPriority: settings.lowPriority, totalRequests: total, failedRequests: failed, requestsByResult: byResult,
+                                siteHosts: siteHosts)
     }
 }

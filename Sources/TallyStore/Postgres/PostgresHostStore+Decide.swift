@@ -38,6 +38,8 @@ extension PostgresHostStore {
         }
         let time = configuration.clock == .database ? databaseNow : now
         let today = CountWindow.day(of: time)
+        var events: [TallyEvent] = []
+        if configuration.clock == .database, let skew = skewToReport(host: now, database: databaseNow) { events.append(skew) }
 
         // What the decisions need, read under the lock: nobody decides between these reads and the COMMIT.
         var keys: Set<MachineKey> = []
@@ -61,7 +63,6 @@ extension PostgresHostStore {
 
         let rows = zip(batch, decisions).map { LogRow(input: $0, decision: $1, time: time) }
         let seqs = try await insertRequests(rows, session: session)
-        var events: [TallyEvent] = []
         for report in counts.budgetReports {
             events.append(NewMachineBudgetEvent.event(block: report.block, admitted: counts.admitted(report.block, day: report.day),
                                                       budget: context.policy.newMachineBudget, cmid: batch[report.position].request.cmid, time: time))
@@ -75,6 +76,21 @@ extension PostgresHostStore {
         try await writeTotals(rows, session: session)
         try await session.query("UPDATE hosts SET last_answer = \(time.timeIntervalSince1970) WHERE host_id = \(configuration.hostID)", logger: logger)
         return (zip(decisions, seqs).map { StoredDecision(decision: $0, time: time, seq: $1) }, candidates)
+    }
+
+    /// Event 12305 (and a warning) when the host's clock is more than 5 s off the database's, at most hourly.
+    private func skewToReport(host: Date, database: Date) -> TallyEvent? {
+        let skew = host.timeIntervalSince(database)
+        guard abs(skew) > PostgresHostStore.clockSkewWarning else { return nil }
+        let due = skewWarned.withLock { last -> Bool in
+            guard last.map({ database.timeIntervalSince($0) >= 3600 }) ?? true else { return false }
+            last = database
+            return true
+        }
+        guard due else { return nil }
+        logger.warning("this host's clock is off the store's (the database's time is used)",
+                       metadata: ["seconds": "\(Int(skew.rounded()))", "host": "\(configuration.hostID)"])
+        return TallyEvent(id: .storeClockSkew, time: database, fields: ["host": configuration.hostID, "seconds": String(Int(skew.rounded()))])
     }
 
     // MARK: Reads

@@ -160,9 +160,16 @@ extension PostgresHostStore {
 }
 
 /// One host that uses a shared store.
-public struct StoreHost: Sendable, Equatable {
+public struct StoreHost: Codable, Sendable, Equatable {
     public var id: String
     public var address: String
     public var started: Date
     public var lastAnswer: Date?
+
+    public init(id: String, address: String, started: Date, lastAnswer: Date?) {
+        self.id = id
+        self.address = address
+        self.started = started
+        self.lastAnswer = lastAnswer
+    }
 }

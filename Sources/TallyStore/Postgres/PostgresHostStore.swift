@@ -21,6 +21,10 @@ public final class PostgresHostStore: HostStore {
     let logger: Logger
     let candidates = LockedValue<[CloneCandidate]>([])
     let candidatesArrived = AsyncSignal()
+    /// When this host last warned that its clock is off the database's (at most hourly).
+    let skewWarned = LockedValue<Date?>(nil)
+    /// How far the host's clock may be off the database's before it warns.
+    public static let clockSkewWarning: TimeInterval = 5
 
     private init(configuration: PostgresStoreConfiguration, pool: PostgresSessionPool, schemaVersion: Int, logger: Logger) {
         self.configuration = configuration
@@ -44,6 +48,9 @@ public final class PostgresHostStore: HostStore {
                     INSERT INTO hosts (host_id, address, started) VALUES (\(configuration.hostID), \(configuration.hostAddress), extract(epoch from now()))
                     ON CONFLICT (host_id) DO UPDATE SET address = excluded.address, started = excluded.started
                     """, logger: logger)
+                let joined = TallyEvent(id: .hostJoinedStore, time: Date(), fields: ["host": configuration.hostID, "address": configuration.hostAddress,
+                                                                                    "schema": String(version)])
+                try await PostgresHostStore.insert([joined], hostID: configuration.hostID, session: session, logger: logger)
                 return version
             }
             return PostgresHostStore(configuration: configuration, pool: pool, schemaVersion: version, logger: logger)

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import TallyCore
+import TallyHost
+import TallyPostgresTestSupport
+import TallyStore
+import TallyTestSupport
+
+/// Real hosts (`HostRuntime`s serving HTTP on loopback) on one real PostgreSQL: one count across them, and a
+/// PostgreSQL stopped and started under them. Each test has a cluster of its own (one of them stops it).
+@Suite("Live hosts on one PostgreSQL store", .serialized)
+struct SharedStoreLiveTests {
+    static func settings(_ cluster: PostgresCluster) -> HostSettings {
+        var settings = HostSettings()
+        settings.store = cluster.url()
+        return settings
+    }
+
+    /// Posts one activation; the status, and the verified answer's result and count when it is 200.
+    static func post(_ host: LiveHost, _ machine: LiveHost.Machine) throws -> (status: Int, code: String, count: Int?) {
+        let (body, nonce) = LiveHost.body(machine, sku: "studio-pro", clientTime: host.clock.now())
+        let response = try RawHTTPConnection(port: host.port).post(ProtocolPaths.activate, body: body, keepAlive: false)
+        guard response.status == 200 else {
+            return (response.status, (try? response.json()["code"] as? String) ?? "", nil)
+        }
+        let verified = try host.result(ofAnswer: response.body, nonce: nonce, machine: machine)
+        return (200, verified.claims.res.hex, verified.claims.cur)
+    }
+
+    @Test("two hosts, 25 machines asked alternately then 15 at once: one count 1…40, the 25th machine gets the first ticket, each event names its host")
+    func twoHostsOneCount() async throws {
+        let cluster = try PostgresCluster()
+        defer { cluster.stop() }
+        let fixture = try ActivatedHost()
+        let other = try fixture.anotherHost("host-b")
+        let a = try await LiveHost(fixture: fixture, settings: Self.settings(cluster))
+        let b = try await LiveHost(fixture: fixture, directory: other.directory, settings: Self.settings(cluster))
+        let hosts = [a, b]
+        var answers: [(status: Int, code: String, count: Int?)] = []
+        for index in 0..<25 { answers.append(try Self.post(hosts[index % 2], LiveHost.Machine())) }
+        #expect(answers.map { $0.status } == Array(repeating: 200, count: 25))
+        #expect(answers.map { $0.count } == (1...25).map { $0 })
+        #expect(answers.prefix(24).allSatisfy { $0.code == ResultCode.countTooLow.hex })
+        #expect(answers.last?.code == ResultCode.success.hex)
+        // 15 more at once, spread over both hosts: each count once.
+        let concurrent = ConcurrentResults()
+        DispatchQueue.concurrentPerform(iterations: 15) { index in
+            concurrent.add(Result { try Self.post(hosts[index % 2], LiveHost.Machine()) })
+        }
+        let more = try concurrent.values.map { try $0.get() }
+        #expect(more.allSatisfy { $0.status == 200 && $0.code == ResultCode.success.hex })
+        #expect(more.compactMap { $0.count }.sorted() == Array(26...40))
+        #expect(try await a.count("client") == 40)
+        #expect(try await b.count("client") == 40)
+        // Each request's event names the host that answered it; both hosts are recorded in the store.
+        let events = try await b.runtime.store.events(EventQuery(id: .requestHandled, limit: 100))
+        let ids = [try fixture.host.info().hostID, try other.info().hostID]
+        #expect(Set(events.compactMap { $0.event.fields["host"] }) == Set(ids))
+        let shared = try #require(a.runtime.store as? PostgresHostStore)
+        #expect(Set(try await shared.hosts().map(\.id)) == Set(ids))
+        // `tally host status` of either host reads the shared count.
+        let status = try await HostStatusReport.read(directory: other.directory)
+        #expect(status.classes["client"]?.currentCount == 40)
+        #expect(Set(status.siteHosts?.map(\.id) ?? []) == Set(ids))
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test("PostgreSQL stopped under a serving host: 503 0xC0A70006 within about a second, /ready fails; started again: served, no restart")
+    func storeDownAndBack() async throws {
+        let cluster = try PostgresCluster()
+        defer { cluster.stop() }
+        let host = try await LiveHost(settings: Self.settings(cluster))
+        #expect(try Self.post(host, LiveHost.Machine()).count == 1)
+        #expect(try AdminHTTP.request("/ready", port: host.adminPort).status == 200)
+        try cluster.stopServer()
+        for _ in 0..<3 {
+            let started = ContinuousClock.now
+            let answer = try Self.post(host, LiveHost.Machine())
+            #expect(answer.status == 503)
+            #expect(answer.code == ResultCode.storeUnavailable.hex)
+            #expect(started.duration(to: .now) < .milliseconds(1500))
+        }
+        #expect(try AdminHTTP.request("/ready", port: host.adminPort).status == 503)
+        try cluster.start()
+        let after = try Self.post(host, LiveHost.Machine())
+        #expect(after.status == 200)
+        // Nothing of the refused requests was counted.
+        #expect(after.count == 2)
+        #expect(try AdminHTTP.request("/ready", port: host.adminPort).status == 200)
+        await host.stop()
+    }
+}
+
+/// Results collected from several threads.
+final class ConcurrentResults: Sendable {
+    private let lock = NSLock()
+    nonisolated(unsafe) private var collected: [Result<(status: Int, code: String, count: Int?), any Error>] = []
+    // nonisolated(unsafe): read and written only under `lock`.
+
+    func add(_ result: Result<(status: Int, code: String, count: Int?), any Error>) {
+        lock.lock()
+        collected.append(result)
+        lock.unlock()
+    }
+
+    var values: [Result<(status: Int, code: String, count: Int?), any Error>] {
+        lock.lock()
+        defer { lock.unlock() }
+        return collected
+    }
+}
