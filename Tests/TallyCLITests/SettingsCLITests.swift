@@ -156,6 +156,8 @@ struct SettingsCLITests {
         // Restart on the file alone (no --listen, no --admin-listen); the token file is left out (it does not exist),
         // and DNS publishing off (this test has no DNS server).
         #expect(try cli.run("host", "reset", "admin-token-file", "--state-dir", "h").status == 0)
+        // The store goes back to SQLite (this test has no PostgreSQL; the shared store has tests of its own).
+        for name in ["store", "store-password-file", "store-ca-file"] { #expect(try cli.run("host", "reset", name, "--state-dir", "h").status == 0) }
         #expect(try cli.run("host", "set", "dns-publishing", "off", "--state-dir", "h").status == 0)
         #expect(serving.stop() == 0)
         let restarted = try Serving(cli, [])

@@ -85,9 +85,15 @@ struct PostgresStoreTests {
 
     @Test("two hosts migrating an empty database at once: one schema, both open")
     func concurrentMigration() async throws {
-        async let first = open("host-1")
-        async let second = open("host-2")
-        let stores = try await [first, second]
+        let configurations = [try StoreKind.configuration(url, hostID: "host-1", clock: .database, serving: true),
+                              try StoreKind.configuration(url, hostID: "host-2", clock: .database, serving: true)]
+        let site = site
+        let stores = try await withThrowingTaskGroup(of: PostgresHostStore.self) { group in
+            for configuration in configurations { group.addTask { try await PostgresHostStore.open(configuration, site: site) } }
+            var opened: [PostgresHostStore] = []
+            for try await store in group { opened.append(store) }
+            return opened
+        }
         #expect(stores.map(\.schemaVersion) == [1, 1])
         #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: String(url.split(separator: "/").last!)) == "1")
         for store in stores { try await store.close() }

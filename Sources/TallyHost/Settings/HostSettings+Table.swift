@@ -1,6 +1,4 @@
-import Foundation
 import TallyCore
-import TallyFiles
 import TallyStore
 
 extension HostSettings {
@@ -45,12 +43,7 @@ extension HostSettings {
                     help: "sqlite (the embedded store in the state directory) or postgresql://USER@HOST:PORT/DB, one store shared by the hosts of one licence (docs/POSTGRESQL.md); never a password in it"),
         HostSetting("store-password-file", \.storePasswordFile, .optional(.path),
                     applies: .atRestart, example: "/etc/tally/store-password",
-                    help: "file (mode 0600) holding the PostgreSQL password; none: PGPASSWORD or ~/.pgpass",
-                    check: { file, context throws(TallyError) in
-                        guard let file else { return }
-                        let path = file.hasPrefix("/") ? file : context.directory.file(file).path
-                        _ = try PostgresStoreConfiguration.password(file: path, url: PostgresStoreURL(user: "-", host: "-", database: "-"))
-                    }),
+                    help: "file (mode 0600) holding the PostgreSQL password; none: PGPASSWORD or ~/.pgpass"),
         HostSetting("store-sslmode", \.storeSslmode, .choice(PostgresStoreConfiguration.SSLMode.allCases.map(\.rawValue)),
                     applies: .atRestart, example: "verify-full", help: "TLS to PostgreSQL: disable, require (encrypted, the certificate not checked) or verify-full"),
         HostSetting("store-ca-file", \.storeCaFile, .optional(.path),

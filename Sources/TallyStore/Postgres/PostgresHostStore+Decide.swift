@@ -32,7 +32,8 @@ extension PostgresHostStore {
         -> (stored: [StoredDecision], candidates: [CloneCandidate]) {
         var databaseNow = now
         for try await seconds in try await session.query("""
-            SELECT extract(epoch from now())::float8 FROM (SELECT pg_advisory_xact_lock(\(PostgresSchema.LockKey.deciders))) AS locked
+            SELECT extract(epoch from now())::float8 FROM (SELECT pg_advisory_xact_lock(\(PostgresSchema.LockKey.deciders))::text AS held) AS locked
+            WHERE locked.held IS NOT NULL
             """, logger: logger).decode(Double.self) {
             databaseNow = Date(timeIntervalSince1970: seconds)
         }

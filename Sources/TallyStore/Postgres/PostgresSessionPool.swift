@@ -133,10 +133,10 @@ final class PostgresSessionPool: Sendable {
                 throw TallyError(.storeUnavailable, "the store is closed")
             case .open(let id):
                 do {
-                    let configuration = connectionConfiguration
+                    let connection = connectionConfiguration
                     let logger = logger
                     return try await PostgresSessionPool.bounded(deadline, session: nil) {
-                        try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
+                        try await PostgresConnection.connect(configuration: connection, id: id, logger: logger)
                     }
                 } catch {
                     released(slot: true)
