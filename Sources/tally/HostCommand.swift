@@ -3,6 +3,7 @@ import Foundation
 import TallyCore
 import TallyFiles
 import TallyHost
+import TallyStore
 import TallyVendorLink
 
 struct HostOptions: ParsableArguments {

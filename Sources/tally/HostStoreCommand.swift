@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TallyCore
+import TallyFiles
 import TallyHost
 import TallyStore
 
