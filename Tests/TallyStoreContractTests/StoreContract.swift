@@ -7,12 +7,15 @@ import TallyTestSupport
 /// What every ``HostStore`` must do, written against the protocol only: the same bodies run against SQLite and
 /// PostgreSQL (``StoreKind``).
 struct StoreContract {
+    /// Kept for the test's length: its temporary directory holds the SQLite store.
+    let fixture: ActivatedHost
     let open: @Sendable () async throws -> any HostStore
     let certificate: HostCertificateClaims
     /// Whole seconds: both stores keep times to the second at least.
     let now: Date
 
     init(_ kind: StoreKind, fixture: ActivatedHost) throws {
+        self.fixture = fixture
         open = try kind.opener(fixture)
         certificate = fixture.certificate.claims
         now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
