@@ -153,25 +153,25 @@ struct SettingsTableTests {
     func unknownKey() throws {
         let (temp, directory) = Self.directory()
         _ = temp
-        try directory.write(Data(#"{"renewal_interval": 1440, "store": {"kind": "postgres", "port": 5432}}"#.utf8), to: "settings.json")
+        try directory.write(Data(#"{"renewal_interval": 1440, "replicas": {"kind": "postgres", "port": 5432}}"#.utf8), to: "settings.json")
         do {
             _ = try HostSettings.load(from: directory)
             Issue.record("unknown keys were accepted")
         } catch let error as TallyError {
             #expect(error.message.contains("\"renewal_interval\" is not a setting"))
-            #expect(error.message.contains("\"store\""))
+            #expect(error.message.contains("\"replicas\""))
             #expect(error.remedy.contains("tally host reset renewal_interval"))
         }
         var settings = try HostSettings.load(from: directory, validating: false)
         try settings.set("renewal-interval", to: "1440")
         try settings.save(to: directory)
         let file = try Self.fileObject(directory)
-        #expect((file["store"] as? [String: Any])?["kind"] as? String == "postgres")
+        #expect((file["replicas"] as? [String: Any])?["kind"] as? String == "postgres")
         #expect(file["renewal_interval"] as? Int == 1440)
         settings = try HostSettings.load(from: directory, validating: false)
         try settings.reset("renewal_interval")
-        try settings.reset("store")
-        #expect(throws: TallyError(.usageError, "")) { try settings.reset("store") }
+        try settings.reset("replicas")
+        #expect(throws: TallyError(.usageError, "")) { try settings.reset("replicas") }
         try settings.save(to: directory)
         #expect(try HostSettings.load(from: directory).renewalInterval == 1440)
     }
