@@ -217,7 +217,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyCLITests",
-            dependencies: ["TallyCore", "TallyFiles", "TallyHost", "TallyDNS", "TallyDNSTestSupport", "TallyTestSupport"],
+            dependencies: ["TallyCore", "TallyFiles", "TallyHost", "TallyDNS", "TallyDNSTestSupport", "TallyTestSupport", "TallyPostgresTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]
