@@ -13,6 +13,15 @@ extension UsageReportAudit {
         public var busiestDayMachines: Int
         /// Of ``busiestDayMachines``, those from the day's ``NewMachinesDay/busiestBlocks`` busiest address blocks.
         public var busiestDayFromBusiestBlocks: Int
+
+        public init(hostId: String, machines: Int, days: Int, busiestDay: String, busiestDayMachines: Int, busiestDayFromBusiestBlocks: Int) {
+            self.hostId = hostId
+            self.machines = machines
+            self.days = days
+            self.busiestDay = busiestDay
+            self.busiestDayMachines = busiestDayMachines
+            self.busiestDayFromBusiestBlocks = busiestDayFromBusiestBlocks
+        }
     }
 
     /// New machines per host over verified reports; a day in several reports counts once (its largest figure).
