@@ -62,6 +62,10 @@ struct SharedStoreLiveTests {
         let status = try await HostStatusReport.read(directory: other.directory)
         #expect(status.classes["client"]?.currentCount == 40)
         #expect(Set(status.siteHosts?.map(\.id) ?? []) == Set(ids))
+        // The dashboard of either host lists both.
+        let page = try AdminHTTP.request("/", port: a.adminPort).text
+        #expect(page.contains("Hosts serving the site"))
+        #expect(ids.allSatisfy { page.contains("data-host=\"\($0)\"") })
         await a.stop()
         await b.stop()
     }

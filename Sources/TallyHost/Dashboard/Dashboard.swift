@@ -41,6 +41,7 @@ public enum Dashboard {
                 """
         }
         html += "</div>"
+        html += siteHostsSection(data.siteHosts)
 
         html += "<h2>Activations and refusals, last \(data.chart.days.count) days</h2>"
         html += "<p class=\"legend\"><span class=\"ok\">■ granted</span><span class=\"low\">■ refused: count too low</span><span class=\"bad\">■ other errors</span></p>"

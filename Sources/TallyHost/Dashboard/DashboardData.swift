@@ -21,6 +21,8 @@ public struct DashboardData: Sendable {
     public var warnings: [DashboardWarning]
     /// Machines new to the host per day of the count window, with their busiest address blocks.
     public var newMachines: [DailyNewMachines] = []
+    /// With a shared store: the hosts serving the site.
+    public var siteHosts: [StoreHost]?
 
     static let newestEvents = 25
     static let newestClients = 15
@@ -50,6 +52,7 @@ public struct DashboardData: Sendable {
                              events: try await store.newestEvents(limit: newestEvents),
                              clients: try await store.clients(ClientQuery(limit: newestClients)),
                              warnings: DashboardWarnings.evaluate(inputs, now: now))
+        data.siteHosts = report.siteHosts
         data.newMachines = try await store.newMachines(fromDay: firstDay, toDay: today, busiest: NewMachinesDay.busiestBlocks)
         return data
     }

@@ -101,8 +101,9 @@ final class PostgresSessionPool: Sendable {
             defer { group.cancelAll() }
             while let next = try await group.next() {
                 if let value = next { return value }
-                // The deadline passed first.
-                if let session { try? await session.close() }
+                // The deadline passed first: closing fails the body's pending query, so the group can end (the close
+                // itself is not waited for).
+                if let session { let _: EventLoopFuture<Void> = session.close() }
                 throw PostgresStoreError.timedOut(limit)
             }
             throw PostgresStoreError.timedOut(limit)
@@ -144,9 +145,15 @@ final class PostgresSessionPool: Sendable {
                 }
             case .wait:
                 if ContinuousClock.now - started > deadline { throw PostgresStoreError.timedOut(deadline) }
-                // Woken by a release; a short bounded wait otherwise, so the deadline holds.
+                // Woken by a release. Checked again under the lock: a release between the first look and here
+                // finds no waiter to wake, so the session it left must be seen now.
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    state.withLock { $0.waiters.append(continuation) }
+                    let now = state.withLock { state -> Bool in
+                        if state.closed || !state.idle.isEmpty || state.open < configuration.maxConnections { return true }
+                        state.waiters.append(continuation)
+                        return false
+                    }
+                    if now { continuation.resume() }
                 }
             }
         }
