@@ -135,7 +135,7 @@ struct PostgresStoreTests {
         // A cluster of its own: the shared one serves other suites running at the same time.
         let own = try PostgresCluster()
         defer { own.stop() }
-        let store = try await PostgresHostStore.open(try StoreKind.configuration(own.url(), hostID: "host-a", deadline: .seconds(1)), site: site)
+        let store = try await PostgresHostStore.open(try StoreKind.configuration(own.url(), hostID: "host-a", hostTimeouts: true), site: site)
         _ = try await store.decide([input("before")], context: context, now: Date())
         try own.stopServer()
         let started = ContinuousClock.now

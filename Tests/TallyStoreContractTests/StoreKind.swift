@@ -30,13 +30,18 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     }
 
     static func configuration(_ url: String, hostID: String, clock: PostgresStoreConfiguration.Clock = .caller,
-                              serving: Bool = false, deadline: Duration = .seconds(10)) throws -> PostgresStoreConfiguration {
+                              serving: Bool = false, hostTimeouts: Bool = false) throws -> PostgresStoreConfiguration {
         var configuration = PostgresStoreConfiguration(url: try PostgresStoreURL(parsing: url), hostID: hostID)
         configuration.clock = clock
         configuration.serving = serving
-        // Not the 1 s a host uses: these tests are about what is stored, and a machine busy building must not turn
-        // a slow batch into a failure. The store-down tests keep the host's deadline.
-        configuration.deadline = deadline
+        // Not a host's timeouts: these tests are about what is stored and in what order, and a machine busy with
+        // other suites must not turn a slow batch into a failure. The store-down tests keep a host's timeouts.
+        if !hostTimeouts {
+            configuration.connectTimeout = .seconds(10)
+            configuration.deadline = .seconds(30)
+            configuration.lockTimeout = .seconds(20)
+            configuration.statementTimeout = .seconds(20)
+        }
         return configuration
     }
 }

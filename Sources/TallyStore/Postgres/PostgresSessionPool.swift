@@ -48,7 +48,7 @@ final class PostgresSessionPool: Sendable {
         }
         var connection = PostgresConnection.Configuration(host: configuration.url.host, port: configuration.url.port, username: configuration.url.user,
                                                           password: configuration.password, database: configuration.url.database, tls: tls)
-        connection.options.connectTimeout = .milliseconds(Int64(configuration.deadline.milliseconds))
+        connection.options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout.milliseconds))
         if configuration.sslMode == .verifyFull { connection.options.tlsServerName = configuration.url.host }
         connection.options.additionalStartupParameters = [
             ("application_name", "tally-host \(configuration.hostID)"),
@@ -90,23 +90,27 @@ final class PostgresSessionPool: Sendable {
         }
     }
 
-    /// Runs `body` or gives up after `limit`, closing the session so the body's pending query fails at once.
+    /// Runs `body` or gives up after `limit`, closing the session so the body's pending query fails. The caller
+    /// never waits past the deadline, not even for a body that does not end when its session closes: the work runs
+    /// in a task of its own, cancelled and left to finish by itself.
     static func bounded<T: Sendable>(_ limit: Duration, session: PostgresConnection?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return nil
+        let outcome = FirstOutcome<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                outcome.start(continuation)
+                let work = Task {
+                    do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
+                }
+                let timer = Task {
+                    try? await Task.sleep(for: limit)
+                    guard !Task.isCancelled, outcome.finish(.failure(PostgresStoreError.timedOut(limit))) else { return }
+                    if let session { let _: EventLoopFuture<Void> = session.close() }
+                    work.cancel()
+                }
+                outcome.onFinish { timer.cancel() }
             }
-            defer { group.cancelAll() }
-            while let next = try await group.next() {
-                if let value = next { return value }
-                // The deadline passed first: closing fails the body's pending query, so the group can end (the close
-                // itself is not waited for).
-                if let session { let _: EventLoopFuture<Void> = session.close() }
-                throw PostgresStoreError.timedOut(limit)
-            }
-            throw PostgresStoreError.timedOut(limit)
+        } onCancel: {
+            outcome.finish(.failure(CancellationError()))
         }
     }
 
@@ -136,7 +140,7 @@ final class PostgresSessionPool: Sendable {
                 do {
                     let connection = connectionConfiguration
                     let logger = logger
-                    return try await PostgresSessionPool.bounded(deadline, session: nil) {
+                    return try await PostgresSessionPool.bounded(min(deadline, configuration.connectTimeout), session: nil) {
                         try await PostgresConnection.connect(configuration: connection, id: id, logger: logger)
                     }
                 } catch {
@@ -197,5 +201,50 @@ extension Duration {
     var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// The first of several outcomes resumes the continuation; the rest are dropped.
+final class FirstOutcome<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var early: Result<T, any Error>?
+        var finished = false
+        var onFinish: (@Sendable () -> Void)?
+    }
+
+    private let state = LockedValue(State())
+
+    func start(_ continuation: CheckedContinuation<T, any Error>) {
+        let early = state.withLock { state -> Result<T, any Error>? in
+            if let early = state.early { return early }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func onFinish(_ action: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            if state.finished { return true }
+            state.onFinish = action
+            return false
+        }
+        if now { action() }
+    }
+
+    /// Returns whether this outcome was the first.
+    @discardableResult
+    func finish(_ result: Result<T, any Error>) -> Bool {
+        let (first, continuation, action) = state.withLock { state -> (Bool, CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) in
+            guard !state.finished else { return (false, nil, nil) }
+            state.finished = true
+            if state.continuation == nil { state.early = result }
+            defer { state.continuation = nil; state.onFinish = nil }
+            return (true, state.continuation, state.onFinish)
+        }
+        continuation?.resume(with: result)
+        action?()
+        return first
     }
 }

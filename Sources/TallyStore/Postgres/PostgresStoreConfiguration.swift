@@ -25,8 +25,13 @@ public struct PostgresStoreConfiguration: Sendable {
     public var caFile: String?
     /// Sessions open at most (`store-max-connections`); one of them decides.
     public var maxConnections = 4
-    /// How long a call may take before the store is reported unavailable (503): connect, lock, statements.
-    public var deadline: Duration = .seconds(1)
+    /// How long connecting may take: a stopped PostgreSQL refuses at once, an unreachable one is given up after this,
+    /// so a request to a host whose store is down is answered 503 within about a second.
+    public var connectTimeout: Duration = .seconds(1)
+    /// How long one call (a batch's whole transaction, a read) may take before the store is reported unavailable
+    /// (503) and its session closed: a PostgreSQL that accepts and then hangs. Longer than the connect timeout, so a
+    /// busy machine's slow batch is not refused.
+    public var deadline: Duration = .seconds(3)
     /// `statement_timeout` of every session.
     public var statementTimeout: Duration = .seconds(5)
     /// `lock_timeout` of every session.
