@@ -83,7 +83,9 @@ struct SharedStoreLiveTests {
             let answer = try Self.post(host, LiveHost.Machine())
             #expect(answer.status == 503)
             #expect(answer.code == ResultCode.storeUnavailable.hex)
-            #expect(started.duration(to: .now) < .milliseconds(1500))
+            // A stopped PostgreSQL refuses at once; the host's bound is its 1 s connect timeout. The margin is for a
+            // machine busy with other suites, and still far under the 3 s call deadline a hanging store would take.
+            #expect(started.duration(to: .now) < .milliseconds(2000))
         }
         #expect(try AdminHTTP.request("/ready", port: host.adminPort).status == 503)
         try cluster.start()
