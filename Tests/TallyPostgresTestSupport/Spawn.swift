@@ -30,6 +30,11 @@ public enum Spawn {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of this process is inherited: a PostgreSQL server started here would otherwise hold the
+        // pipes of programs other tests run at the same time (Foundation's Process), and their readers would never
+        // see the end of their output.
+        // (glibc's addclosefrom is not visible to Swift: each descriptor open now is closed in the child.)
+        for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
         let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
         let spawned = withCStrings(arguments) { argv in
@@ -63,6 +68,11 @@ public enum Spawn {
             throw Failure("\(arguments.joined(separator: " ")) exited \(outcome.status): \(outcome.output)")
         }
         return outcome.output
+    }
+
+    /// This process's open file descriptors (`/proc/self/fd`).
+    private static func openDescriptors() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
     }
 
     private static func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> T) -> T {
