@@ -77,9 +77,12 @@ public final class HostRuntime: Sendable {
             let identity = HostIdentity(directory: directory)
             let info = try identity.info()
             let settings = try HostSettings.load(from: directory)
-            let certificate = try certificateOrNil(identity, clock: clock, logger: logger)
+            // Read once: a shared store checks the licence with it; a certificate that cannot be read fails the start
+            // below, after the store opened, so the failure is event 12291 in it.
+            let certificateRead = Result { try certificateOrNil(identity, clock: clock, logger: logger) }
+            let readable: HostCertificate? = (try? certificateRead.get()) ?? nil
             store = try await HostStoreOpening.open(settings, directory: directory, hostID: info.hostID, hostAddress: options.listen ?? settings.listen,
-                                                    certificate: certificate?.claims, logger: logger)
+                                                    certificate: readable?.claims, logger: logger)
             // As `activate` does: a host key or private key others may read is refused (treat it as stolen), after
             // the store opened so the refusal is event 12291.
             try identity.requirePrivateFiles()
@@ -94,7 +97,7 @@ public final class HostRuntime: Sendable {
             }
             let retention = EventRetention(store: store!, directory: directory, clock: clock, logger: logger)
             try await retention.sweep()
-            let state = try ActivationState(settings: settings, key: identity.signingKey(), certificate: certificate)
+            let state = try ActivationState(settings: settings, key: identity.signingKey(), certificate: try certificateRead.get())
             let metrics = HostMetrics()
             let pipeline = CommitPipeline(store: store!, state: state, clock: clock, logger: logger, observer: metrics)
             let address = try BindAddress(options.listen ?? settings.listen)
