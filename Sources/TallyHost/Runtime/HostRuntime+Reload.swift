@@ -73,6 +73,10 @@ extension DNSRepublisher {
 }
 
 extension HostRuntime {
+    /// The outcomes of each round of the serving host's DNS re-publisher (at start, every 24 h, after a reload
+    /// that changed a DNS setting); `nil` when the host was started without publishing.
+    public var dnsRounds: AsyncStream<[DNSPublishOutcome]>? { republisher?.rounds }
+
     /// One round of the serving host's DNS publishing now, from the current settings (what the re-publisher
     /// does every 24 h and after a reload that changed a DNS setting); nothing when publishing is off.
     public func publishDNSOnce() async -> [DNSPublishOutcome] {
