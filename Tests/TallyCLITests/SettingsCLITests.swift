@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TallyFiles
 import TallyHost
+import TallyTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -116,10 +117,17 @@ struct SettingsCLITests {
 
         // Every setting to a value other than the one the host runs with. The listen address becomes one a test
         // can restart on (the host keeps its port until then); admin-listen becomes none.
+        // The rows checked when set (a file that must exist and parse) get files that pass.
+        let keyFile = cli.path("tally-host.key")
+        try Data("key \"tally-host\" { algorithm hmac-sha256; secret \"aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ=\"; };\n".utf8).write(to: URL(fileURLWithPath: keyFile))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyFile)
+        let pki = try TestPKI()
+        let checkedFiles = ["dns-key-file": keyFile, "vendor-ca-file": pki.caCertificate]
         var expected: [String: (value: String, applies: SettingApplies)] = [:]
         for setting in HostSettings.table {
             let current = setting.value(in: started)
-            let value = setting.name == "listen" ? "127.0.0.1:0" : (setting.example != current ? setting.example : setting.defaultValue)
+            let value = setting.name == "listen" ? "127.0.0.1:0"
+                : checkedFiles[setting.name] ?? (setting.example != current ? setting.example : setting.defaultValue)
             let result = try cli.run("host", "set", setting.name, value, "--state-dir", "h")
             #expect(result.status == 0, "\(setting.name): \(result.stderr)")
             var after = started

@@ -25,7 +25,7 @@ struct RenewalServiceTests {
     func renewsLive() async throws {
         let clock = HostClock.manual(LiveHost.wholeSecondNow())
         try await withOnlineVendor(now: { clock.now() }) { vendor in
-            let host = try await ServingOnlineHost(vendor, clock: clock)
+            let host = try await ServingOnlineHost(vendor, clock: clock) { $0.reportSending = false }
             var attempts = host.runtime.renewal.attempts.makeAsyncIterator()
             try Self.reachThreshold(host)
             let before = try host.activate(LiveHost.Machine(name: "before"))
@@ -62,7 +62,10 @@ struct RenewalServiceTests {
         let clock = HostClock.manual(LiveHost.wholeSecondNow())
         try await withOnlineVendor(now: { clock.now() }) { vendor in
             // The setting names the dead vendor instead of the certificate's URL.
-            let host = try await ServingOnlineHost(vendor, clock: clock, requestTimeout: .seconds(2)) { $0.vendorURL = "https://localhost:\(silent.port)" }
+            let host = try await ServingOnlineHost(vendor, clock: clock, requestTimeout: .seconds(2)) {
+                $0.vendorURL = "https://localhost:\(silent.port)"
+                $0.reportSending = false
+            }
             var attempts = host.runtime.renewal.attempts.makeAsyncIterator()
             try Self.reachThreshold(host)
             host.advance(to: host.renewalDue(host.first))
@@ -98,7 +101,7 @@ struct RenewalServiceTests {
         let clock = HostClock.manual(LiveHost.wholeSecondNow())
         try await withOnlineVendor(now: { clock.now() }) { vendor in
             let key = try vendor.key()
-            let host = try await ServingOnlineHost(vendor, clock: clock, key: key)
+            let host = try await ServingOnlineHost(vendor, clock: clock, key: key) { $0.reportSending = false }
             var attempts = host.runtime.renewal.attempts.makeAsyncIterator()
             try Self.reachThreshold(host)
             try vendor.authority.blockHostKey(keyID: key.keyID)

@@ -159,10 +159,12 @@ public final class HostRuntime: Sendable {
         self.metrics = metrics
         self.clones = clones
         self.republisher = republisher
-        renewal = CertificateRenewalService(directory: directory, state: state, store: store, clock: clock, logger: logger, access: vendorAccess) {
+        let renewal = CertificateRenewalService(directory: directory, state: state, store: store, clock: clock, logger: logger, access: vendorAccess) {
             try HostRuntime.reloadCertificate(directory: directory, state: state, clock: clock, logger: logger)
         }
-        reports = UsageReportService(directory: directory, state: state, store: store, clock: clock, logger: logger, access: vendorAccess)
+        let reports = UsageReportService(directory: directory, state: state, store: store, clock: clock, logger: logger, access: vendorAccess)
+        self.renewal = renewal
+        self.reports = reports
         var services: [any Service] = store.services()
         services.append(pipeline)
         services.append(clones)
