@@ -257,8 +257,7 @@ public final class HostRuntime: Sendable {
             switch source {
             case .defaultSetting:
                 admin = try await AdminServer.start(address: BindAddress(host: address.host, port: 0), router: router, logger: logger)
-                logger.notice("the default admin address is taken (another host on this machine?): the admin interface listens on a free port, "
-                              + "written to admin.json; set admin-listen to fix it",
+                logger.notice("the default admin address is taken (another host on this machine?): the admin interface listens on a free port, written to admin.json; set admin-listen to choose one",
                               metadata: ["default": "\(address)", "address": "\(admin.address)", "reason": "\(error.message)"])
             case .setting:
                 throw TallyError(.usageError, "the admin-listen setting \(address) cannot be used: \(error.message)",
