@@ -17,7 +17,7 @@ import Glibc
 /// to the moment the service acts, so nothing waits for a timer (only for a vendor that never answers).
 @Suite("Serving host: certificate renewal by itself, applied live; a vendor down or refusing", .serialized)
 struct RenewalServiceTests {
-    /// Five server-class machines: the threshold is reached and the next machine gets a grant.
+    /// Five server-class machines asking now: the threshold is reached and the next machine gets a grant.
     static func reachThreshold(_ host: ServingOnlineHost) throws {
         for index in 0..<5 { _ = try host.activate(LiveHost.Machine(name: "server-\(index)")) }
     }
@@ -44,6 +44,8 @@ struct RenewalServiceTests {
             // Applied live: the running host signs with the new certificate, and the file holds it.
             #expect(host.runtime.state.certificate?.claims.serial == serial)
             #expect(try host.identity.certificate(now: host.clock.now())?.claims.serial == serial)
+            // Months later the machines of day one have left the count window: five ask again, then one more.
+            try Self.reachThreshold(host)
             let after = try host.activate(LiveHost.Machine(name: "after"))
             #expect(after.ticket != nil)
             #expect(after.certificate.claims.serial == serial)
@@ -68,10 +70,10 @@ struct RenewalServiceTests {
                 $0.reportSending = false
             }
             var attempts = host.runtime.renewal.attempts.makeAsyncIterator()
-            try Self.reachThreshold(host)
             host.advance(to: host.renewalDue(host.first))
-            // While the renewal waits for the vendor, a client is answered at once.
+            // While the renewal waits for the vendor, clients are answered at once.
             let started = ContinuousClock.now
+            try Self.reachThreshold(host)
             let answer = try host.activate(LiveHost.Machine(name: "during"))
             let answered = ContinuousClock.now - started
             var waits: [TimeInterval] = []
@@ -80,7 +82,7 @@ struct RenewalServiceTests {
                 if round == 0 {
                     // The attempt took the whole request timeout; the activation was answered well within it.
                     #expect(ContinuousClock.now - started >= .milliseconds(1500))
-                    #expect(answered < .seconds(1), "the activation took \(answered) while the renewal waited")
+                    #expect(answered < .seconds(1), "six activations took \(answered) while the renewal waited")
                 }
                 #expect(attempt.failure == .vendorTimeout, "\(attempt.message ?? "")")
                 let next = try #require(attempt.next)
