@@ -43,6 +43,35 @@ extension UsageReportAudit {
                 return "it reports \(usage.sku) on \(usage.day) twice"
             }
         }
+        return newMachinesImplausibility(claims, earliest: earliest, latest: latest)
+    }
+
+    /// What the report's new machines per day (`new`) say that cannot be true: a day outside the report's period
+    /// or the days its host could count, a day twice, negative numbers, more new machines on a day than machines
+    /// it reports that day (a new machine asked that day), more address blocks than machines, or more from the
+    /// busiest blocks than there were.
+    static func newMachinesImplausibility(_ claims: UsageReportClaims, earliest: Int, latest: Int) -> String? {
+        guard let new = claims.new else { return nil }
+        var seenMachines: [String: Int] = [:]
+        for usage in claims.usage { seenMachines[usage.day, default: 0] += usage.machines }
+        var days: Set<String> = []
+        for entry in new {
+            guard let day = day(entry.day) else { return "its new machines name \(entry.day), which is not a day" }
+            guard day >= earliest, day <= latest, claims.from <= entry.day, entry.day <= claims.to else {
+                return "it reports new machines on \(entry.day), outside its period \(claims.from) … \(claims.to) or the days its host could count"
+            }
+            guard days.insert(entry.day).inserted else { return "it reports new machines on \(entry.day) twice" }
+            guard entry.machines >= 0, entry.addresses >= 0, entry.busiest >= 0 else {
+                return "it reports negative new machines on \(entry.day) (\(entry.machines) machines, \(entry.addresses) address blocks, \(entry.busiest) from the busiest)"
+            }
+            let seen = seenMachines[entry.day] ?? 0
+            guard entry.machines <= seen else {
+                return "it reports \(entry.machines) new machines on \(entry.day), but only \(seen) machine(s) asked that day"
+            }
+            guard entry.addresses <= entry.machines, entry.busiest <= entry.machines, entry.machines == 0 || entry.addresses >= 1 else {
+                return "its new machines on \(entry.day) do not add up: \(entry.machines) machines from \(entry.addresses) address blocks, \(entry.busiest) from the busiest"
+            }
+        }
         return nil
     }
 

@@ -55,6 +55,7 @@ public struct UsageReportAudit: Codable, Sendable {
     public var refused: [Refused] = []
     public var findings: [Finding] = []
     public var totals: [Total] = []
+    public var newMachines: [NewMachines] = []
 
     public var clean: Bool { refused.isEmpty && findings.isEmpty }
 
@@ -85,6 +86,7 @@ public struct UsageReportAudit: Codable, Sendable {
         audit.reports = verified.map(\.0).sorted { ($0.hostId, $0.seq, $0.file) < ($1.hostId, $1.seq, $1.file) }
         audit.findings = chainFindings(verified)
         audit.totals = totals(verified.map(\.1))
+        audit.newMachines = newMachines(verified.map(\.1))
         return audit
     }
 

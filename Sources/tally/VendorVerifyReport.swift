@@ -35,6 +35,10 @@ struct VendorVerifyReport: ParsableCommand {
                                  + String(total.peakMachines).padding(toLength: 19, withPad: " ", startingAt: 0) + String(total.machineDays).padding(toLength: 14, withPad: " ", startingAt: 0)
                                  + String(total.days))
                 }
+                for new in audit.newMachines {
+                    lines.append("\nhost \(new.hostId): \(new.machines) new machine(s) over \(new.days) day(s); most on \(new.busiestDay): "
+                                 + "\(new.busiestDayMachines), \(new.busiestDayFromBusiestBlocks) of them from its \(NewMachinesDay.busiestBlocks) busiest address blocks")
+                }
                 lines.append(audit.clean ? "\nall \(audit.reports.count) report(s) verified; the chain is complete" : "\nproblems found: see REFUSED and FLAG above")
                 return lines.joined(separator: "\n")
             }

@@ -15,8 +15,8 @@ struct UsageReportPlausibilityTests {
 
     /// A report signed with the host's key under its real certificate.
     static func forge(_ fixture: ActivatedHost, from: String = "2026-01-01", to: String = "2026-01-10",
-                      usage: [UsageReportClaims.DayUsage], madeAt: Date = epoch + 10 * day) throws -> String {
-        let claims = UsageReportClaims(iss: fixture.certificate.claims.sub, from: from, to: to, usage: usage, seq: 1, prv: "", iat: madeAt)
+                      usage: [UsageReportClaims.DayUsage], madeAt: Date = epoch + 10 * day, new: [NewMachinesDay]? = nil) throws -> String {
+        let claims = UsageReportClaims(iss: fixture.certificate.claims.sub, from: from, to: to, usage: usage, seq: 1, prv: "", iat: madeAt, new: new)
         return try VerifiedUsageReport.issue(claims, hostKey: fixture.host.signingKey().privateKey, certificate: fixture.certificate)
     }
 
@@ -83,6 +83,39 @@ struct UsageReportPlausibilityTests {
         #expect(outside.refused.first?.reason.contains("outside its own period") == true)
         let backwards = try Self.audit(fixture, Self.forge(fixture, from: "2026-01-06", to: "2026-01-05", usage: []))
         #expect(backwards.refused.first?.reason.contains("not a range of days") == true)
+    }
+
+    @Test("new machines per day that cannot be true are refused; plausible ones are summed per host")
+    func newMachines() throws {
+        let fixture = try ActivatedHost(now: Self.epoch)
+        let usage = [Self.usage("2026-01-02", "studio-pro", "client", 30), Self.usage("2026-01-03", "studio-pro", "client", 12)]
+        func audit(_ new: [NewMachinesDay]) throws -> UsageReportAudit { try Self.audit(fixture, Self.forge(fixture, usage: usage, new: new)) }
+
+        let plausible = try audit([NewMachinesDay(day: "2026-01-02", machines: 30, addresses: 4, busiest: 30),
+                                   NewMachinesDay(day: "2026-01-03", machines: 2, addresses: 2, busiest: 2)])
+        #expect(plausible.clean, "\(plausible.refused)")
+        #expect(plausible.newMachines == [UsageReportAudit.NewMachines(hostId: fixture.certificate.claims.sub, machines: 32, days: 2, busiestDay: "2026-01-02",
+                                                                        busiestDayMachines: 30, busiestDayFromBusiestBlocks: 30)])
+
+        let refusals: [([NewMachinesDay], String)] = [
+            ([NewMachinesDay(day: "2026-01-02", machines: 31, addresses: 5, busiest: 31)], "31 new machines on 2026-01-02, but only 30 machine(s) asked that day"),
+            ([NewMachinesDay(day: "2026-01-04", machines: 1, addresses: 1, busiest: 1)], "0 machine(s) asked that day"),
+            ([NewMachinesDay(day: "2026-01-20", machines: 1, addresses: 1, busiest: 1)], "outside its period"),
+            ([NewMachinesDay(day: "not-a-day!", machines: 1, addresses: 1, busiest: 1)], "not a day"),
+            ([NewMachinesDay(day: "2026-01-02", machines: 3, addresses: 1, busiest: 1), NewMachinesDay(day: "2026-01-02", machines: 3, addresses: 1, busiest: 1)], "twice"),
+            ([NewMachinesDay(day: "2026-01-02", machines: -1, addresses: 0, busiest: 0)], "negative new machines"),
+            ([NewMachinesDay(day: "2026-01-02", machines: 5, addresses: 6, busiest: 5)], "do not add up"),
+            ([NewMachinesDay(day: "2026-01-02", machines: 5, addresses: 2, busiest: 9)], "do not add up"),
+            ([NewMachinesDay(day: "2026-01-02", machines: 5, addresses: 0, busiest: 0)], "do not add up"),
+        ]
+        for (new, reason) in refusals {
+            let refused = try audit(new)
+            #expect(refused.reports.isEmpty && refused.newMachines.isEmpty, "\(new)")
+            #expect(refused.refused.first?.reason.contains(reason) == true, "\(new): \(refused.refused)")
+        }
+        // A report of a host before the field says nothing about new machines, and is not refused for it.
+        let before = try Self.audit(fixture, Self.forge(fixture, usage: usage))
+        #expect(before.clean && before.newMachines.isEmpty)
     }
 
     @Test("the ledger gives each host id the time it was first certified")

@@ -60,15 +60,9 @@ extension VerifiedResponse {
             guard claims.nce == nonce else { throw TokenError(.nonceMismatch, "the answer does not echo this request's nonce") }
             return VerifiedResponse(claims: claims, certificate: ticket.certificate, ticket: ticket)
         }
-        // The client's clock may be wrong; the certificate's validity is judged again on any ticket.
-        let host = try HostCertificate.verify(certificate, roots: roots, now: now, skew: Intervals.clockSkewTolerance)
-        guard parsed.header.kid == host.claims.sub else { throw TokenError(.issuerMismatch, "the answer's kid is not the certificate's host") }
-        try parsed.verify(with: host.hostKey)
-        let claims = try parsed.decodePayload(ResponseClaims.self)
+        let (claims, host) = try verifiedClaims(parsed, certificate: certificate, roots: roots, now: now, nonce: nonce, cmid: cmid)
         guard claims.ver == 2 else { throw TokenError(.unsupportedVersion, "answer version \(claims.ver) without a certificate in its header") }
         guard claims.tkt == nil else { throw TokenError(.malformed, "a protocol-2 answer nests no token") }
-        guard claims.nce == nonce else { throw TokenError(.nonceMismatch, "the answer does not echo this request's nonce") }
-        guard claims.sub == cmid else { throw TokenError(.wrongSubject, "the answer is for another CMID") }
         guard !claims.res.isSuccess else { throw TokenError(.malformed, "a grant is a ticket, not a response token") }
         return VerifiedResponse(claims: claims, certificate: host, ticket: nil)
     }

@@ -59,18 +59,27 @@ public struct VerifiedResponse: Sendable {
                               fingerprint: String) throws(TokenError) -> VerifiedResponse {
         let parsed = try JWS.parse(compact, expecting: .response)
         guard let hct = parsed.header.hct else { throw TokenError(.missingCertificate, "the answer carries no host certificate") }
-        // The client's clock may be wrong; the certificate's validity is judged again on the ticket.
-        let certificate = try HostCertificate.verify(hct, roots: roots, now: now, skew: Intervals.clockSkewTolerance)
-        guard parsed.header.kid == certificate.claims.sub else { throw TokenError(.issuerMismatch, "the answer's kid is not the certificate's host") }
-        try parsed.verify(with: certificate.hostKey)
-        let claims = try parsed.decodePayload(ResponseClaims.self)
+        let (claims, certificate) = try verifiedClaims(parsed, certificate: hct, roots: roots, now: now, nonce: nonce, cmid: cmid)
         guard claims.ver == 1 else { throw TokenError(.unsupportedVersion, "answer version \(claims.ver)") }
-        guard claims.nce == nonce else { throw TokenError(.nonceMismatch, "the answer does not echo this request's nonce") }
-        guard claims.sub == cmid else { throw TokenError(.wrongSubject, "the answer is for another CMID") }
         var ticket: VerifiedTicket?
         if let tkt = claims.tkt {
             ticket = try VerifiedTicket.verify(tkt, roots: roots, now: max(now, claims.htm.date), cmid: cmid, fingerprint: fingerprint, sku: claims.sku)
         }
         return VerifiedResponse(claims: claims, certificate: certificate, ticket: ticket)
+    }
+
+    /// The steps every response token takes, whatever its version: the host certificate (`compact`) verified with
+    /// the clock tolerance (the client's clock may be wrong; the certificate's validity is judged again on any
+    /// ticket), the token's `kid` naming its host, the signature by the certificate's key, then the claims echoing
+    /// `nonce` for `cmid`.
+    static func verifiedClaims(_ parsed: JWS.Parsed, certificate compact: String, roots: TrustedRoots, now: Date, nonce: String,
+                               cmid: String) throws(TokenError) -> (ResponseClaims, HostCertificate) {
+        let certificate = try HostCertificate.verify(compact, roots: roots, now: now, skew: Intervals.clockSkewTolerance)
+        guard parsed.header.kid == certificate.claims.sub else { throw TokenError(.issuerMismatch, "the answer's kid is not the certificate's host") }
+        try parsed.verify(with: certificate.hostKey)
+        let claims = try parsed.decodePayload(ResponseClaims.self)
+        guard claims.nce == nonce else { throw TokenError(.nonceMismatch, "the answer does not echo this request's nonce") }
+        guard claims.sub == cmid else { throw TokenError(.wrongSubject, "the answer is for another CMID") }
+        return (claims, certificate)
     }
 }

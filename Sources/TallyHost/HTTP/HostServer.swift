@@ -75,15 +75,21 @@ public final class HostServer: Sendable {
         self.port = port
     }
 
-    /// Stops accepting, answers what was read, waits up to `grace` for connections to end, then closes the rest
-    /// and the event loops.
-    public func drain(grace: Duration = .seconds(2)) async {
+    /// Stops accepting, answers what was read, waits up to `grace` for idle connections to end, then closes the
+    /// rest and the event loops.
+    ///
+    /// A request already read is never cut off by the grace: its commit may wait for the store (up to the store's
+    /// busy timeout, 5 s, and then it is answered 503), so the drain waits for every answer, up to `answerLimit`
+    /// in case the store never returns.
+    public func drain(grace: Duration = .seconds(2), answerLimit: Duration = .seconds(30)) async {
         port.startDraining()
         try? await channel.close()
         for connection in port.openChannels { connection.pipeline.fireUserInboundEventTriggered(DrainEvent()) }
-        let deadline = ContinuousClock.now + grace
+        let started = ContinuousClock.now
         // Shutdown only: polled, so no connection has to tell anyone it ended.
-        while port.load != (0, 0), ContinuousClock.now < deadline {
+        while true {
+            let load = port.load, waited = started.duration(to: .now)
+            if load == (0, 0) || (load.inFlight == 0 && waited >= grace) || waited >= max(grace, answerLimit) { break }
             try? await Task.sleep(for: .milliseconds(5))
         }
         for connection in port.openChannels { try? await connection.close() }

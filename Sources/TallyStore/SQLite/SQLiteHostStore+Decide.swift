@@ -10,8 +10,15 @@ extension SQLiteHostStore {
 
     public func decide(_ batch: [ActivationInput], context: DecisionContext, now: Date) async throws -> [StoredDecision] {
         guard !batch.isEmpty else { return [] }
+        return try commitOnCallingThread(batch, context: context, now: now)
+    }
+
+    /// The commit, on the caller's thread: GRDB's synchronous write runs the transaction on the thread that asks
+    /// when the writer is free (the host's committer has a thread of its own, see `CommitPipeline`), where its
+    /// `async` form would hop to the writer's queue and back, two thread wake-ups per batch.
+    private func commitOnCallingThread(_ batch: [ActivationInput], context: DecisionContext, now: Date) throws -> [StoredDecision] {
         do {
-            return try await log.writeWithoutTransaction { db in try self.decideAndCommit(batch, context: context, now: now, db) }
+            return try log.writeWithoutTransaction { db in try self.decideAndCommit(batch, context: context, now: now, db) }
         } catch {
             throw SQLiteHostStore.storeError("commit \(batch.count) activation(s)", error)
         }
