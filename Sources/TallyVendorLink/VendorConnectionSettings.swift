@@ -30,6 +30,11 @@ public struct VendorConnectionSettings: Sendable {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw TallyError(.usageError, "\(path) cannot be read", remedy: "Give a PEM file of the CA certificate(s) that issued the vendor's TLS certificate.")
         }
-        _ = try VendorLink.clientContext(caFile: path)
+        do {
+            _ = try VendorLink.clientContext(caFile: path)
+        } catch {
+            throw TallyError(.usageError, "\(path) is not a PEM file of CA certificates: \(error.message)",
+                             remedy: "Give a PEM file of the CA certificate(s) that issued the vendor's TLS certificate (-----BEGIN CERTIFICATE----- blocks).")
+        }
     }
 }

@@ -197,6 +197,19 @@ struct SettingsCLITests {
             #expect((error["message"] as? String)?.contains(name) == true, "\(error)")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: cli.path("h/settings.json"))) == before)
+
+        // Files are checked when set: a key file others may read, a CA file that holds no certificate.
+        let readable = cli.path("readable.key")
+        try Data("key \"tally-host\" { algorithm hmac-sha256; secret \"aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ=\"; };\n".utf8).write(to: URL(fileURLWithPath: readable))
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: readable)
+        let notPEM = cli.path("not.pem")
+        try Data("not a certificate\n".utf8).write(to: URL(fileURLWithPath: notPEM))
+        for (name, value, reason) in [("dns-key-file", readable, "may be read by other users"), ("vendor-ca-file", notPEM, "is not a PEM file of CA certificates")] {
+            let result = try cli.run("host", "set", name, value, "--state-dir", "h")
+            #expect(result.status == 1, "\(name) \(value)")
+            #expect(result.stderr.contains(name) && result.stderr.contains(reason), "\(result.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cli.path("h/settings.json"))) == before)
     }
 
     @Test("a hand-edited settings.json: serve refuses it naming the setting; set repairs one value and keeps an unknown key until reset")

@@ -68,7 +68,7 @@ struct SettingChecksTests {
         let notPEM = temp.path("not.pem")
         try Self.write("not a certificate\n", to: notPEM, mode: 0o644)
         let refused = try #require(Self.refusal(&settings, "vendor-ca-file", notPEM, in: directory))
-        #expect(refused.message.hasPrefix("vendor-ca-file: "), "\(refused.message)")
+        #expect(refused.message.hasPrefix("vendor-ca-file: \(notPEM) is not a PEM file of CA certificates"), "\(refused.message)")
         #expect(Self.refusal(&settings, "vendor-ca-file", temp.path("missing.pem"), in: directory)?.message.contains("cannot be read") == true)
         let pki = try TestPKI()
         try settings.set("vendor-ca-file", to: pki.caCertificate, context: SettingContext(directory: directory))

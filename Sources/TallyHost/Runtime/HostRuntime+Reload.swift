@@ -25,7 +25,9 @@ extension HostRuntime {
         // A changed DNS setting is published now, not at the next 24-hour round.
         if change.applied.contains(where: { $0.hasPrefix("dns-") || $0 == "low-priority" }) { republisher?.republishNow() }
         try reloadCertificate()
-        // The certificate or the vendor settings may have changed: renewal and reports look again now.
+        // The certificate or the vendor settings may have changed: renewal and reports look again now (and join
+        // the group if a vendor URL is known for the first time).
+        await startVendorServicesIfNeeded()
         renewal.wakeUp()
         reports.wakeUp()
         var replaced = false

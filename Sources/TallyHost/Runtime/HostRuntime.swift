@@ -176,15 +176,28 @@ public final class HostRuntime: Sendable {
             })
         }
         services.append(republisher ?? IdleService() as any Service)
-        // The vendor's services stop first: an exchange in flight is cancelled, nothing the host owes waits for it.
-        services.append(reports)
-        services.append(renewal)
         self.signals = signals
         group = ServiceGroup(configuration: HostRuntime.configuration(services: services, logger: logger))
     }
 
     /// The process's signals when this host handles them (the command line).
     private let signals: UnixSignalsSequence?
+
+    /// Whether renewal and report sending have joined the group.
+    private let vendorServicesStarted = NIOLockedValueBox(false)
+
+    /// Adds the renewal and report services to the group when a vendor URL is known and they have not joined yet;
+    /// they stop first at shutdown (an exchange in flight is cancelled, nothing the host owes waits for it).
+    func startVendorServicesIfNeeded() async {
+        guard VendorAccess.url(settings: state.settings, directory: directory) != nil else { return }
+        let first = vendorServicesStarted.withLockedValue { started -> Bool in
+            defer { started = true }
+            return !started
+        }
+        guard first else { return }
+        await group.addServiceUnlessShutdown(reports)
+        await group.addServiceUnlessShutdown(renewal)
+    }
 
     static func configuration(services: [any Service], logger: Logger) -> ServiceGroupConfiguration {
         var configuration = ServiceGroupConfiguration(services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
@@ -195,6 +208,9 @@ public final class HostRuntime: Sendable {
 
     /// Runs every service until graceful shutdown; then the store is closed.
     public func run() async throws {
+        // Renewal and reports join the group once a vendor URL is known (at start, or from a reload): a host
+        // activated offline runs neither.
+        await startVendorServicesIfNeeded()
         if let signals {
             // The signals have a service of their own, last in the group (it stops first).
             let group = group
