@@ -127,4 +127,31 @@ struct RenewalServiceTests {
             await host.stop()
         }
     }
+
+    @Test("a host activated offline asks no vendor; a reload that sets vendor-url starts renewal (here against a closed port: 0xC0A70020, 5 min)")
+    func vendorURLFromAReload() async throws {
+        // A port nothing listens on: the connection is refused at once.
+        let closed = LoopbackSockets.stalledTCP()
+        close(closed.fd)
+        let live = try await LiveHost()
+        defer { Task { await live.stop() } }
+        var attempts = live.runtime.renewal.attempts.makeAsyncIterator()
+        let certificate = try #require(live.runtime.state.certificate)
+        #expect(certificate.claims.vurl == nil)
+        var schedule = RenewalSchedule(hostID: certificate.claims.sub)
+        schedule.marginDays = RenewalSchedule.defaultMarginDays
+        live.clock.advance(by: schedule.due(expires: certificate.expires).timeIntervalSince(live.clock.now()))
+        var settings = try HostSettings.load(from: live.fixture.host.directory)
+        settings.vendorURL = "https://localhost:\(closed.port)"
+        settings.reportSending = false
+        try settings.save(to: live.fixture.host.directory)
+        let outcome = try await live.runtime.reload()
+        #expect(outcome.settings.applied.contains("vendor-url"))
+        let attempt = try #require(await attempts.next())
+        #expect(attempt.failure == .vendorUnreachable, "\(attempt.failure.map { $0.hex } ?? "none"): \(attempt.message ?? "")")
+        #expect(try #require(attempt.next).timeIntervalSince(attempt.time) == RetryBackoff.first)
+        // Offline hosts had no 12302 before the reload: the first one is this attempt's.
+        let failed = try await live.runtime.store.events(EventQuery(since: nil, afterSeq: nil, id: .renewalFailed, limit: 10))
+        #expect(failed.count == 1)
+    }
 }

@@ -10,12 +10,14 @@ import TallyStore
 import UnixSignals
 
 /// A host: one `ServiceGroup` of services (the store's background work, the commit pipeline, clone detection,
-/// event retention, the activation port, the admin port, DNS re-publishing and, from the command line, SIGHUP).
+/// event retention, the activation port, the admin port, DNS re-publishing, once a vendor URL is known certificate
+/// renewal and report sending, and, from the command line, SIGHUP).
 /// `tally host serve` and the tests run this same object.
 ///
 /// ``prepare(directory:options:)`` opens the store and binds both ports (so their addresses are known and a
 /// failure is event 12291 before anything serves); ``run()`` runs the group until SIGTERM/SIGINT (when
-/// ``Options/handleSignals`` is on) or ``shutdown()``. Graceful shutdown goes in reverse order: DNS, the admin
+/// ``Options/handleSignals`` is on) or ``shutdown()``. Graceful shutdown goes in reverse order: the vendor's
+/// services (an exchange in flight is cancelled), DNS, the admin
 /// port, the activation port (drained: every request it read gets its committed answer), then the pipeline
 /// (drained), then the store's work (the index caught up, the logs checkpointed).
 public final class HostRuntime: Sendable {
