@@ -34,12 +34,25 @@ struct BuildLogCheckTests {
         #expect(try Self.check("/work/x/.build/checkouts/swift-nio/Sources/NIOCore/B.swift:1:1: warning: deprecated\n").status == 0)
     }
 
-    @Test("scripts/test runs the build through the check, and gives --filter and other test options to swift test only")
-    func scriptOptions() throws {
+    @Test("scripts/build-args keeps what swift build takes and drops --filter and the other test options, with their values")
+    func buildArguments() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [Self.root.appendingPathComponent("scripts/build-args").path,
+                             "--filter", "RenewalServiceTests", "-c", "release", "--parallel", "--skip=Slow", "-Xswiftc", "-DFOO",
+                             "--num-workers", "2", "--xunit-output", "x.xml"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(String(decoding: data, as: UTF8.self) == "-c\nrelease\n-Xswiftc\n-DFOO\n")
+        // scripts/test builds with those, feeds the build's output to the check, and tests with every option.
         let script = try String(contentsOf: Self.root.appendingPathComponent("scripts/test"), encoding: .utf8)
+        #expect(script.contains(#"done < <(scripts/build-args "$@")"#))
         #expect(script.contains(#"swift build --build-tests ${build_args[@]+"${build_args[@]}"} 2>&1 | tee "$build_log""#))
         #expect(script.contains(#"scripts/check-build-log "$build_log""#))
         #expect(script.contains(#"swift test --skip-build "$@""#))
-        #expect(script.contains("--filter|--skip|"))
     }
 }
