@@ -22,7 +22,9 @@ extension VendorAuthority {
         let (report, signer, statements) = try recording(&audit, in: ledger) { audit in
             let roots = try roots()
             let trusted = try roots.trustedRoots()
-            let checked = UsageReportAudit.audit([(name: "report", text: text)], roots: trusted)
+            // The days a report may cover start at the host's first certification, not at its current certificate's
+            // start: the first report after a renewal covers days of the certificate before.
+            let checked = UsageReportAudit.audit([(name: "report", text: text)], roots: trusted, firstCertified: try ledger.snapshot().firstCertification)
             if let refused = checked.refused.first {
                 throw TallyError(.tokenRejected, "the usage report was refused: \(refused.reason)")
             }

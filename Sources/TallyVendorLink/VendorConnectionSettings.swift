@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import TallyCore
 
@@ -22,5 +23,18 @@ public struct VendorConnectionSettings: Sendable {
     /// The system's roots (or `caFile`) and the proxy from `HTTPS_PROXY`/`NO_PROXY`.
     public static func fromEnvironment(caFile: String? = nil) throws(TallyError) -> VendorConnectionSettings {
         VendorConnectionSettings(caFile: caFile, proxy: try .fromEnvironment())
+    }
+
+    /// Refuses a CA file that cannot be read or holds no PEM certificate, with the reason.
+    public static func checkCAFile(_ path: String) throws(TallyError) {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw TallyError(.usageError, "\(path) cannot be read", remedy: "Give a PEM file of the CA certificate(s) that issued the vendor's TLS certificate.")
+        }
+        do {
+            _ = try VendorLink.clientContext(caFile: path)
+        } catch {
+            throw TallyError(.usageError, "\(path) is not a PEM file of CA certificates: \(error.message)",
+                             remedy: "Give a PEM file of the CA certificate(s) that issued the vendor's TLS certificate (-----BEGIN CERTIFICATE----- blocks).")
+        }
     }
 }

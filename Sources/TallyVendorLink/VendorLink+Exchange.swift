@@ -81,7 +81,15 @@ extension VendorLink {
             channel.close(promise: nil)
         }
         do {
-            return try await promise.futureResult.get()
+            // Cancelled (a serving host shutting down while it waits for the vendor): the exchange ends now.
+            return try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                promise.fail(CancellationError())
+                channel.close(promise: nil)
+            }
+        } catch is CancellationError {
+            throw TallyError(.vendorUnreachable, "the exchange with \(url.authority) was cancelled (the host is shutting down)")
         } catch {
             throw exchangeError(error, url: url, proxy: proxy, timeout: settings.requestTimeout)
         }

@@ -117,6 +117,7 @@ struct HostStatusCommand: AsyncParsableCommand {
                 var lines = ["host id:              \(status.hostId)", "host key:             \(status.keyId)",
                              "activated:            \(status.activated ? "yes, certificate valid until \(Output.iso(status.certificateExpires))" : "no")"]
                 if let problem = status.problem { lines.append("problem:              \(problem)") }
+                if let warning = status.certificateWarning { lines.append("WARNING:              \(warning)") }
                 for (productClass, count) in status.classes.sorted(by: { $0.key < $1.key }) {
                     let verdict = count.currentCount >= count.requiredCount ? "activating" : "below threshold"
                     lines.append("count (\(productClass)):".padding(toLength: 22, withPad: " ", startingAt: 0)

@@ -22,7 +22,7 @@ struct HostRenew: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "renew",
         abstract: "Renew the host's certificate online now, with a request signed by its key pair (renewal is free).",
-        discussion: "Uses the vendor URL the certificate carries unless --online URL is given. Logs 12301 on success, 12302 with the code on failure. A serving host picks up the new certificate on SIGHUP."
+        discussion: "Uses the vendor URL the certificate carries unless --online URL is given. Logs 12301 on success, 12302 with the code on failure. A serving host renews by itself renewal-margin-days before the end (`tally host set --help`); after renewing by hand, SIGHUP makes a serving host use the new certificate."
     )
     @OptionGroup var host: HostOptions
     @OptionGroup var output: OutputOptions

@@ -9,14 +9,15 @@ import Glibc
 
 /// `tally host serve` stopped with SIGTERM while it holds requests it has read but not yet committed: the service
 /// group drains the activation port, then the pipeline. Every request read before the signal gets its committed
-/// answer; later ones get a refused connection or a 503; none gets a reset, and the process exits 0.
+/// answer; later ones get a 503 (a refused connection once it has stopped); none gets a reset, and the process
+/// exits 0.
 ///
 /// The log's write lock is held from outside the process (as by a disk that stalls), so the requests are
 /// read and queued but cannot commit until the test lets them: what is in flight at the signal is known, not
 /// guessed from timing.
 @Suite("CLI: SIGTERM under load answers every request read, refuses the rest cleanly", .serialized)
 struct GracefulShutdownCLITests {
-    @Test("requests read before SIGTERM are committed and answered; new connections refused; idle ones end cleanly; exit 0")
+    @Test("requests read before SIGTERM are committed and answered; new connections get 503; idle ones end cleanly; exit 0")
     func drainsUnderLoad() throws {
         let cli = CLIRunner()
         defer { cli.cleanUp() }
@@ -49,26 +50,38 @@ struct GracefulShutdownCLITests {
 
         kill(serving.process.processIdentifier, SIGTERM)
 
-        // The listener closes: a new connection is refused. One accepted before that is kept, and read once the
-        // store moves: answered (200, or 503 while draining) or closed — never reset.
+        // Draining: a new connection is answered 503 at once (the listener stays open until the drain ends, so
+        // nothing waits in its listen queue to be reset). One made before the drain began waits in the pipeline
+        // with the rest: it is kept, and read once the store moves.
         var late: [ProbeConnection] = []
-        var refused = false
+        var refusedWhileDraining = false
         let deadline = Date().addingTimeInterval(10)
-        while !refused, Date() < deadline {
+        while !refusedWhileDraining, Date() < deadline {
             let probe = ProbeConnection(timeout: 20)
-            switch probe.connect(port: serving.port) {
-            case .refused?: refused = true
-            case let other?: Issue.record("a new connection after SIGTERM: \(other)")
-            case nil:
-                let (body, _) = LiveHost.body(LiveHost.Machine(name: "late-\(late.count)"), sku: "studio-pro", clientTime: Date())
-                if let failed = probe.send(ProbeConnection.request(body: body)) {
-                    #expect(failed != .reset, "a connection made while the host stopped was reset")
-                } else {
-                    late.append(probe)
-                }
+            if let failed = probe.connect(port: serving.port) {
+                Issue.record("a new connection while the host drains: \(failed)")
+                break
+            }
+            let (body, _) = LiveHost.body(LiveHost.Machine(name: "late-\(late.count)"), sku: "studio-pro", clientTime: Date())
+            if let failed = probe.send(ProbeConnection.request(body: body)) {
+                Issue.record("a request sent while the host stops: \(failed)")
+                break
+            }
+            guard probe.readable(withinMilliseconds: 50) else {
+                late.append(probe)
+                continue
+            }
+            let outcome = probe.readAnswer()
+            switch outcome {
+            case let .answer(503, text):
+                #expect(String(decoding: text, as: UTF8.self).contains(ResultCode.storeUnavailable.hex), "\(outcome)")
+                #expect(probe.readEnd() == .closed, "a refused connection ends cleanly")
+                refusedWhileDraining = true
+            case .closed: break
+            default: Issue.record("a new connection while the host drains ended as \(outcome)")
             }
         }
-        #expect(refused, "the listener still accepted connections 10 s after SIGTERM")
+        #expect(refusedWhileDraining, "no new connection was answered 503 within 10 s of SIGTERM")
 
         // A request on a connection that was idle at the signal: 503 (connection closed after it) or the end of
         // the stream (the host half-closed it), never a reset.
@@ -102,19 +115,26 @@ struct GracefulShutdownCLITests {
         }
 
         var answeredLate = 0
+        var pattern = ""
         for probe in late {
             let outcome = probe.readAnswer()
             switch outcome {
-            case .answer(200, _): answeredLate += 1
-            case .answer(503, _), .closed: break
-            default: Issue.record("a connection made while the host stopped ended as \(outcome)")
+            case .answer(200, _): answeredLate += 1; pattern += "2"
+            case .answer(503, _): pattern += "5"
+            case .closed: pattern += "c"
+            case .reset: pattern += "R"
+            default: pattern += "?"
             }
         }
+        #expect(!pattern.contains("R") && !pattern.contains("?"), "connections made while the host stopped, in order (2: 200, 5: 503, c: closed, R: reset): \(pattern)\n\(serving.log.all)")
 
         let exitDeadline = Date().addingTimeInterval(30)
         while serving.process.isRunning, Date() < exitDeadline { usleep(2_000) }
         try #require(!serving.process.isRunning, "the host did not exit within 30 s of SIGTERM: \(serving.log.all)")
         #expect(serving.process.terminationReason == .exit && serving.process.terminationStatus == 0, "\(serving.log.all)")
+
+        // Stopped: the port refuses connections.
+        #expect(ProbeConnection(timeout: 5).connect(port: serving.port) == .refused)
 
         // What was answered is stored: every in-flight machine is a client with one request.
         let clients = try #require(try cli.run("host", "clients", "--state-dir", "h", "--json", "--limit", "1000").json()["clients"] as? [[String: Any]])

@@ -84,6 +84,13 @@ final class ProbeConnection {
         Data("POST /v1/activate HTTP/1.1\r\nHost: tally\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\(keepAlive ? "" : "Connection: close\r\n")\r\n".utf8) + body
     }
 
+    /// Whether a byte (or the end of the stream) can be read within `milliseconds`, without reading it.
+    func readable(withinMilliseconds milliseconds: Int32) -> Bool {
+        guard buffer.isEmpty else { return true }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, milliseconds) > 0
+    }
+
     /// Reads one answer (head and Content-Length body), or how the connection ended before one.
     func readAnswer() -> Outcome {
         while true {

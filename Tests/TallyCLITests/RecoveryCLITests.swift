@@ -36,7 +36,7 @@ struct RecoveryCLITests {
             process = Process()
             process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
             process.arguments = ["host", "serve", "--state-dir", cli.path("h"), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-                                 "--log-level", "error"]
+                                 "--log-level", ProcessInfo.processInfo.environment["TALLY_TEST_SERVE_LOG_LEVEL"] ?? "error"]
             var environment = ProcessInfo.processInfo.environment
             environment["TALLY_TEST_CRASH_AT"] = crashAt
             environment["TALLY_TEST_INDEX_CHUNK_ROWS"] = chunkRows.map(String.init)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TallyFiles
 import TallyHost
+import TallyTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -116,10 +117,17 @@ struct SettingsCLITests {
 
         // Every setting to a value other than the one the host runs with. The listen address becomes one a test
         // can restart on (the host keeps its port until then); admin-listen becomes none.
+        // The rows checked when set (a file that must exist and parse) get files that pass.
+        let keyFile = cli.path("tally-host.key")
+        try Data("key \"tally-host\" { algorithm hmac-sha256; secret \"aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ=\"; };\n".utf8).write(to: URL(fileURLWithPath: keyFile))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyFile)
+        let pki = try TestPKI()
+        let checkedFiles = ["dns-key-file": keyFile, "vendor-ca-file": pki.caCertificate]
         var expected: [String: (value: String, applies: SettingApplies)] = [:]
         for setting in HostSettings.table {
             let current = setting.value(in: started)
-            let value = setting.name == "listen" ? "127.0.0.1:0" : (setting.example != current ? setting.example : setting.defaultValue)
+            let value = setting.name == "listen" ? "127.0.0.1:0"
+                : checkedFiles[setting.name] ?? (setting.example != current ? setting.example : setting.defaultValue)
             let result = try cli.run("host", "set", setting.name, value, "--state-dir", "h")
             #expect(result.status == 0, "\(setting.name): \(result.stderr)")
             var after = started
@@ -189,6 +197,19 @@ struct SettingsCLITests {
             let error = try #require(try result.json()["error"] as? [String: Any])
             #expect((error["remedy"] as? String)?.contains("tally host set") == true, "\(error)")
             #expect((error["message"] as? String)?.contains(name) == true, "\(error)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cli.path("h/settings.json"))) == before)
+
+        // Files are checked when set: a key file others may read, a CA file that holds no certificate.
+        let readable = cli.path("readable.key")
+        try Data("key \"tally-host\" { algorithm hmac-sha256; secret \"aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ=\"; };\n".utf8).write(to: URL(fileURLWithPath: readable))
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: readable)
+        let notPEM = cli.path("not.pem")
+        try Data("not a certificate\n".utf8).write(to: URL(fileURLWithPath: notPEM))
+        for (name, value, reason) in [("dns-key-file", readable, "may be read by other users"), ("vendor-ca-file", notPEM, "is not a PEM file of CA certificates")] {
+            let result = try cli.run("host", "set", name, value, "--state-dir", "h")
+            #expect(result.status == 1, "\(name) \(value)")
+            #expect(result.stderr.contains(name) && result.stderr.contains(reason), "\(result.stderr)")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: cli.path("h/settings.json"))) == before)
     }

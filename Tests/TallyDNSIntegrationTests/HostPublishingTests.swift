@@ -132,6 +132,61 @@ extension DNSScenarios {
             #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 10 \(live.port) host1.tally.test."])
         }
 
+        /// Issue 13 item 2: `tally host set dns-…` says a running host applies it on SIGHUP; the reload that SIGHUP
+        /// runs re-publishes at once, so the record in the zone changes without waiting for the 24-hour round.
+        @Test func aReloadThatChangedADNSSettingRepublishesAtOnce() async throws {
+            let named = try NamedServer.start()
+            defer { named.stop() }
+            let fixture = try ActivatedHost()
+            var settings = HostSettings()
+            settings.dnsPublishList = [DNSPublishEntry(domain: "tally.test")]
+            settings.dnsKeyFile = named.keyFile
+            settings.dnsPrimary = named.server.description
+            settings.dnsNameServers = [named.server.description]
+            settings.dnsTarget = "host1.tally.test"
+            try settings.save(to: fixture.host.directory)
+            let runtime = try await HostRuntime.start(directory: fixture.host.directory, options: .init(
+                listen: "127.0.0.1:0", adminListen: "none", clock: .manual(Date()), logger: LiveHost.quietLogger, threads: 2, publishDNS: true))
+            var rounds = try #require(runtime.dnsRounds).makeAsyncIterator()
+            let port = runtime.address.port
+            // The round at start.
+            let first = try #require(await rounds.next())
+            #expect(first.count == 1 && first.allSatisfy(\.succeeded), "\(first)")
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 10 \(port) host1.tally.test."])
+
+            // Another target and weight in settings.json, then the reload: the next round comes now.
+            settings.dnsTarget = "host2.tally.test"
+            settings.dnsPublishList = [DNSPublishEntry(domain: "tally.test", priority: 0, weight: 20)]
+            try settings.save(to: fixture.host.directory)
+            let outcome = try await runtime.reload()
+            #expect(outcome.settings.applied.contains("dns-target") && outcome.settings.applied.contains("dns-publish-list"), "\(outcome.settings)")
+            let second = try #require(await rounds.next())
+            #expect(second.count == 1 && second.allSatisfy(\.succeeded), "\(second)")
+            #expect(try named.dig("_tally._tcp.tally.test", "SRV") == ["0 20 \(port) host2.tally.test."])
+            await runtime.shutdown()
+        }
+
+        /// Issue 13 item 6: 12293's `rcode` is only what the name server answered; a failure found here (a key file
+        /// that does not parse) is in `failure`.
+        @Test func rcodeHoldsOnlyWhatTheNameServerSaid() async throws {
+            let named = try NamedServer.start()
+            defer { named.stop() }
+            let dir = TemporaryDirectory()
+            let store = try SQLiteHostStore(path: dir.path("host.sqlite"))
+            let broken = dir.path("broken.key")
+            try Data("key \"tally-host\" { algorithm hmac-sha256; };\n".utf8).write(to: URL(fileURLWithPath: broken))
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: broken)
+            let local = await HostPublishingTests.publisher(named, dir, target: "host1.tally.test", port: 1688, keyFile: broken).publish(recordingIn: store)
+            #expect(local.count == 1 && !local[0].succeeded && local[0].rcode == nil && local[0].failure == "invalidUpdate", "\(local)")
+            let refused = await HostPublishingTests.publisher(named, dir, target: "host1.tally.test", port: 1688, keyFile: named.wrongSecretKeyFile)
+                .publish(recordingIn: store)
+            #expect(refused.first?.rcode == "BADSIG" && refused.first?.failure == nil, "\(refused)")
+            let events = try await store.events(EventQuery(since: nil, afterSeq: nil, id: .dnsPublishFailed, limit: 10)).sorted { $0.seq < $1.seq }
+            #expect(events.map { $0.event.fields["rcode"] } == [nil, "BADSIG"])
+            #expect(events.map { $0.event.fields["failure"] } == ["invalidUpdate", nil])
+            try await store.close()
+        }
+
         @Test func theRepublisherRunsEvery24HoursUntilStopped() async throws {
             let named = try NamedServer.start()
             defer { named.stop() }

@@ -27,7 +27,7 @@ final class OnlineVendor: @unchecked Sendable {
     }()
 
     init(configure: (inout VendorServerConfiguration) -> Void = { _ in }, tls: Bool = true, pki given: TestPKI? = nil,
-         rateClock: (@Sendable () -> Double)? = nil) async throws {
+         rateClock: (@Sendable () -> Double)? = nil, now: @escaping @Sendable () -> Date = { Date() }) async throws {
         authority = VendorAuthority(directory: StateDirectory(temp.path("vendor")))
         _ = try authority.initialise(vendorID: "acme", vendorName: "Acme")
         offlineKeyFile = temp.path("offline-root.jwk")
@@ -40,9 +40,9 @@ final class OnlineVendor: @unchecked Sendable {
         }
         configure(&configuration)
         if let rateClock {
-            server = try await VendorServer.bind(configuration: configuration, authority: authority, logger: Self.logger, rateClock: rateClock)
+            server = try await VendorServer.bind(configuration: configuration, authority: authority, logger: Self.logger, now: now, rateClock: rateClock)
         } else {
-            server = try await VendorServer.bind(configuration: configuration, authority: authority, logger: Self.logger)
+            server = try await VendorServer.bind(configuration: configuration, authority: authority, logger: Self.logger, now: now)
         }
         let server = server
         running = Task(executorPreference: VendorServer.executor) { try await server.run() }
@@ -85,9 +85,11 @@ final class OnlineVendor: @unchecked Sendable {
 }
 
 /// Runs `body` against a started vendor and stops it afterwards, also when `body` throws.
+/// `now`: the vendor's clock (a test moving a host's clock moves the vendor's with it).
 func withOnlineVendor<T>(configure: (inout VendorServerConfiguration) -> Void = { _ in }, tls: Bool = true,
-                         rateClock: (@Sendable () -> Double)? = nil, _ body: (OnlineVendor) async throws -> T) async throws -> T {
-    let vendor = try await OnlineVendor(configure: configure, tls: tls, rateClock: rateClock)
+                         rateClock: (@Sendable () -> Double)? = nil, now: @escaping @Sendable () -> Date = { Date() },
+                         _ body: (OnlineVendor) async throws -> T) async throws -> T {
+    let vendor = try await OnlineVendor(configure: configure, tls: tls, rateClock: rateClock, now: now)
     do {
         let result = try await body(vendor)
         await vendor.stop()

@@ -80,6 +80,29 @@ public struct TSIGKey: Sendable, Equatable, CustomStringConvertible {
     /// Reads the key file at `path`, refusing one whose mode lets group or others read it (as ssh refuses such a
     /// private key): the secret signs changes to the zone. The check reads the mode bits, so it holds for root.
     public static func load(path: String, named wanted: String? = nil) throws(TSIGKeyFileError) -> TSIGKey {
+        let text = try privateText(path: path)
+        do {
+            return try TSIGKey(bindKeyFile: text, named: wanted)
+        } catch {
+            throw TSIGKeyFileError("\(path): \(error.message)", remedy: error.remedy)
+        }
+    }
+
+    /// Every key in the file at `path`, with the same mode check as ``load(path:named:)``; at least one
+    /// (`tally host set dns-key-file` checks a file with it before taking it).
+    public static func loadAll(path: String) throws(TSIGKeyFileError) -> [TSIGKey] {
+        let text = try privateText(path: path)
+        do throws(TSIGKeyFileError) {
+            let keys = try parseAll(bindKeyFile: text)
+            guard !keys.isEmpty else { throw TSIGKeyFileError("the file holds no `key \"NAME\" { … };` statement") }
+            return keys
+        } catch {
+            throw TSIGKeyFileError("\(path): \(error.message)", remedy: error.remedy)
+        }
+    }
+
+    /// The text of a key file only its owner may read.
+    private static func privateText(path: String) throws(TSIGKeyFileError) -> String {
         var info = stat()
         if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
             throw TSIGKeyFileError("\(path) may be read by other users (mode \(String(info.st_mode & 0o777, radix: 8))), so its secret is refused",
@@ -89,11 +112,7 @@ public struct TSIGKey: Sendable, Equatable, CustomStringConvertible {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TSIGKeyFileError("\(path) could not be read")
         }
-        do {
-            return try TSIGKey(bindKeyFile: String(decoding: data, as: UTF8.self), named: wanted)
-        } catch {
-            throw TSIGKeyFileError("\(path): \(error.message)", remedy: error.remedy)
-        }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Every `key` statement in the text.

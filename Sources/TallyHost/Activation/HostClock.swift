@@ -6,6 +6,8 @@ import NIOConcurrencyHelpers
 public final class HostClock: Sendable {
     private let offset = NIOLockedValueBox<TimeInterval>(0)
     private let fixed = NIOLockedValueBox<Date?>(nil)
+    /// Tasks in ``sleep(until:wake:)``, resumed when ``advance(by:)`` moves the clock past their deadline.
+    let sleepers = NIOLockedValueBox(ClockSleepers())
 
     public init() {}
 
@@ -27,5 +29,9 @@ public final class HostClock: Sendable {
             if let current = value { value = current.addingTimeInterval(interval) }
         }
         offset.withLockedValue { $0 += interval }
+        resumeSleepers()
     }
+
+    /// Whether the clock is manual (it moves only when advanced).
+    var isManual: Bool { fixed.withLockedValue { $0 != nil } }
 }

@@ -47,7 +47,8 @@ public final class AdminServer: Sendable {
             return AdminServer(address: bound, access: router.context.access, channel: channel, group: group)
         } catch {
             try? await group.shutdownGracefully()
-            throw TallyError(.usageError, "the admin interface could not listen on \(address): \(error)",
+            let reason = (error as? IOError).map { $0.errnoCode == EADDRINUSE ? "the address is taken (another program, or another host, listens there)" : "\($0)" } ?? "\(error)"
+            throw TallyError(.usageError, "the admin interface could not listen on \(address): \(reason)",
                              remedy: "Choose a free address with `tally host set admin-listen ADDR:PORT` or `--admin-listen`.")
         }
     }

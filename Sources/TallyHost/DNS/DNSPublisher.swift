@@ -22,8 +22,14 @@ public struct DNSPublishOutcome: Codable, Sendable, Equatable {
     /// The SRV data, as `dig` prints it.
     public var record: String?
     public var succeeded: Bool
-    /// The DNS response code or TSIG error (REFUSED, NOTAUTH, BADSIG, BADKEY, BADTIME…), or what failed instead.
+    /// What `tally host dns publish` shows for a failure: the name server's code (``rcode``) or the local failure.
     public var code: String?
+    /// The DNS response code or TSIG error the name server answered (REFUSED, NOTAUTH, BADSIG, BADKEY, BADTIME…);
+    /// `nil` when the failure happened here (no key, an unreadable key file, no zone found, no answer), which
+    /// ``failure`` names instead. Event 12293's `rcode` holds only this.
+    public var rcode: String?
+    /// A failure without an answer from the name server: `CONFIG`, `invalidUpdate`, `noZone`, `primaryUnreachable`…
+    public var failure: String?
     public var message: String
     public var remedy: String?
     /// The name server the update went to.
@@ -34,7 +40,8 @@ public struct DNSPublishOutcome: Codable, Sendable, Equatable {
         var fields = ["action": action.rawValue, "domain": domain, "message": message]
         if let owner { fields["owner"] = owner }
         if let record { fields["record"] = record }
-        if let code { fields["rcode"] = code }
+        if let rcode { fields["rcode"] = rcode }
+        if let failure { fields["failure"] = failure }
         if let remedy { fields["remedy"] = remedy }
         if let server { fields["server"] = server }
         return TallyEvent(id: succeeded ? .dnsPublishSucceeded : .dnsPublishFailed, time: time, fields: fields)
@@ -198,11 +205,12 @@ public struct DNSPublisher: Sendable {
                 try publication.save(to: directory)
             }
             let verb = action == .publish ? (remembered.map { desired.map($0.sameRecords) ?? false } == true ? "refreshed" : "published") : "removed"
-            return record(DNSPublishOutcome(action: action, domain: domain, owner: shown?.owner, record: shown?.srvText, succeeded: true, code: nil,
+            return record(DNSPublishOutcome(action: action, domain: domain, owner: shown?.owner, record: shown?.srvText, succeeded: true, code: nil, rcode: nil, failure: nil,
                                             message: "\(verb) \(shown?.owner ?? domain) SRV \(shown?.srvText ?? "") in zone \(receipt.zone) at \(receipt.server)",
                                             remedy: nil, server: receipt.server.description))
         } catch let error as DNSUpdateError {
-            return record(failure(action, domain: domain, owner: shown?.owner, record: shown?.srvText, code: error.codeName, error.message, remedy: error.remedy))
+            return record(failure(action, domain: domain, owner: shown?.owner, record: shown?.srvText, code: error.codeName, error.message, remedy: error.remedy,
+                                  fromServer: error.code != nil))
         } catch let error as TallyError {
             return record(failure(action, domain: domain, owner: shown?.owner, record: shown?.srvText, code: "CONFIG", error.message, remedy: error.remedy))
         } catch {
@@ -211,10 +219,11 @@ public struct DNSPublisher: Sendable {
         }
     }
 
+    /// A failed outcome; `fromServer`: `code` is what the name server answered, else a failure found here.
     private func failure(_ action: DNSPublishOutcome.Action, domain: String, owner: String?, record: String?, code: String,
-                         _ message: String, remedy: String) -> DNSPublishOutcome {
+                         _ message: String, remedy: String, fromServer: Bool = false) -> DNSPublishOutcome {
         DNSPublishOutcome(action: action, domain: domain, owner: owner, record: record, succeeded: false, code: code,
-                          message: message, remedy: remedy, server: nil)
+                          rcode: fromServer ? code : nil, failure: fromServer ? nil : code, message: message, remedy: remedy, server: nil)
     }
 
     /// Logs the outcome (its event is stored by whoever asked: ``publish(recordingIn:)``).
@@ -224,8 +233,10 @@ public struct DNSPublisher: Sendable {
         } else if isUnconfigured {
             logUnconfigured(outcome)
         } else {
-            logger.error("DNS \(outcome.action.rawValue) failed", metadata: ["domain": "\(outcome.domain)", "rcode": "\(outcome.code ?? "")",
-                                                                              "error": "\(outcome.message)", "remedy": "\(outcome.remedy ?? "")"])
+            var metadata: Logger.Metadata = ["domain": "\(outcome.domain)", "error": "\(outcome.message)", "remedy": "\(outcome.remedy ?? "")"]
+            if let rcode = outcome.rcode { metadata["rcode"] = "\(rcode)" }
+            if let failure = outcome.failure { metadata["failure"] = "\(failure)" }
+            logger.error("DNS \(outcome.action.rawValue) failed", metadata: metadata)
         }
         return outcome
     }

@@ -20,6 +20,9 @@ public struct DNSRepublisher: Service {
     /// Told every round's outcomes (the host's metrics count them).
     let report: @Sendable ([DNSPublishOutcome]) -> Void
     let trigger = WakeSignal()
+    private let continuation: AsyncStream<[DNSPublishOutcome]>.Continuation
+    /// Each round's outcomes, newest kept when nobody reads (tests follow the serving host's rounds with it).
+    public let rounds: AsyncStream<[DNSPublishOutcome]>
 
     public init(interval: Duration = DNSRepublisher.interval, store: (any HostStore)? = nil,
                 report: @escaping @Sendable ([DNSPublishOutcome]) -> Void = { _ in },
@@ -28,6 +31,7 @@ public struct DNSRepublisher: Service {
         self.store = store
         self.report = report
         self.makePublisher = makePublisher
+        (rounds, continuation) = AsyncStream.makeStream(of: [DNSPublishOutcome].self, bufferingPolicy: .bufferingNewest(8))
     }
 
     /// Publishes now, then after every `interval`, until cancelled or `rounds` rounds have run.
@@ -36,6 +40,7 @@ public struct DNSRepublisher: Service {
         while !Task.isCancelled {
             let outcomes = await makePublisher()?.publish(recordingIn: store) ?? []
             report(outcomes)
+            continuation.yield(outcomes)
             done += 1
             if let rounds, done >= rounds { return }
             do {

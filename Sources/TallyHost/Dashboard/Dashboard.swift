@@ -76,7 +76,7 @@ public enum Dashboard {
 
     /// The fields an admin looks at first, in a fixed order.
     static func details(_ event: TallyEvent) -> String {
-        let order = ["machine", "machines", "cmid", "sku", "currentCount", "minCount", "licenseStatus", "domain", "rcode", "message", "address",
+        let order = ["machine", "machines", "cmid", "sku", "currentCount", "minCount", "licenseStatus", "domain", "rcode", "failure", "message", "address",
                      "admitted", "budget"]
         return order.compactMap { name in event.fields[name].flatMap { $0.isEmpty ? nil : "\(name)=\($0)" } }.joined(separator: " ")
     }

@@ -45,11 +45,8 @@ public enum DashboardWarnings {
             warnings.append(DashboardWarning(kind: .notActivated, level: .error,
                                              text: "The host is not activated: every client gets C004F041. " + (inputs.problem ?? ""),
                                              remedy: "Activate it: `tally host activate --offline-request FILE`, then install the vendor's certificate and send SIGHUP."))
-        } else if let expires = inputs.certificateExpires, expires.timeIntervalSince(now) < Double(certificateWarningDays) * 86_400 {
-            let days = max(0, Int(expires.timeIntervalSince(now) / 86_400))
-            warnings.append(DashboardWarning(kind: .certificateExpiring, level: days < 7 ? .error : .warning,
-                                             text: "The host certificate expires in \(days) day(s), on \(DashboardFormat.time(expires)); tickets never outlive it.",
-                                             remedy: "Renew it with the vendor: `tally host activate --offline-request FILE` (a renewal for the same key pair is free), then `--certificate`."))
+        } else if let expires = inputs.certificateExpires, let warning = certificateExpiry(expires: expires, now: now) {
+            warnings.append(warning)
         }
         for entry in inputs.classes where entry.current < entry.required {
             warnings.append(DashboardWarning(kind: .belowThreshold, level: .warning,
@@ -59,7 +56,7 @@ public enum DashboardWarnings {
         if let failure = inputs.lastPublishFailure, failure.seq > (inputs.lastPublishSuccess?.seq ?? 0) {
             let fields = failure.event.fields
             let domain = fields["domain"].map { " in \($0)" } ?? ""
-            let code = fields["rcode"].map { " (\($0))" } ?? ""
+            let code = (fields["rcode"] ?? fields["failure"]).map { " (\($0))" } ?? ""
             warnings.append(DashboardWarning(kind: .dnsPublishFailing, level: .warning,
                                              text: "DNS publishing is failing\(domain)\(code) since \(DashboardFormat.time(failure.event.time)): \(fields["message"] ?? "")",
                                              remedy: fields["remedy"] ?? "See `tally host dns show` and event 12293; clients that rely on DNS will not find this host."))
@@ -70,6 +67,19 @@ public enum DashboardWarnings {
                                              remedy: CloneDetectionService.remedy))
         }
         return warnings
+    }
+
+    /// The warning of a certificate that ends within ``certificateWarningDays`` of `now` (the dashboard and
+    /// `tally host status` show it), or `nil`.
+    public static func certificateExpiry(expires: Date, now: Date) -> DashboardWarning? {
+        let left = expires.timeIntervalSince(now)
+        guard left < Double(certificateWarningDays) * 86_400 else { return nil }
+        let days = max(0, Int(left / 86_400))
+        return DashboardWarning(kind: .certificateExpiring, level: days < 7 ? .error : .warning,
+                                text: "The host certificate expires in \(days) day(s), on \(DashboardFormat.time(expires)); tickets never outlive it.",
+                                remedy: "A serving host that knows the vendor's URL renews it by itself (events 12301 renewed, 12302 failed with the reason: "
+                                    + "`tally host events --id 12302`); renew now with `tally host renew`, or offline with `tally host activate --offline-request FILE` "
+                                    + "(free for the same key pair), then `systemctl reload tally-host`.")
     }
 
     /// The machines a warning names: the newest few, and how many more there are.

@@ -7,7 +7,7 @@ import TallyStore
 /// leading `'` (CSV injection), and quotes are doubled.
 public enum EventExport {
     public static let fieldNames = ["minCount", "currentCount", "machine", "cmid", "fingerprint", "clientTime", "licenseStatus",
-                                    "sku", "minutesToExpiry", "vm", "address", "message", "domain", "rcode",
+                                    "sku", "minutesToExpiry", "vm", "address", "message", "domain", "rcode", "failure",
                                     "machines", "fingerprints", "newFingerprints", "machineCount", "remedy"]
 
     public static let csvHeader = (["seq", "id", "time", "result"] + fieldNames).joined(separator: ",")

@@ -7,9 +7,11 @@ import TallyCore
 
 /// The activation port: SwiftNIO HTTP/1.1 on the address of the settings, one event loop per core.
 ///
-/// Stopping drains it: the listener closes (new connections are refused), a request that arrives on an open
-/// connection is answered 503 and its connection closed, requests already read get their committed answers, and
-/// idle connections are half-closed (the client reads the end of the stream, never a reset).
+/// Stopping drains it: a new connection is answered 503 and ended, a request that arrives on an open connection
+/// is answered 503 and its connection closed, requests already read get their committed answers, and idle
+/// connections are half-closed (the client reads the end of the stream, never a reset). The listener closes at
+/// the end of the drain, and later connections are refused. (Closing it first would reset every connection
+/// still in its listen queue.)
 public final class HostServer: Sendable {
     public let address: BindAddress
     private let channel: any Channel
@@ -45,6 +47,12 @@ public final class HostServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     port.opened(channel)
+                    if port.isDraining {
+                        // Stopping: the listener stays open until the end of the drain, so a new connection is
+                        // answered 503 instead of being reset in the listen queue when it closes.
+                        try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler.stopping())
+                        return
+                    }
                     try gate.configure(channel, limits: limits) {
                         ActivationHTTPHandler(pipeline: pipeline, limiter: limiter, port: port, logger: logger)
                     }
@@ -75,15 +83,14 @@ public final class HostServer: Sendable {
         self.port = port
     }
 
-    /// Stops accepting, answers what was read, waits up to `grace` for idle connections to end, then closes the
-    /// rest and the event loops.
+    /// Drains: answers what was read, answers new connections 503, waits up to `grace` for idle connections to
+    /// end, then closes the listener (later connections are refused), the rest and the event loops.
     ///
     /// A request already read is never cut off by the grace: its commit may wait for the store (up to the store's
     /// busy timeout, 5 s, and then it is answered 503), so the drain waits for every answer, up to `answerLimit`
     /// in case the store never returns.
     public func drain(grace: Duration = .seconds(2), answerLimit: Duration = .seconds(30)) async {
         port.startDraining()
-        try? await channel.close()
         for connection in port.openChannels { connection.pipeline.fireUserInboundEventTriggered(DrainEvent()) }
         let started = ContinuousClock.now
         // Shutdown only: polled, so no connection has to tell anyone it ended.
@@ -92,6 +99,8 @@ public final class HostServer: Sendable {
             if load == (0, 0) || (load.inFlight == 0 && waited >= grace) || waited >= max(grace, answerLimit) { break }
             try? await Task.sleep(for: .milliseconds(5))
         }
+        // Closed last: until now a new connection was accepted and answered 503 (see the child initializer).
+        try? await channel.close()
         for connection in port.openChannels { try? await connection.close() }
         try? await group.shutdownGracefully()
     }
@@ -105,13 +114,31 @@ public final class HostServer: Sendable {
 /// Sent through every connection's pipeline when the port starts draining.
 struct DrainEvent: Sendable {}
 
-/// Answers a connection over the limit with 503 and closes it, before any HTTP is read.
+/// Answers a connection over the limit with 503 before any HTTP is read, and ends it without a reset.
+///
+/// Closing at once would reset the connection as soon as the client's request arrives at a closed socket, and
+/// a client that reads after it sent sees the reset, not the 503. So the answer is followed by the end of the
+/// stream (a half-close); what the client sends is read and dropped until it closes its side, or for
+/// ``linger`` at most.
 final class RefuseConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
+    static let linger: TimeAmount = .seconds(2)
     let message: String
+    let code: ResultCode
+
+    init(code: ResultCode, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// A port that is stopping: the code a request refused while draining gets.
+    static func stopping() -> RefuseConnectionHandler {
+        RefuseConnectionHandler(code: .storeUnavailable, message: "the host is shutting down; retry with another host or later")
+    }
 
     init(_ refusal: ConnectionGate.Refusal = .full) {
+        code = .hostBusy
         message = switch refusal {
         case .full: "the host has as many connections as it allows; retry later"
         case .addressFull: "this address (an IPv6 address by its /64) has as many connections open as the host allows one address (max-connections-per-address); close some or retry later"
@@ -119,12 +146,18 @@ final class RefuseConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let body = #"{"code":"\#(ResultCode.hostBusy.hex)","message":"\#(message)"}"#
+        let body = #"{"code":"\#(code.hex)","message":"\#(message)"}"#
         var buffer = context.channel.allocator.buffer(capacity: 256)
         buffer.writeString("HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n\(body)")
         let channel = context.channel
-        context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(mode: .output, promise: nil) }
+        // The client's end of the stream closes the channel (remote half-closure is not allowed on these ports).
+        context.eventLoop.scheduleTask(in: Self.linger) { channel.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
 }

@@ -61,17 +61,27 @@ public struct HostOnline: Sendable {
             let request = try identity.renewalRequest(now: now)
             let answer = try await VendorLink.renew(request: request, at: url, settings: settings)
             let result = try install(answer, url: url, now: now)
-            try? await events?.append([TallyEvent(id: .certificateRenewed, time: now, result: .success, fields: [
-                "serial": String(result.certificate.claims.serial), "expires": ISO8601DateFormatter().string(from: result.certificate.expires),
-                "vendor": url.description,
-            ])])
+            try? await events?.append([Self.renewedEvent(result, now: now)])
             return result
         } catch let error as TallyError {
-            try? await events?.append([TallyEvent(id: .renewalFailed, time: now, result: error.code, fields: [
-                "message": error.message, "remedy": error.remedy,
-            ])])
+            try? await events?.append([Self.renewalFailedEvent(error, now: now)])
             throw error
         }
+    }
+
+    /// Event 12301: the new certificate's serial and end, and the vendor.
+    public static func renewedEvent(_ result: CertificateResult, now: Date, fields extra: [String: String] = [:]) -> TallyEvent {
+        TallyEvent(id: .certificateRenewed, time: now, result: .success, fields: [
+            "serial": String(result.certificate.claims.serial), "expires": ISO8601DateFormatter().string(from: result.certificate.expires),
+            "vendor": result.url.description,
+        ].merging(extra) { first, _ in first })
+    }
+
+    /// Event 12302: the code, the reason and the remedy (and what the caller adds: the next attempt).
+    public static func renewalFailedEvent(_ error: TallyError, now: Date, fields extra: [String: String] = [:]) -> TallyEvent {
+        TallyEvent(id: .renewalFailed, time: now, result: error.code, fields: [
+            "message": error.message, "remedy": error.remedy,
+        ].merging(extra) { first, _ in first })
     }
 
     private func install(_ answer: VendorCertificateAnswer, url: VendorURL, now: Date) throws -> CertificateResult {

@@ -24,13 +24,28 @@ extension HostRuntime {
         change.log(to: logger)
         // A changed DNS setting is published now, not at the next 24-hour round.
         if change.applied.contains(where: { $0.hasPrefix("dns-") || $0 == "low-priority" }) { republisher?.republishNow() }
-        try state.update(certificate: try HostRuntime.certificateOrNil(HostIdentity(directory: directory), clock: clock, logger: logger))
+        try reloadCertificate()
+        // The certificate or the vendor settings may have changed: renewal and reports look again now (and join
+        // the group if a vendor URL is known for the first time).
+        await startVendorServicesIfNeeded()
+        renewal.wakeUp()
+        reports.wakeUp()
         var replaced = false
         if let admin {
             // admin-listen, and turning the token on or off, apply at the next start (the effective settings keep them).
             replaced = try admin.access.reload(tokenFile: change.effective.adminTokenFile, directory: directory)
         }
         return ReloadOutcome(settings: change, adminTokenReplaced: replaced)
+    }
+
+    /// Reads the installed certificate and swaps the signer: the next answer is signed with, and carries, it
+    /// (SIGHUP, and the renewal service after a renewal).
+    public func reloadCertificate() throws {
+        try HostRuntime.reloadCertificate(directory: directory, state: state, clock: clock, logger: logger)
+    }
+
+    static func reloadCertificate(directory: StateDirectory, state: ActivationState, clock: HostClock, logger: Logger) throws {
+        try state.update(certificate: try HostRuntime.certificateOrNil(HostIdentity(directory: directory), clock: clock, logger: logger))
     }
 
     /// SIGHUP: reloads and says what it did.
@@ -60,6 +75,10 @@ extension DNSRepublisher {
 }
 
 extension HostRuntime {
+    /// The outcomes of each round of the serving host's DNS re-publisher (at start, every 24 h, after a reload
+    /// that changed a DNS setting); `nil` when the host was started without publishing.
+    public var dnsRounds: AsyncStream<[DNSPublishOutcome]>? { republisher?.rounds }
+
     /// One round of the serving host's DNS publishing now, from the current settings (what the re-publisher
     /// does every 24 h and after a reload that changed a DNS setting); nothing when publishing is off.
     public func publishDNSOnce() async -> [DNSPublishOutcome] {

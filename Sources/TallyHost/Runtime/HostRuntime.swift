@@ -10,12 +10,14 @@ import TallyStore
 import UnixSignals
 
 /// A host: one `ServiceGroup` of services (the store's background work, the commit pipeline, clone detection,
-/// event retention, the activation port, the admin port, DNS re-publishing and, from the command line, SIGHUP).
+/// event retention, the activation port, the admin port, DNS re-publishing, once a vendor URL is known certificate
+/// renewal and report sending, and, from the command line, SIGHUP).
 /// `tally host serve` and the tests run this same object.
 ///
 /// ``prepare(directory:options:)`` opens the store and binds both ports (so their addresses are known and a
 /// failure is event 12291 before anything serves); ``run()`` runs the group until SIGTERM/SIGINT (when
-/// ``Options/handleSignals`` is on) or ``shutdown()``. Graceful shutdown goes in reverse order: DNS, the admin
+/// ``Options/handleSignals`` is on) or ``shutdown()``. Graceful shutdown goes in reverse order: the vendor's
+/// services (an exchange in flight is cancelled), DNS, the admin
 /// port, the activation port (drained: every request it read gets its committed answer), then the pipeline
 /// (drained), then the store's work (the index caught up, the logs checkpointed).
 public final class HostRuntime: Sendable {
@@ -32,10 +34,12 @@ public final class HostRuntime: Sendable {
         public var handleSignals: Bool
         /// Publish the SRV record now and every 24 h while serving.
         public var publishDNS: Bool
+        /// How certificate renewal and report sending reach the vendor (timeouts; URL and CA come from the settings).
+        public var vendorAccess: VendorAccess
 
         public init(listen: String? = nil, adminListen: String? = nil, clock: HostClock = HostClock(),
                     logger: Logger = Logger(label: "tally.host"), threads: Int = System.coreCount, handleSignals: Bool = false,
-                    publishDNS: Bool = true) {
+                    publishDNS: Bool = true, vendorAccess: VendorAccess = VendorAccess()) {
             self.listen = listen
             self.adminListen = adminListen
             self.clock = clock
@@ -43,6 +47,7 @@ public final class HostRuntime: Sendable {
             self.threads = threads
             self.handleSignals = handleSignals
             self.publishDNS = publishDNS
+            self.vendorAccess = vendorAccess
         }
     }
 
@@ -59,6 +64,10 @@ public final class HostRuntime: Sendable {
     public let metrics: HostMetrics
     public let clones: CloneDetectionService
     let republisher: DNSRepublisher?
+    /// Renews the certificate online before it expires.
+    public let renewal: CertificateRenewalService
+    /// Sends the usage report daily.
+    public let reports: UsageReportService
     private let group: ServiceGroup
     /// The services' tasks run on queues of the host's own, not on the cooperative pool (see ``DispatchTaskExecutor``).
     private let executor = DispatchTaskExecutor(label: "tally.host", concurrent: true)
@@ -104,15 +113,19 @@ public final class HostRuntime: Sendable {
             var limits = ConnectionLimits(settings: settings)
             limits.maxConnections = FileLimit.prepare(maxConnections: limits.maxConnections, logger: logger)
             server = try await HostServer.start(address: address, pipeline: pipeline, logger: logger, threads: options.threads, limits: limits)
-            let admin = try await startAdmin(adminAddress, access: access, directory: directory, store: store!, pipeline: pipeline, state: state,
-                                             metrics: metrics, clock: clock, activationAddress: server!.address, logger: logger)
+            // admin-listen left at its default gives way to a free port when the default is taken (a second host on
+            // this machine); admin.json says where, and the command line reads it.
+            let adminSource: AdminAddressSource = options.adminListen != nil ? .option
+                : settings.adminListen == HostSettings().adminListen ? .defaultSetting : .setting
+            let admin = try await startAdmin(adminAddress, source: adminSource, access: access, directory: directory, store: store!, pipeline: pipeline,
+                                             state: state, metrics: metrics, clock: clock, activationAddress: server!.address, logger: logger)
             let clones = CloneDetectionService(store: store!, logger: logger) { _ in metrics.recordClone() }
             let republisher = options.publishDNS ? DNSRepublisher.forHost(directory: directory, store: store!, port: server!.address.port,
                                                                         clock: clock, logger: logger, metrics: metrics) : nil
             let signals = options.handleSignals ? await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup) : nil
             return HostRuntime(directory: directory, store: store!, pipeline: pipeline, state: state, server: server!, admin: admin,
                                clock: clock, logger: logger, metrics: metrics, clones: clones, retention: retention, republisher: republisher,
-                               signals: signals)
+                               signals: signals, vendorAccess: options.vendorAccess)
         } catch {
             let failure = (error as? TallyError) ?? TallyError(.usageError, "\(error)")
             await server?.shutdown()
@@ -128,8 +141,13 @@ public final class HostRuntime: Sendable {
     public static func start(directory: StateDirectory, listen: String? = nil, adminListen: String? = nil, clock: HostClock = HostClock(),
                              logger: Logger = Logger(label: "tally.host"), threads: Int = System.coreCount,
                              publishDNS: Bool = false) async throws -> HostRuntime {
-        let runtime = try await prepare(directory: directory, options: Options(listen: listen, adminListen: adminListen, clock: clock, logger: logger,
-                                                                               threads: threads, publishDNS: publishDNS))
+        try await start(directory: directory, options: Options(listen: listen, adminListen: adminListen, clock: clock, logger: logger,
+                                                               threads: threads, publishDNS: publishDNS))
+    }
+
+    /// Prepares the host with `options` and runs it in the background; ``shutdown()`` stops it.
+    public static func start(directory: StateDirectory, options: Options) async throws -> HostRuntime {
+        let runtime = try await prepare(directory: directory, options: options)
         // Started on the host's own queue: it must not wait for a thread of the cooperative pool to start.
         runtime.running.withLockedValue { $0 = Task(executorPreference: runtime.executor) { try await runtime.run() } }
         return runtime
@@ -137,7 +155,7 @@ public final class HostRuntime: Sendable {
 
     private init(directory: StateDirectory, store: any HostStore, pipeline: CommitPipeline, state: ActivationState, server: HostServer,
                  admin: AdminServer?, clock: HostClock, logger: Logger, metrics: HostMetrics, clones: CloneDetectionService,
-                 retention: EventRetention, republisher: DNSRepublisher?, signals: UnixSignalsSequence?) {
+                 retention: EventRetention, republisher: DNSRepublisher?, signals: UnixSignalsSequence?, vendorAccess: VendorAccess) {
         self.directory = directory
         self.store = store
         self.pipeline = pipeline
@@ -149,6 +167,12 @@ public final class HostRuntime: Sendable {
         self.metrics = metrics
         self.clones = clones
         self.republisher = republisher
+        let renewal = CertificateRenewalService(directory: directory, state: state, store: store, clock: clock, logger: logger, access: vendorAccess) {
+            try HostRuntime.reloadCertificate(directory: directory, state: state, clock: clock, logger: logger)
+        }
+        let reports = UsageReportService(directory: directory, state: state, store: store, clock: clock, logger: logger, access: vendorAccess)
+        self.renewal = renewal
+        self.reports = reports
         var services: [any Service] = store.services()
         services.append(pipeline)
         services.append(clones)
@@ -167,6 +191,22 @@ public final class HostRuntime: Sendable {
     /// The process's signals when this host handles them (the command line).
     private let signals: UnixSignalsSequence?
 
+    /// Whether renewal and report sending have joined the group.
+    private let vendorServicesStarted = NIOLockedValueBox(false)
+
+    /// Adds the renewal and report services to the group when a vendor URL is known and they have not joined yet;
+    /// they stop first at shutdown (an exchange in flight is cancelled, nothing the host owes waits for it).
+    func startVendorServicesIfNeeded() async {
+        guard VendorAccess.url(settings: state.settings, directory: directory) != nil else { return }
+        let first = vendorServicesStarted.withLockedValue { started -> Bool in
+            defer { started = true }
+            return !started
+        }
+        guard first else { return }
+        await group.addServiceUnlessShutdown(reports)
+        await group.addServiceUnlessShutdown(renewal)
+    }
+
     static func configuration(services: [any Service], logger: Logger) -> ServiceGroupConfiguration {
         var configuration = ServiceGroupConfiguration(services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
                                                       logger: logger)
@@ -176,6 +216,9 @@ public final class HostRuntime: Sendable {
 
     /// Runs every service until graceful shutdown; then the store is closed.
     public func run() async throws {
+        // Renewal and reports join the group once a vendor URL is known (at start, or from a reload): a host
+        // activated offline runs neither.
+        await startVendorServicesIfNeeded()
         if let signals {
             // The signals have a service of their own, last in the group (it stops first).
             let group = group
@@ -216,14 +259,39 @@ public final class HostRuntime: Sendable {
         }
     }
 
-    /// The admin interface beside the activation port, and `admin.json` saying where it is.
-    private static func startAdmin(_ address: BindAddress?, access: AdminAccess?, directory: StateDirectory, store: any HostStore,
-                                   pipeline: CommitPipeline, state: ActivationState, metrics: HostMetrics, clock: HostClock,
+    /// Where the admin address came from: `--admin-listen`, an `admin-listen` setting, or its default.
+    enum AdminAddressSource {
+        case option, setting, defaultSetting
+    }
+
+    /// The admin interface beside the activation port, and `admin.json` saying where it is. The default address,
+    /// when taken, gives way to a free port on the same interface; an address asked for fails, naming where it
+    /// was asked.
+    private static func startAdmin(_ address: BindAddress?, source: AdminAddressSource, access: AdminAccess?, directory: StateDirectory,
+                                   store: any HostStore, pipeline: CommitPipeline, state: ActivationState, metrics: HostMetrics, clock: HostClock,
                                    activationAddress: BindAddress, logger: Logger) async throws -> AdminServer? {
         guard let address, let access else { return nil }
         let context = AdminContext(directory: directory, store: store, pipeline: pipeline, state: state, metrics: metrics, clock: clock,
                                    access: access, activationAddress: activationAddress, startedAt: clock.now())
-        let admin = try await AdminServer.start(address: address, router: AdminRouter(context: context), logger: logger)
+        let router = AdminRouter(context: context)
+        let admin: AdminServer
+        do {
+            admin = try await AdminServer.start(address: address, router: router, logger: logger)
+        } catch let error as TallyError {
+            switch source {
+            case .defaultSetting:
+                admin = try await AdminServer.start(address: BindAddress(host: address.host, port: 0), router: router, logger: logger)
+                logger.notice("the default admin address is taken (another host on this machine?): the admin interface listens on a free port, written to admin.json; set admin-listen to choose one",
+                              metadata: ["default": "\(address)", "address": "\(admin.address)", "reason": "\(error.message)"])
+            case .setting:
+                throw TallyError(.usageError, "the admin-listen setting \(address) cannot be used: \(error.message)",
+                                 remedy: "Set a free address with `tally host set admin-listen 127.0.0.1:PORT` (or `tally host reset admin-listen`: "
+                                    + "the default gives way to a free port when taken), or turn it off with `tally host set admin-listen none`.")
+            case .option:
+                throw TallyError(.usageError, "--admin-listen \(address) cannot be used: \(error.message)",
+                                 remedy: "Give a free address (port 0 picks one), or leave --admin-listen out to use the admin-listen setting.")
+            }
+        }
         do {
             try AdminEndpoint(address: admin.address.description, tokenRequired: access.requiresToken).write(to: directory)
         } catch {

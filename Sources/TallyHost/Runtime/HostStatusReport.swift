@@ -27,6 +27,8 @@ public struct HostStatusReport: Codable, Sendable {
     public var keyId: String
     public var activated: Bool
     public var certificateExpires: Date?
+    /// From 30 days before the certificate ends: how long it has left and what to do.
+    public var certificateWarning: String?
     public var problem: String?
     public var skus: [CertifiedSKU]
     public var classes: [String: ClassCount]
@@ -68,7 +70,10 @@ public struct HostStatusReport: Codable, Sendable {
         let total = totals.values.reduce(0, +)
         let failed = totals.filter { $0.key != .success && $0.key != .countTooLow }.values.reduce(0, +)
         return HostStatusReport(hostId: identity.hostId, keyId: identity.keyId, activated: identity.activated,
-                                certificateExpires: identity.certificateExpires, problem: identity.problem, skus: identity.skus,
+                                certificateExpires: identity.certificateExpires,
+                                certificateWarning: identity.certificateExpires.flatMap { DashboardWarnings.certificateExpiry(expires: $0, now: now) }
+                                    .map { $0.text + " " + $0.remedy },
+                                problem: identity.problem, skus: identity.skus,
                                 classes: classes, listen: settings.listen, activationInterval: settings.activationInterval,
                                 renewalInterval: settings.renewalInterval, dnsPublishing: settings.dnsPublishing,
                                 lowPriority: settings.lowPriority, totalRequests: total, failedRequests: failed, requestsByResult: byResult,

@@ -62,6 +62,14 @@ public struct HostSettings: Sendable, Equatable {
     /// Machines new to the host per address (IPv6 per /64) per day, across the site; more are refused uncounted
     /// (0xC0A7000E). 0 turns the budget off.
     public var newMachinesPerAddress = NewMachineBudget.defaultPerAddress
+    /// The vendor's online service for renewals and reports, instead of the URL the certificate carries (`vurl`).
+    public var vendorURL: String?
+    /// A PEM file of the CA(s) trusted for the vendor's TLS certificate, instead of the system's roots.
+    public var vendorCaFile: String?
+    /// A serving host renews its certificate online when fewer than this many days are left.
+    public var renewalMarginDays = RenewalSchedule.defaultMarginDays
+    /// A serving host that knows a vendor URL sends its next usage report once a day.
+    public var reportSending = true
     /// Where the store's write-ahead log is copied back: `commit` (SQLite's way, inside the commit that crosses
     /// 1,000 pages) or `background` (a thread of its own: more throughput in a storm, a longer p99 at moderate load).
     public var walCheckpoint = "commit"

@@ -58,6 +58,12 @@ extension SettingType where Value == String {
     /// A file path (relative paths are relative to the state directory where the reader says so).
     public static let path = SettingType(syntax: "PATH", parse: text.parse, format: { $0 })
 
+    /// The vendor's online service: `https://HOST[:PORT][/PATH]` (`http://` only for localhost).
+    public static let vendorURL = SettingType(syntax: "URL", parse: { (text: String) throws(TallyError) -> String in
+        guard let url = VendorURL(text) else { throw refuse(text, "https://HOST[:PORT][/PATH] (http:// only for localhost)") }
+        return url.description
+    }, format: { $0 })
+
     /// An address to listen on, `ADDR:PORT`.
     public static let bindAddress = SettingType(syntax: "ADDR:PORT", parse: { (text: String) throws(TallyError) -> String in
         _ = try BindAddress(text)

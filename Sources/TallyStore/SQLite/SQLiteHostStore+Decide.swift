@@ -35,8 +35,8 @@ extension SQLiteHostStore {
                 try LogRow(input: input, decision: decision, time: now).insert(statement)
                 seqs.append(db.lastInsertedRowID)
             }
-            for report in decided.counts.budgetReports {
-                try SQLiteHostStore.insert(NewMachineBudgetEvent.event(block: report.block, admitted: decided.counts.admitted(report.block, day: report.day),
+            for report in decided.changes.budgetReports {
+                try SQLiteHostStore.insert(NewMachineBudgetEvent.event(block: report.block, admitted: report.admitted,
                                                                      budget: context.policy.newMachineBudget, cmid: batch[report.position].request.cmid,
                                                                      time: now), db)
             }
@@ -45,18 +45,29 @@ extension SQLiteHostStore {
         CrashPoint.logCommitted.reached()
         // Committed: now the memory may know.
         let wake = memory.withLock { memory -> Bool in
-            memory.merge(local: decided.counts.local, deltas: decided.counts.deltas, newMachines: decided.counts.newMachines, seqs: seqs)
+            memory.merge(local: decided.changes.local, deltas: decided.changes.deltas, newMachines: decided.changes.newMachines, seqs: seqs)
             return memory.unindexedRows >= SQLiteHostStore.indexerWakeRows
         }
         if wake { indexerWake.continuation.yield() }
         return zip(decided.decisions, seqs).map { StoredDecision(decision: $0, time: now, seq: $1) }
     }
 
+    /// What a decided batch changes, to merge into the memory once it is committed. It holds nothing of the
+    /// snapshot the batch was decided against: were the snapshot's dictionaries still referenced at the merge,
+    /// the merge would copy the memory's (every pending machine) once per batch instead of changing it in place.
+    struct BatchChanges {
+        var local: [MachineKey: (day: Int, position: Int)]
+        var deltas: [String: [Int: Int]]
+        var newMachines: NewMachineLedger
+        /// Blocks refused for the first time today: the refused request's position and the block's admitted count.
+        var budgetReports: [(block: AddressBlock, day: Int, position: Int, admitted: Int)]
+    }
+
     /// Decides the batch against a snapshot of the memory, changing nothing: returns the decisions and the
     /// changes to merge once they are committed. (The snapshot is gone when this returns, so the merge changes
     /// the memory's dictionaries in place instead of copying them.)
     private func decideInMemory(_ batch: [ActivationInput], context: DecisionContext, now: Date) throws
-        -> (decisions: [ActivationDecision], counts: BatchCounts) {
+        -> (decisions: [ActivationDecision], changes: BatchChanges) {
         let indexedUpTo = indexed.withLock { $0 }
         let today = CountWindow.day(of: now)
         if memory.withLock({ $0.newMachines.day < today }) {
@@ -88,7 +99,8 @@ extension SQLiteHostStore {
             decisions.append(context.policy.decide(input.request, certificate: context.certificate, intervals: context.intervals,
                                                    counts: &counts, now: now, from: AddressBlock(address: input.address)))
         }
-        return (decisions, counts)
+        let reports = counts.budgetReports.map { ($0.block, $0.day, $0.position, counts.admitted($0.block, day: $0.day)) }
+        return (decisions, BatchChanges(local: counts.local, deltas: counts.deltas, newMachines: counts.newMachines, budgetReports: reports))
     }
 
     public func counts(now: Date) async throws -> [String: Int] {

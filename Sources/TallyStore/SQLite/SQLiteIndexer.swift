@@ -129,6 +129,11 @@ enum SQLiteIndexer {
             var isTracked: Bool
             if let cached = tracked[row.cmid] {
                 isTracked = cached
+            } else if known.isEmpty {
+                // A CMID without client rows has no fingerprint rows (they are kept only beside its client rows,
+                // and deleted with them): a new machine costs no look-up here.
+                tracked[row.cmid] = false
+                return
             } else {
                 isTracked = try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM fingerprints WHERE cmid = ? LIMIT 1"), arguments: [row.cmid]) != nil
             }
