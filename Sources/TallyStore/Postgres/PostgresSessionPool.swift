@@ -19,6 +19,9 @@ final class PostgresSessionPool: Sendable {
     let logger: Logger
     private let state: LockedValue<PoolState>
     private let connectionConfiguration: PostgresConnection.Configuration
+    /// The tasks of bounded calls run on a queue of the store's own, never on the cooperative pool: a process whose
+    /// pool threads are busy (a test with blocking sockets, an embedding application) still has its store answer.
+    private let executor = DispatchTaskExecutor(label: "tally.store.postgres", concurrent: true)
 
     private struct PoolState {
         var idle: [PostgresConnection] = []
@@ -67,7 +70,7 @@ final class PostgresSessionPool: Sendable {
         let limit = deadline ?? configuration.deadline
         let session = try await acquire(what, deadline: limit)
         do {
-            let value = try await PostgresSessionPool.bounded(limit, session: session) { try await body(session) }
+            let value = try await bounded(limit, session: session) { try await body(session) }
             release(session, healthy: true)
             return value
         } catch {
@@ -93,15 +96,16 @@ final class PostgresSessionPool: Sendable {
     /// Runs `body` or gives up after `limit`, closing the session so the body's pending query fails. The caller
     /// never waits past the deadline, not even for a body that does not end when its session closes: the work runs
     /// in a task of its own, cancelled and left to finish by itself.
-    static func bounded<T: Sendable>(_ limit: Duration, session: PostgresConnection?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    func bounded<T: Sendable>(_ limit: Duration, session: PostgresConnection?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let executor = executor
         let outcome = FirstOutcome<T>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 outcome.start(continuation)
-                let work = Task {
+                let work = Task(executorPreference: executor) {
                     do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
                 }
-                let timer = Task {
+                let timer = Task(executorPreference: executor) {
                     try? await Task.sleep(for: limit)
                     guard !Task.isCancelled, outcome.finish(.failure(PostgresStoreError.timedOut(limit))) else { return }
                     if let session { let _: EventLoopFuture<Void> = session.close() }
@@ -140,7 +144,7 @@ final class PostgresSessionPool: Sendable {
                 do {
                     let connection = connectionConfiguration
                     let logger = logger
-                    return try await PostgresSessionPool.bounded(min(deadline, configuration.connectTimeout), session: nil) {
+                    return try await bounded(min(deadline, configuration.connectTimeout), session: nil) {
                         try await PostgresConnection.connect(configuration: connection, id: id, logger: logger)
                     }
                 } catch {
@@ -172,7 +176,7 @@ final class PostgresSessionPool: Sendable {
             waiter?.resume()
             return
         }
-        Task { try? await session.close() }
+        Task(executorPreference: executor) { try? await session.close() }
         released(slot: true)
     }
 
