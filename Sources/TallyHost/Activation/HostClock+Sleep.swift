@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import ServiceLifecycle
 import TallyStore
 
 /// The tasks waiting in ``HostClock/sleep(until:wake:)`` for the clock to reach their deadline.
@@ -25,6 +26,17 @@ extension HostClock {
             if let wake { group.addTask { await wake.wait() } }
             await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// Runs `round` until graceful shutdown or cancellation, then returns. Each round says when the next one is
+    /// due (`nil`: only when `wake` is signalled, a reload), and the clock waits for it as ``sleep(until:wake:)``.
+    package func repeatRounds(wake: AsyncSignal, _ round: @escaping @Sendable () async -> Date?) async {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let next = await round()
+                await self.sleep(until: next ?? .distantFuture, wake: wake)
+            }
         }
     }
 

@@ -55,12 +55,7 @@ public final class CertificateRenewalService: Service, Sendable {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let next = await self.round()
-                await self.clock.sleep(until: next ?? .distantFuture, wake: self.wake)
-            }
-        }
+        await clock.repeatRounds(wake: wake) { await self.round() }
         continuation.finish()
     }
 
