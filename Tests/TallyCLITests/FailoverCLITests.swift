@@ -42,22 +42,71 @@ struct FailoverCLITests {
         return (200, code, (claims["cur"] as? Int) ?? (claims["cnt"] as? Int) ?? 0)
     }
 
+    /// Activates one host of one licence in each of `dirs` (a vendor in `v`), DNS publishing off, on `store`.
+    static func hostsOfOneLicence(_ cli: CLIRunner, _ dirs: [String], store: String) throws {
+        try cli.run("vendor", "init", "--state-dir", "v")
+        let key = try #require(try cli.run("vendor", "issue-host-key", "--state-dir", "v", "--group", "studio-2026", "--json").json()["key"] as? String)
+        for dir in dirs {
+            try cli.run("host", "install-key", key, "--state-dir", dir, "--vendor-jwk", "v/vendor-public.jwk")
+            try cli.run("host", "activate", "--state-dir", dir, "--offline-request", "\(dir).jwt")
+            try cli.run("vendor", "activate-host", "\(dir).jwt", "--out", "\(dir)-cert.jwt", "--state-dir", "v")
+            #expect(try cli.run("host", "activate", "--certificate", "\(dir)-cert.jwt", "--state-dir", dir).status == 0)
+            #expect(try cli.run("host", "set", "dns-publishing", "off", "--state-dir", dir).status == 0)
+            #expect(try cli.run("host", "set", "store", store, "--state-dir", dir).status == 0)
+        }
+    }
+
+    @Test("three host processes on one PostgreSQL, 40 clients at once spread over them: counts 1…40 each exactly once, the 25th machine gets the first ticket")
+    func threeHostsFortyClientsAtOnce() throws {
+        let cluster = try PostgresCluster()
+        defer { cluster.stop() }
+        let cli = CLIRunner()
+        defer { cli.cleanUp() }
+        let dirs = ["h", "h2", "h3"]
+        try Self.hostsOfOneLicence(cli, dirs, store: cluster.url())
+        let served = try dirs.map { try Self.serve(cli, $0) }
+        defer {
+            for (process, _) in served where process.isRunning { process.terminate() }
+        }
+        // 40 threads, each one machine, released together; machine i asks host i % 3.
+        let machines = (0..<40).map { _ in LiveHost.Machine() }
+        let answers = ConcurrentAnswers()
+        let gate = DispatchSemaphore(value: 0)
+        let done = DispatchGroup()
+        for index in machines.indices {
+            done.enter()
+            let thread = Thread {
+                gate.wait()
+                answers.add(index, Result { try Self.activate(port: served[index % 3].1, machines[index]) })
+                done.leave()
+            }
+            thread.start()
+        }
+        for _ in machines { gate.signal() }
+        done.wait()
+        let results = try answers.values.mapValues { try $0.get() }
+        #expect(results.count == 40)
+        #expect(results.values.allSatisfy { $0.status == 200 }, "\(results.values.filter { $0.status != 200 })")
+        // Each count once, as if the requests of the three hosts had been decided one at a time.
+        #expect(results.values.map(\.count).sorted() == Array(1...40))
+        // Below 25 no ticket; the machine counted 25th gets the first one, and every later one gets one.
+        for answer in results.values {
+            #expect(answer.result == (answer.count < 25 ? ResultCode.countTooLow.hex : ResultCode.success.hex), "\(answer)")
+        }
+        #expect(try cluster.psql("SELECT COUNT(*) FROM clients") == "40")
+        #expect(try cluster.psql("SELECT COUNT(DISTINCT host_id) FROM events WHERE event_id = 12290") == "3")
+        let status = try cli.run("host", "status", "--state-dir", "h3", "--json").json()
+        #expect(((status["classes"] as? [String: Any])?["client"] as? [String: Any])?["currentCount"] as? Int == 40)
+        #expect((status["siteHosts"] as? [[String: Any]])?.count == 3)
+    }
+
     @Test("host A SIGKILLed mid-run: its clients renew on host B, counted once; new machines continue the count; after A restarts nothing answered is missing")
     func killedHostsClientsMoveOn() throws {
         let cluster = try PostgresCluster()
         defer { cluster.stop() }
         let cli = CLIRunner()
         defer { cli.cleanUp() }
-        try cli.run("vendor", "init", "--state-dir", "v")
-        let key = try #require(try cli.run("vendor", "issue-host-key", "--state-dir", "v", "--group", "studio-2026", "--json").json()["key"] as? String)
-        for dir in ["h", "h2"] {
-            try cli.run("host", "install-key", key, "--state-dir", dir, "--vendor-jwk", "v/vendor-public.jwk")
-            try cli.run("host", "activate", "--state-dir", dir, "--offline-request", "\(dir).jwt")
-            try cli.run("vendor", "activate-host", "\(dir).jwt", "--out", "\(dir)-cert.jwt", "--state-dir", "v")
-            #expect(try cli.run("host", "activate", "--certificate", "\(dir)-cert.jwt", "--state-dir", dir).status == 0)
-            #expect(try cli.run("host", "set", "dns-publishing", "off", "--state-dir", dir).status == 0)
-            #expect(try cli.run("host", "set", "store", cluster.url(), "--state-dir", dir).status == 0)
-        }
+        try Self.hostsOfOneLicence(cli, ["h", "h2"], store: cluster.url())
         var (a, portA) = try Self.serve(cli, "h")
         let (b, portB) = try Self.serve(cli, "h2")
         defer {
@@ -97,5 +146,24 @@ struct FailoverCLITests {
         let status = try cli.run("host", "status", "--state-dir", "h2", "--json").json()
         #expect(((status["classes"] as? [String: Any])?["client"] as? [String: Any])?["currentCount"] as? Int == 25)
         #expect((status["siteHosts"] as? [[String: Any]])?.count == 2)
+    }
+}
+
+/// The answers of several threads, by machine.
+final class ConcurrentAnswers: Sendable {
+    private let lock = NSLock()
+    nonisolated(unsafe) private var collected: [Int: Result<(status: Int, result: String, count: Int), any Error>] = [:]
+    // nonisolated(unsafe): read and written only under `lock`.
+
+    func add(_ index: Int, _ result: Result<(status: Int, result: String, count: Int), any Error>) {
+        lock.lock()
+        collected[index] = result
+        lock.unlock()
+    }
+
+    var values: [Int: Result<(status: Int, result: String, count: Int), any Error>] {
+        lock.lock()
+        defer { lock.unlock() }
+        return collected
     }
 }

@@ -174,8 +174,11 @@ struct MetricsLiveTests {
         #expect(response.status == 200)
         #expect(response.header("content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
         let samples = try Self.parse(response.text)
+        // Every series carries the host's id.
+        let hostID = try HostIdentity(directory: host.directory).info().hostID
+        #expect(!samples.isEmpty && samples.allSatisfy { $0.labels[HostMetrics.hostLabel] == hostID })
         func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-            samples.first { $0.name == name && $0.labels == labels }?.value
+            samples.first { $0.name == name && $0.labels == labels.merging([HostMetrics.hostLabel: hostID]) { $1 } }?.value
         }
         #expect(value("tally_requests_total", ["result": "0xC004F038"]) == 8)
         #expect(value("tally_requests_total", ["result": "0x00000000"]) == 1)

@@ -66,6 +66,11 @@ struct SharedStoreLiveTests {
         let page = try AdminHTTP.request("/", port: a.adminPort).text
         #expect(page.contains("Hosts serving the site"))
         #expect(ids.allSatisfy { page.contains("data-host=\"\($0)\"") })
+        // Each host's /metrics labels its series with its own id: the same shared count, told apart by host.
+        for (host, id) in zip([a, b], ids) {
+            let metrics = try AdminHTTP.request("/metrics", port: host.adminPort).text
+            #expect(metrics.contains("tally_machines_counted{host=\"\(id)\",class=\"client\"} 40"), "\(metrics)")
+        }
         await a.stop()
         await b.stop()
     }

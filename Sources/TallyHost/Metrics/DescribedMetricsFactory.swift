@@ -14,6 +14,8 @@ struct DescribedMetricsFactory: MetricsFactory {
     let help: [String: String]
     let durationBuckets: [String: [Duration]]
     let valueBuckets: [String: [Double]]
+    /// Labels every series carries (the host's id: hosts sharing a store are told apart on one dashboard).
+    let constantLabels: [(String, String)]
 
     /// The registry's defaults, for a histogram made without buckets of its own.
     static let defaultDurationBuckets: [Duration] = [.milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5)]
@@ -24,26 +26,30 @@ struct DescribedMetricsFactory: MetricsFactory {
         MetricNameDescriptor(metricName: label, unitName: "", helpText: help[label] ?? "")
     }
 
+    private func labels(_ dimensions: [(String, String)]) -> [(String, String)] {
+        constantLabels + dimensions
+    }
+
     func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
+        registry.makeCounter(descriptor: descriptor(label), labels: labels(dimensions))
     }
 
     func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
-        registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
+        registry.makeCounter(descriptor: descriptor(label), labels: labels(dimensions))
     }
 
     func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
-        guard aggregate else { return registry.makeGauge(descriptor: descriptor(label), labels: dimensions) }
-        return registry.makeValueHistogram(descriptor: descriptor(label), labels: dimensions,
+        guard aggregate else { return registry.makeGauge(descriptor: descriptor(label), labels: labels(dimensions)) }
+        return registry.makeValueHistogram(descriptor: descriptor(label), labels: labels(dimensions),
                                            buckets: valueBuckets[label] ?? Self.defaultValueBuckets)
     }
 
     func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
-        registry.makeGauge(descriptor: descriptor(label), labels: dimensions)
+        registry.makeGauge(descriptor: descriptor(label), labels: labels(dimensions))
     }
 
     func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
-        registry.makeDurationHistogram(descriptor: descriptor(label), labels: dimensions,
+        registry.makeDurationHistogram(descriptor: descriptor(label), labels: labels(dimensions),
                                        buckets: durationBuckets[label] ?? Self.defaultDurationBuckets)
     }
 

@@ -45,18 +45,24 @@ public final class HostMetrics: ActivationObserver, Sendable {
          "Share (0 to 1) of today's new machines that came from the 10 busiest address blocks (IPv6 per /64); near 1 with many new machines, few addresses invent CMIDs."),
     ]
 
+    /// The label every series of a host carries: its host id.
+    public static let hostLabel = "host"
+
     public static let batchSizeBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 10_000]
     public static let latencyBuckets: [Duration] = [
         .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
         .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
     ]
 
-    public init() {
+    /// Every series carries `host="HOST-ID"` when `hostID` is given, so the hosts of one site, which share one
+    /// count, are told apart (the `host` label of ``labels``).
+    public init(hostID: String? = nil) {
         registry = PrometheusCollectorRegistry()
         factory = DescribedMetricsFactory(registry: registry,
                                           help: Dictionary(uniqueKeysWithValues: HostMetrics.families.map { ($0.name, $0.help) }),
                                           durationBuckets: ["tally_activation_latency_seconds": HostMetrics.latencyBuckets],
-                                          valueBuckets: ["tally_group_commit_batch_size": HostMetrics.batchSizeBuckets])
+                                          valueBuckets: ["tally_group_commit_batch_size": HostMetrics.batchSizeBuckets],
+                                          constantLabels: hostID.map { [(HostMetrics.hostLabel, $0)] } ?? [])
         latency = CoreMetrics.Timer(label: "tally_activation_latency_seconds", factory: factory)
         batchSize = CoreMetrics.Recorder(label: "tally_group_commit_batch_size", aggregate: true, factory: factory)
         clones = CoreMetrics.Counter(label: "tally_cloned_images_total", factory: factory)

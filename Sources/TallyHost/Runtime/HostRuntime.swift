@@ -107,7 +107,7 @@ public final class HostRuntime: Sendable {
             let retention = EventRetention(store: store!, directory: directory, clock: clock, logger: logger)
             try await retention.sweep()
             let state = try ActivationState(settings: settings, key: identity.signingKey(), certificate: try certificateRead.get())
-            let metrics = HostMetrics()
+            let metrics = HostMetrics(hostID: info.hostID)
             let pipeline = CommitPipeline(store: store!, state: state, clock: clock, logger: logger, observer: metrics)
             let address = try BindAddress(options.listen ?? settings.listen)
             var limits = ConnectionLimits(settings: settings)
