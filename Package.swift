@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(
             name: "TallyOnlineTests",
             dependencies: ["TallyCore", "TallyFiles", "TallyVendor", "TallyVendorServer", "TallyVendorLink", "TallyHost", "TallyStore",
-                           "TallyTestSupport", "TallyDNSTestSupport", .product(name: "Logging", package: "swift-log"),
+                           "TallyTestSupport", "TallyDNSTestSupport", "TallyPostgresTestSupport", .product(name: "Logging", package: "swift-log"),
                            .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),

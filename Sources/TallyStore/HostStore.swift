@@ -89,4 +89,14 @@ public protocol HostStore: AnyObject, Sendable {
 
     /// Finishes background work and closes the store.
     func close() async throws
+
+    // MARK: Reports
+
+    /// The site's usage-report chain when the store keeps one (a store shared by several hosts); `nil` when the
+    /// host's own `report-chain.json` is the chain.
+    var siteReportChain: (any SiteReportChain)? { get }
+}
+
+extension HostStore {
+    public var siteReportChain: (any SiteReportChain)? { nil }
 }

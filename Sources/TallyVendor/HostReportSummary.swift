@@ -31,10 +31,12 @@ public struct HostReportSummary: Codable, Sendable, Equatable {
     public var keyPairs: Int
     public var flags: [VendorLedger.ReportFlag]
 
-    /// One summary per host that sent a report (acknowledged or refused), by host id.
+    /// One summary per host that sent a report (acknowledged or refused), by host id; one per site (`site:ID`) for
+    /// the hosts that share a store.
     public static func summarise(_ reports: [VendorLedger.AcknowledgedReport], flags: [VendorLedger.ReportFlag],
                                  keyID: (String) -> String?) -> [HostReportSummary] {
-        let byHost = Dictionary(grouping: reports, by: \.hostId)
+        // A site's hosts share one chain (`site:ID`): summarised once, not per host (each report covers the site).
+        let byHost = Dictionary(grouping: reports, by: \.chain)
         let flagsByHost = Dictionary(grouping: flags, by: \.hostId)
         return Set(byHost.keys).union(flagsByHost.keys).sorted().map { hostID in
             let chain = (byHost[hostID] ?? []).sorted { $0.seq < $1.seq }
@@ -51,7 +53,7 @@ public struct HostReportSummary: Codable, Sendable, Equatable {
             } ?? []
             return HostReportSummary(hostId: hostID, keyId: last.flatMap { keyID($0.keyHash) }, reports: chain.count,
                                      latest: last.map { Latest(seq: $0.seq, from: $0.from, to: $0.to, receivedAt: $0.receivedAt, hash: $0.hash) },
-                                     machines: machines, gaps: gaps, keyPairs: Set(chain.map(\.hostKey)).count, flags: flagsByHost[hostID] ?? [])
+                                     machines: machines, gaps: gaps, keyPairs: Dictionary(grouping: chain, by: \.hostId).values.map { Set($0.map(\.hostKey)).count }.max() ?? 0, flags: flagsByHost[hostID] ?? [])
         }
     }
 }

@@ -33,21 +33,22 @@ public enum ReportChainRule {
         case refuse(ResultCode, String)
     }
 
-    /// Decides for the report numbered `seq` with hash `hash` and previous-report hash `prv` of `hostID`, given the
+    /// Decides for the report numbered `seq` with hash `hash` and previous-report hash `prv` of the chain `hostID` (a host id, or `site:ID`), given the
     /// acknowledged reports at `seq - 1`, `seq` and `seq + 1` (each `nil` when the vendor holds none).
     public static func decide(hostID: String, seq: Int, hash: String, prv: String, before: Link?, at: Link?, after: Link?) -> Decision {
+        let hostID = UsageReportAudit.chainName(hostID)
         if let at {
             if at.hash == hash { return .repeated(receipt: at.receipt) }
-            return .refuse(.reportRewritten, "host \(hostID): report \(seq) was acknowledged with hash \(at.hash.prefix(16))…; this is another report \(hash.prefix(16))… with the same number (a rewritten history)")
+            return .refuse(.reportRewritten, "\(hostID): report \(seq) was acknowledged with hash \(at.hash.prefix(16))…; this is another report \(hash.prefix(16))… with the same number (a rewritten history)")
         }
         if seq == 1, !prv.isEmpty {
-            return .refuse(.reportChainBroken, "host \(hostID): report 1 names a previous report \(prv.prefix(16))…; the first report of a chain names none")
+            return .refuse(.reportChainBroken, "\(hostID): report 1 names a previous report \(prv.prefix(16))…; the first report of a chain names none")
         }
         if let before, before.hash != prv {
-            return .refuse(.reportChainBroken, "host \(hostID): report \(seq) does not extend acknowledged report \(before.seq): its prv is \(prv.prefix(16))…, that report's hash is \(before.hash.prefix(16))…")
+            return .refuse(.reportChainBroken, "\(hostID): report \(seq) does not extend acknowledged report \(before.seq): its prv is \(prv.prefix(16))…, that report's hash is \(before.hash.prefix(16))…")
         }
         if let after, after.prv != hash {
-            return .refuse(.reportChainBroken, "host \(hostID): acknowledged report \(after.seq) does not follow this report \(seq) (its prv names \(after.prv.prefix(16))…)")
+            return .refuse(.reportChainBroken, "\(hostID): acknowledged report \(after.seq) does not follow this report \(seq) (its prv names \(after.prv.prefix(16))…)")
         }
         return .accept
     }

@@ -2,7 +2,7 @@ import Foundation
 import TallyCore
 
 extension UsageReportAudit {
-    /// Per host, the machines its reports say were new (first counted in a class), so a vendor sees an inflated
+    /// Per host (per site for the hosts sharing a store: `site:ID`), the machines its reports say were new (first counted in a class), so a vendor sees an inflated
     /// count arrive: how many, over how many days, and the day with most, with how many of that day's came from
     /// its busiest address blocks (most from a few addresses suggests machines made up by one client).
     public struct NewMachines: Codable, Sendable, Equatable {
@@ -29,8 +29,8 @@ extension UsageReportAudit {
     static func newMachines(_ claims: [UsageReportClaims]) -> [NewMachines] {
         var perHost: [String: [String: NewMachinesDay]] = [:]
         for report in claims {
-            for day in report.new ?? [] where day.machines > (perHost[report.iss]?[day.day]?.machines ?? -1) {
-                perHost[report.iss, default: [:]][day.day] = day
+            for day in report.new ?? [] where day.machines > (perHost[report.chain]?[day.day]?.machines ?? -1) {
+                perHost[report.chain, default: [:]][day.day] = day
             }
         }
         return perHost.compactMap { hostId, days -> NewMachines? in

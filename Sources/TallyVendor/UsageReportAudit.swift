@@ -12,7 +12,10 @@ import TallyCore
 public struct UsageReportAudit: Codable, Sendable {
     public struct Report: Codable, Sendable, Equatable {
         public var file: String
+        /// The host that signed it (`iss`).
         public var hostId: String
+        /// The chain it belongs to: the host id, or `site:ID` for the report of a site whose hosts share a store.
+        public var chain: String
         public var seq: Int
         public var from: String
         public var to: String
@@ -30,6 +33,7 @@ public struct UsageReportAudit: Codable, Sendable {
     public struct Finding: Codable, Sendable, Equatable {
         public enum Kind: String, Codable, Sendable { case gap, brokenChain, duplicateSeq, severalKeyPairs }
         public var kind: Kind
+        /// The host, or the chain (`site:ID`) for a site's chain findings.
         public var hostId: String
         public var message: String
     }
@@ -70,12 +74,16 @@ public struct UsageReportAudit: Codable, Sendable {
             let compact = text.trimmingCharacters(in: .whitespacesAndNewlines)
             do {
                 let report = try VerifiedUsageReport.verify(compact, roots: roots)
-                if let reason = implausibility(of: report.claims, certificate: report.certificate.claims,
-                                               firstCertified: firstCertified[report.claims.iss]) {
+                // A site's report covers machines any of its hosts counted: the earliest of them bounds its days.
+                let hosts = report.claims.site == nil ? [report.claims.iss] : (report.claims.hosts ?? []) + [report.claims.iss]
+                if let reason = report.claims.site != nil && !(report.claims.hosts ?? []).contains(report.claims.iss)
+                    ? "it is a report of site \(report.claims.site ?? "") that does not list the host that signed it (\(report.claims.iss)) among the site's hosts"
+                    : implausibility(of: report.claims, certificate: report.certificate.claims,
+                                     firstCertified: hosts.compactMap { firstCertified[$0] }.min()) {
                     audit.refused.append(Refused(file: name, reason: "implausible: " + reason))
                     continue
                 }
-                let entry = Report(file: name, hostId: report.claims.iss, seq: report.claims.seq, from: report.claims.from, to: report.claims.to,
+                let entry = Report(file: name, hostId: report.claims.iss, chain: report.claims.chain, seq: report.claims.seq, from: report.claims.from, to: report.claims.to,
                                    certificateSerial: report.certificate.claims.serial, hostKey: report.certificate.claims.cnf.jwk.x,
                                    hash: VerifiedUsageReport.hash(compact))
                 verified.append((entry, report.claims))
@@ -83,7 +91,7 @@ public struct UsageReportAudit: Codable, Sendable {
                 audit.refused.append(Refused(file: name, reason: error.description))
             }
         }
-        audit.reports = verified.map(\.0).sorted { ($0.hostId, $0.seq, $0.file) < ($1.hostId, $1.seq, $1.file) }
+        audit.reports = verified.map(\.0).sorted { ($0.chain, $0.seq, $0.file) < ($1.chain, $1.seq, $1.file) }
         audit.findings = chainFindings(verified)
         audit.totals = totals(verified.map(\.1))
         audit.newMachines = newMachines(verified.map(\.1))
@@ -92,6 +100,7 @@ public struct UsageReportAudit: Codable, Sendable {
 
     static func chainFindings(_ verified: [(Report, UsageReportClaims)]) -> [Finding] {
         var findings: [Finding] = []
+        // Key pairs per signing host; the chain per host, or per site for the hosts that share a store.
         for (hostId, entries) in Dictionary(grouping: verified, by: { $0.0.hostId }).sorted(by: { $0.key < $1.key }) {
             let keys = Set(entries.map(\.0.hostKey))
             if keys.count > 1 {
@@ -99,27 +108,36 @@ public struct UsageReportAudit: Codable, Sendable {
                                         message: "host \(hostId) signed reports with \(keys.count) different key pairs (files: "
                                             + entries.map(\.0.file).sorted().joined(separator: ", ") + "): its state was copied or re-keyed; ask which machine is the host"))
             }
+        }
+        for (chain, entries) in Dictionary(grouping: verified, by: { $0.0.chain }).sorted(by: { $0.key < $1.key }) {
+            let hostId = chain
+            let owner = Self.chainName(chain)
             let bySeq = Dictionary(grouping: entries, by: { $0.0.seq })
             for (seq, same) in bySeq.sorted(by: { $0.key < $1.key }) where Set(same.map(\.0.hash)).count > 1 {
                 findings.append(Finding(kind: .duplicateSeq, hostId: hostId,
-                                        message: "host \(hostId) has \(same.count) different reports numbered \(seq) ("
+                                        message: "\(owner) has \(same.count) different reports numbered \(seq) ("
                                             + same.map(\.0.file).sorted().joined(separator: ", ") + "): two copies of the host, or a restored backup"))
             }
             let ordered = bySeq.keys.sorted()
             for (previous, next) in zip(ordered, ordered.dropFirst()) {
                 if next != previous + 1 {
                     findings.append(Finding(kind: .gap, hostId: hostId,
-                                            message: "host \(hostId): report(s) \(previous + 1)…\(next - 1) are missing between seq \(previous) and \(next)"))
+                                            message: "\(owner): report(s) \(previous + 1)…\(next - 1) are missing between seq \(previous) and \(next)"))
                     continue
                 }
                 let hashes = Set(bySeq[previous]!.map(\.0.hash))
                 for (report, claims) in bySeq[next]! where !hashes.contains(claims.prv) {
                     findings.append(Finding(kind: .brokenChain, hostId: hostId,
-                                            message: "host \(hostId): report seq \(next) (\(report.file)) does not follow report seq \(previous): its prv is not that report's hash"))
+                                            message: "\(owner): report seq \(next) (\(report.file)) does not follow report seq \(previous): its prv is not that report's hash"))
                 }
             }
         }
         return findings
+    }
+
+    /// "host ID", or "site ID" for a site's chain (`site:ID`).
+    static func chainName(_ chain: String) -> String {
+        chain.hasPrefix("site:") ? "site " + chain.dropFirst(5) : "host " + chain
     }
 
     static func totals(_ claims: [UsageReportClaims]) -> [Total] {
@@ -128,7 +146,7 @@ public struct UsageReportAudit: Codable, Sendable {
         var classes: [String: (String, String)] = [:]
         for report in claims {
             for usage in report.usage {
-                let key = report.iss + "\u{0}" + usage.sku + "\u{0}" + usage.class
+                let key = report.chain + "\u{0}" + usage.sku + "\u{0}" + usage.class
                 classes[key] = (usage.sku, usage.class)
                 perDay[key, default: [:]][usage.day] = max(perDay[key]?[usage.day] ?? 0, usage.machines)
             }

@@ -5,7 +5,10 @@ import TallyCore
 extension VendorLedger {
     /// A report as the vendor acknowledged it.
     public struct AcknowledgedReport: Codable, Sendable, Equatable {
+        /// The host that signed it.
         public var hostId: String
+        /// Its chain: the host id, or `site:ID` for a site whose hosts share a store (``UsageReportClaims/chain``).
+        public var chain: String
         public var seq: Int
         public var hash: String
         public var prv: String
@@ -21,6 +24,7 @@ extension VendorLedger {
 
         public init(report: VerifiedUsageReport, receivedAt: Date, receipt: String = "") {
             hostId = report.claims.iss
+            chain = report.claims.chain
             seq = report.claims.seq
             hash = VerifiedUsageReport.hash(report.compact)
             prv = report.claims.prv
@@ -40,12 +44,12 @@ extension VendorLedger {
     public func acknowledge(_ report: AcknowledgedReport, audit: VendorAuditRecord, sign: () throws -> String) throws(TallyError) -> (receipt: String, repeated: Bool) {
         let outcome: Result<(String, Bool), TallyError> = try write("record the usage report") { db in
             func link(_ seq: Int) throws -> ReportChainRule.Link? {
-                try Row.fetchOne(db, sql: "SELECT hash, prv, receipt FROM reports WHERE host_id = ? AND seq = ?", arguments: [report.hostId, seq])
+                try Row.fetchOne(db, sql: "SELECT hash, prv, receipt FROM reports WHERE chain = ? AND seq = ?", arguments: [report.chain, seq])
                     .map { ReportChainRule.Link(seq: seq, hash: $0[0], prv: $0[1], receipt: $0[2]) }
             }
             var row = audit
             row.keyId = try String.fetchOne(db, sql: "SELECT key_id FROM host_keys WHERE hash = ?", arguments: [report.keyHash])
-            switch ReportChainRule.decide(hostID: report.hostId, seq: report.seq, hash: report.hash, prv: report.prv,
+            switch ReportChainRule.decide(hostID: report.chain, seq: report.seq, hash: report.hash, prv: report.prv,
                                           before: try link(report.seq - 1), at: try link(report.seq), after: try link(report.seq + 1)) {
             case let .repeated(receipt):
                 row.message = "report \(report.seq) received again; the receipt given before is repeated"
@@ -53,16 +57,16 @@ extension VendorLedger {
                 return .success((receipt, true))
             case let .refuse(code, message):
                 try db.execute(sql: "INSERT INTO report_flags (host_id, seq, hash, time, code, message) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [report.hostId, report.seq, report.hash, audit.time.timeIntervalSince1970, Int64(code.rawValue), message])
+                               arguments: [report.chain, report.seq, report.hash, audit.time.timeIntervalSince1970, Int64(code.rawValue), message])
                 try Self.insert(row.refused(TallyError(code, message), flagged: true), db)
                 return .failure(TallyError(code, message))
             case .accept:
                 let receipt = try sign()
                 let usage = String(decoding: try TallyJSON.encode(report.usage), as: UTF8.self)
                 try db.execute(sql: """
-                    INSERT INTO reports (host_id, seq, hash, prv, period_from, period_to, host_key, key_hash, received_at, usage, receipt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [report.hostId, report.seq, report.hash, report.prv, report.from, report.to, report.hostKey, report.keyHash,
+                    INSERT INTO reports (chain, host_id, seq, hash, prv, period_from, period_to, host_key, key_hash, received_at, usage, receipt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [report.chain, report.hostId, report.seq, report.hash, report.prv, report.from, report.to, report.hostKey, report.keyHash,
                                      report.receivedAt.timeIntervalSince1970, usage, receipt])
                 try Self.insert(row, db)
                 return .success((receipt, false))
@@ -76,11 +80,11 @@ extension VendorLedger {
     public func acknowledgedReports() throws(TallyError) -> [AcknowledgedReport] {
         try read("read the usage reports") { db in
             try Row.fetchAll(db, sql: """
-                SELECT host_id, seq, hash, prv, period_from, period_to, host_key, key_hash, received_at, usage, receipt
-                FROM reports ORDER BY host_id, seq
+                SELECT host_id, seq, hash, prv, period_from, period_to, host_key, key_hash, received_at, usage, receipt, chain
+                FROM reports ORDER BY chain, seq
                 """).map { row in
                 var report = AcknowledgedReport(hostId: row[0], seq: row[1], hash: row[2], prv: row[3], from: row[4], to: row[5], hostKey: row[6],
-                                                keyHash: row[7], receivedAt: Date(timeIntervalSince1970: row[8]), usage: [], receipt: row[10])
+                                                keyHash: row[7], receivedAt: Date(timeIntervalSince1970: row[8]), usage: [], receipt: row[10], chain: row[11])
                 report.usage = (try? TallyJSON.decode([UsageReportClaims.DayUsage].self, from: Data((row[9] as String).utf8))) ?? []
                 return report
             }
@@ -89,6 +93,7 @@ extension VendorLedger {
 
     /// A refused report, flagged.
     public struct ReportFlag: Codable, Sendable, Equatable {
+        /// The chain flagged: a host id, or `site:ID`.
         public var hostId: String
         public var seq: Int
         public var hash: String
@@ -109,8 +114,9 @@ extension VendorLedger {
 
 extension VendorLedger.AcknowledgedReport {
     init(hostId: String, seq: Int, hash: String, prv: String, from: String, to: String, hostKey: String, keyHash: String, receivedAt: Date,
-         usage: [UsageReportClaims.DayUsage], receipt: String) {
+         usage: [UsageReportClaims.DayUsage], receipt: String, chain: String? = nil) {
         self.hostId = hostId
+        self.chain = chain ?? hostId
         self.seq = seq
         self.hash = hash
         self.prv = prv

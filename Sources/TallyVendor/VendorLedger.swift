@@ -74,6 +74,20 @@ public final class VendorLedger: Sendable {
                 CREATE INDEX report_flags_by_host ON report_flags (host_id);
                 """)
         }
+        migrator.registerMigration("5-report-chains") { db in
+            // The hosts of a site that share a store make one chain (`site:ID`): reports are kept per chain and `seq`,
+            // with the host that signed each. A host's own chain is named by its host id, as before.
+            try db.execute(sql: """
+                CREATE TABLE reports_by_chain (
+                    chain TEXT NOT NULL, seq INTEGER NOT NULL, host_id TEXT NOT NULL, hash TEXT NOT NULL, prv TEXT NOT NULL,
+                    period_from TEXT NOT NULL, period_to TEXT NOT NULL, host_key TEXT NOT NULL, key_hash TEXT NOT NULL,
+                    received_at REAL NOT NULL, usage TEXT NOT NULL, receipt TEXT NOT NULL,
+                    PRIMARY KEY (chain, seq)) WITHOUT ROWID;
+                INSERT INTO reports_by_chain SELECT host_id, seq, host_id, hash, prv, period_from, period_to, host_key, key_hash, received_at, usage, receipt FROM reports;
+                DROP TABLE reports;
+                ALTER TABLE reports_by_chain RENAME TO reports;
+                """)
+        }
         return migrator
     }
 

@@ -33,7 +33,7 @@ struct VendorLedgerTests {
         #expect(try vendor.ledger() == json)
         #expect(!directory.exists(VendorAuthority.legacyLedgerFile))
         #expect(directory.exists(VendorAuthority.legacyLedgerFile + ".imported"))
-        #expect(try vendor.openLedger().appliedMigrations() == ["1-host-keys", "2-certificates", "3-audit", "4-reports"])
+        #expect(try vendor.openLedger().appliedMigrations() == ["1-host-keys", "2-certificates", "3-audit", "4-reports", "5-report-chains"])
         // The old offline root is the only root; the imported certificates count as its, not yet expired.
         let roots = try vendor.roots()
         #expect(roots.roots.map(\.role) == [.offline])

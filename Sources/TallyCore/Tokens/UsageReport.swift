@@ -34,9 +34,21 @@ public struct UsageReportClaims: Codable, Sendable, Equatable {
     /// Machines new to the host per day and how many came from its busiest addresses, so an inflated count
     /// shows (absent in reports of hosts before this field; days without new machines are left out).
     public var new: [NewMachinesDay]?
+    /// The site's id when several hosts share one store: the report covers the site (each machine once, whichever
+    /// host counted it), `seq` and `prv` are the site's chain, and `iss` is the host that made it. Absent for a
+    /// host alone, whose chain is its own.
+    public var site: String?
+    /// The hosts of the site (host ids), with `site`.
+    public var hosts: [String]?
 
-    public init(iss: String, from: String, to: String, usage: [DayUsage], seq: Int, prv: String, iat: Date, new: [NewMachinesDay]? = nil) {
+    /// The chain the report belongs to: `site:ID` for a site's report, else the host id.
+    public var chain: String { site.map { "site:" + $0 } ?? iss }
+
+    public init(iss: String, from: String, to: String, usage: [DayUsage], seq: Int, prv: String, iat: Date, new: [NewMachinesDay]? = nil,
+                site: String? = nil, hosts: [String]? = nil) {
         ver = 1
+        self.site = site
+        self.hosts = hosts
         self.iss = iss
         self.from = from
         self.to = to

@@ -110,7 +110,7 @@ public struct HostOnline: Sendable {
     public func sendReports(url given: String?, store: any HostStore, writeNext: Bool = true, now: Date = Date()) async throws -> [SentReport] {
         let url = try vendorURL(given)
         let writer = UsageReportWriter(directory: directory)
-        var pending = try writer.unacknowledged()
+        var pending = try await writer.unacknowledged(store: store)
         if pending.isEmpty, writeNext, let next = try await writer.writeNext(store: store, now: now) {
             pending = [(next.claims.seq, next.report)]
         }
@@ -118,19 +118,14 @@ public struct HostOnline: Sendable {
         for (seq, report) in pending {
             let answer = try await VendorLink.submit(report: report, at: url, settings: settings)
             try identity.adoptRoots(answer.roots)
-            let claims: UsageReportClaims
-            do {
-                claims = try JWS.parse(report, expecting: .report).decodePayload(UsageReportClaims.self)
-            } catch {
-                throw error.tallyError("the kept report \(seq)")
-            }
+            let claims = try UsageReportWriter.claims(of: report)
             let receipt: ReportReceiptClaims
             do {
                 receipt = try ReportReceipt.verify(answer.receipt, roots: identity.trustedRoots(), for: claims, reportHash: VerifiedUsageReport.hash(report))
             } catch let error as TokenError {
                 throw TallyError(.receiptRejected, "the receipt from \(url) for report \(seq) was refused: \(error.detail)")
             }
-            try writer.keep(answer.receipt, seq: seq, in: UsageReportWriter.receiptsFolder)
+            try await writer.keepReceipt(answer.receipt, seq: seq, store: store)
             try? await store.append([TallyEvent(id: .reportAcknowledged, time: now, result: .success, fields: [
                 "seq": String(seq), "from": claims.from, "to": claims.to, "hash": receipt.rh, "vendor": url.description,
                 "acknowledged": ISO8601DateFormatter().string(from: receipt.iat.date),

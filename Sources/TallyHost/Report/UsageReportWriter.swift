@@ -41,14 +41,20 @@ public struct UsageReportWriter: Sendable {
     public func write(from: String, to: String, output: URL, store: any HostStore, now: Date = Date()) async throws -> UsageReportClaims {
         let first = try UsageReportWriter.day(from, name: "--from"), last = try UsageReportWriter.day(to, name: "--to")
         guard first <= last else { throw TallyError(.usageError, "--from \(from) is after --to \(to)") }
-        let (claims, compact) = try await sign(first: first, last: last, store: store, now: now)
+        guard let (claims, compact) = try await sign(first: first, last: last, store: store, now: now) else {
+            throw TallyError(.usageError, "nothing to report from \(from) to \(to)")
+        }
         try AtomicFile.write(Data((compact + "\n").utf8), to: output, mode: 0o644)
         return claims
     }
 
     /// Signs the report for days `first...last` and advances the chain; a copy is kept in `reports/SEQ.jwt` so
     /// it can be sent to the vendor (again, until acknowledged).
-    func sign(first: Int, last: Int, store: any HostStore, now: Date) async throws -> (UsageReportClaims, String) {
+    ///
+    /// - Parameter continuing: the report continues the chain: with a site's chain, where another host may have
+    ///   reported since `first` was chosen, it starts after the chain's last day (`nil` when nothing is left),
+    ///   decided under the chain's lock.
+    func sign(first: Int, last: Int, store: any HostStore, now: Date, continuing: Bool = false) async throws -> (UsageReportClaims, String)? {
         let identity = HostIdentity(directory: directory)
         guard let certificate = try identity.certificate(now: now) else {
             throw TallyError(.hostNotActivated, "the host holds no certificate to sign a report with",
@@ -69,14 +75,42 @@ public struct UsageReportWriter: Sendable {
             NewMachinesDay(day: UsageReportWriter.text(day: $0.day), machines: $0.machines, addresses: $0.addresses,
                            busiest: $0.busiest.reduce(0) { $0 + $1.machines })
         }
+        let iss = certificate.claims.sub
+        func claims(seq: Int, prv: String, from: Int = first, site: String? = nil, hosts: [String]? = nil) -> UsageReportClaims {
+            let from = UsageReportWriter.text(day: from)
+            return UsageReportClaims(iss: iss, from: from, to: UsageReportWriter.text(day: last), usage: usage.filter { $0.day >= from }, seq: seq,
+                                     prv: prv, iat: now, new: newMachines.filter { $0.day >= from }, site: site, hosts: hosts)
+        }
+        if let site = store.siteReportChain {
+            // A site's chain is in the store it shares: one host at a time extends it.
+            let made = try await site.append { end in
+                var from = first
+                if continuing, let to = end.to { from = max(first, try Self.day(to) + 1) }
+                guard from <= last else { return nil }
+                let compact = try VerifiedUsageReport.issue(claims(seq: end.seq + 1, prv: end.hash, from: from, site: end.site, hosts: end.hosts),
+                                                            hostKey: key.privateKey, certificate: certificate)
+                return SiteReport(seq: end.seq + 1, report: compact, hash: VerifiedUsageReport.hash(compact),
+                                  to: UsageReportWriter.text(day: last), host: iss)
+            }
+            guard let made else { return nil }
+            return (try Self.claims(of: made.report), made.report)
+        }
         return try directory.withLock {
             let previous = try chain()
-            let claims = UsageReportClaims(iss: certificate.claims.sub, from: UsageReportWriter.text(day: first), to: UsageReportWriter.text(day: last),
-                                           usage: usage, seq: previous.seq + 1, prv: previous.hash, iat: now, new: newMachines)
+            let claims = claims(seq: previous.seq + 1, prv: previous.hash)
             let compact = try VerifiedUsageReport.issue(claims, hostKey: key.privateKey, certificate: certificate)
             try keep(compact, seq: claims.seq, in: Self.reportsFolder)
             try directory.writeJSON(Chain(seq: claims.seq, hash: VerifiedUsageReport.hash(compact), to: claims.to), to: Self.chainFile)
             return (claims, compact)
+        }
+    }
+
+    /// The claims of a report this host signed or keeps.
+    static func claims(of report: String) throws -> UsageReportClaims {
+        do {
+            return try JWS.parse(report, expecting: .report).decodePayload(UsageReportClaims.self)
+        } catch {
+            throw error.tallyError("a kept usage report")
         }
     }
 

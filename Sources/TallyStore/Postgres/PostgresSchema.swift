@@ -55,6 +55,14 @@ enum PostgresSchema {
             "CREATE TABLE clone_reports (cmid text NOT NULL, fingerprint text NOT NULL, day integer NOT NULL, PRIMARY KEY (cmid, fingerprint))",
             "CREATE TABLE clone_report_days (cmid text PRIMARY KEY, day integer NOT NULL)",
         ]),
+        (2, "site report chain", [
+            // The site's name at the vendor: its report chain is one for every host of the store.
+            "ALTER TABLE site ADD COLUMN site_id text NOT NULL DEFAULT gen_random_uuid()::text",
+            """
+            CREATE TABLE usage_reports (seq integer PRIMARY KEY, hash text NOT NULL, period_to text NOT NULL, report text NOT NULL,
+                host_id text NOT NULL, made double precision NOT NULL, receipt text)
+            """,
+        ]),
     ]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }
