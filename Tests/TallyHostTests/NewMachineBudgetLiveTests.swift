@@ -54,7 +54,9 @@ struct NewMachineBudgetLiveTests {
     }
 
     /// The value of the series `name` (with its labels) in a Prometheus text.
+    /// The sample `name` (with its labels but the `host` label every series carries) in the Prometheus text.
     static func value(_ name: String, _ text: String) -> Double? {
-        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.dropFirst(name.count + 1)) }
+        text.split(separator: "\n").map { $0.replacing(#/host="[^"]*",?/#, with: "").replacing("{}", with: "") }
+            .first { $0.hasPrefix(name + " ") }.flatMap { Double($0.dropFirst(name.count + 1)) }
     }
 }

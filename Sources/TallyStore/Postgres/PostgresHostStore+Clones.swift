@@ -29,7 +29,7 @@ extension PostgresHostStore {
     }
 
     private func report(_ candidate: CloneCandidate, event: (CloneReport, Date) -> TallyEvent, session: PostgresConnection) async throws -> CloneReport? {
-        try await session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.LockKey.maintenance))::text", logger: logger)
+        try await PostgresHostStore.takeMaintenanceLock(session, logger: logger)
         for try await last in try await session.query("SELECT day FROM clone_report_days WHERE cmid = \(candidate.cmid)", logger: logger).decode(Int.self)
             where last >= candidate.day {
             return nil

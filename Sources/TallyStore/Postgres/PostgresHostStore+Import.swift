@@ -31,7 +31,7 @@ extension PostgresHostStore {
         try await pool.withSessionInPlace("copy the SQLite store") { session in
             try await session.query("BEGIN", logger: logger)
             do {
-                try await session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.LockKey.deciders))::text", logger: logger)
+                try await PostgresHostStore.takeTransactionLock(PostgresSchema.LockKey.deciders, session, logger: logger)
                 try await write(data, session: session)
                 try await session.query("COMMIT", logger: logger)
             } catch {

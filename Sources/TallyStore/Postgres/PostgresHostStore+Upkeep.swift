@@ -10,7 +10,7 @@ extension PostgresHostStore {
         try await pool.withSessionInPlace("delete old events") { session in
             try await session.query("BEGIN", logger: logger)
             do {
-                try await session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.LockKey.maintenance))::text", logger: logger)
+                try await PostgresHostStore.takeMaintenanceLock(session, logger: logger)
                 var deleted = 0
                 for try await count in try await session.query("""
                     WITH gone AS (DELETE FROM events WHERE time < \(cutoff.timeIntervalSince1970) RETURNING 1) SELECT COUNT(*) FROM gone
@@ -30,7 +30,7 @@ extension PostgresHostStore {
         try await pool.withSessionInPlace("delete old clients") { session in
             try await session.query("BEGIN", logger: logger)
             do {
-                try await session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.LockKey.maintenance))::text", logger: logger)
+                try await PostgresHostStore.takeMaintenanceLock(session, logger: logger)
                 var deleted = 0
                 for try await count in try await session.query("""
                     WITH gone AS (DELETE FROM clients WHERE last_day < \(day) RETURNING 1) SELECT COUNT(*) FROM gone

@@ -16,7 +16,7 @@ struct PostgresSiteReportChain: SiteReportChain {
         try await pool.withSessionInPlace("append the site's usage report") { session in
             try await session.query("BEGIN", logger: logger)
             do {
-                try await session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.LockKey.maintenance))::text", logger: logger)
+                try await PostgresHostStore.takeMaintenanceLock(session, logger: logger)
                 guard let report = try sign(try await end(session)) else {
                     try await session.query("ROLLBACK", logger: logger)
                     return nil
