@@ -137,6 +137,7 @@ struct ClonedImageLiveTests {
         clone.fingerprint = MachineFingerprint.compute(machineID: "b", productUUID: nil)
         _ = try host.activate(clone)
         #expect(try await clones(host).count == 1)
-        #expect(host.runtime.metrics.exposition(counts: [:], certificateExpires: nil).contains("tally_cloned_images_total 1"))
+        let hostID = try HostIdentity(directory: host.directory).info().hostID
+        #expect(host.runtime.metrics.exposition(counts: [:], certificateExpires: nil).contains("tally_cloned_images_total{host=\"\(hostID)\"} 1"))
     }
 }

@@ -16,6 +16,12 @@ struct SiteReportChainTests {
     static func store(_ host: HostIdentity, _ cluster: PostgresCluster, site: StoreSite) async throws -> PostgresHostStore {
         var configuration = PostgresStoreConfiguration(url: try PostgresStoreURL(parsing: cluster.url()), hostID: try host.info().hostID)
         configuration.clock = .caller
+        // Not a host's timeouts: this test is about the chain, and a machine busy with other suites must not turn a
+        // slow statement into a failure (the contract tests do the same).
+        configuration.connectTimeout = .seconds(10)
+        configuration.deadline = .seconds(30)
+        configuration.lockTimeout = .seconds(20)
+        configuration.statementTimeout = .seconds(20)
         return try await PostgresHostStore.open(configuration, site: site)
     }
 

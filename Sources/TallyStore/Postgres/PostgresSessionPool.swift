@@ -27,7 +27,10 @@ final class PostgresSessionPool: Sendable {
         var idle: [PostgresConnection] = []
         var open = 0
         var nextID = 1
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        /// Callers waiting for a session, by id: whoever removes one (a release, its deadline, its cancellation,
+        /// the pool's close) resumes it, so each is resumed exactly once.
+        var waiters: [(id: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var nextWaiter = 0
         var closed = false
     }
 
@@ -152,26 +155,53 @@ final class PostgresSessionPool: Sendable {
                     throw PostgresStoreError.wrap("connect to \(configuration.url) to \(what)", error)
                 }
             case .wait:
-                if ContinuousClock.now - started > deadline { throw PostgresStoreError.timedOut(deadline) }
-                // Woken by a release. Checked again under the lock: a release between the first look and here
-                // finds no waiter to wake, so the session it left must be seen now.
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let now = state.withLock { state -> Bool in
-                        if state.closed || !state.idle.isEmpty || state.open < configuration.maxConnections { return true }
-                        state.waiters.append(continuation)
-                        return false
-                    }
-                    if now { continuation.resume() }
-                }
+                let left = deadline - (ContinuousClock.now - started)
+                if left <= .zero { throw PostgresStoreError.timedOut(deadline) }
+                try await waitForRelease(upTo: left)
             }
         }
+    }
+
+    /// Waits until a session may be free (a release, the pool's close), at most `limit`; then the caller looks
+    /// again. Checked again under the lock: a release between the caller's look and here finds no waiter to wake,
+    /// so the session it left must be seen now. Cancelled, it throws.
+    private func waitForRelease(upTo limit: Duration) async throws {
+        let id = state.withLock { state -> Int in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        // Removes the waiter if it is still there; whoever removes it resumes it.
+        let remove = { @Sendable [state] () -> CheckedContinuation<Void, Never>? in
+            state.withLock { state in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index).continuation
+            }
+        }
+        let timer = Task(executorPreference: executor) {
+            try? await Task.sleep(for: limit)
+            remove()?.resume()
+        }
+        defer { timer.cancel() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.closed || !state.idle.isEmpty || state.open < configuration.maxConnections { return true }
+                    state.waiters.append((id, continuation))
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            remove()?.resume()
+        }
+        try Task.checkCancellation()
     }
 
     private func release(_ session: PostgresConnection, healthy: Bool) {
         if healthy && !session.isClosed {
             let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
                 state.idle.append(session)
-                return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
+                return state.waiters.isEmpty ? nil : state.waiters.removeFirst().continuation
             }
             waiter?.resume()
             return
@@ -183,19 +213,19 @@ final class PostgresSessionPool: Sendable {
     private func released(slot: Bool) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if slot { state.open -= 1 }
-            return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
+            return state.waiters.isEmpty ? nil : state.waiters.removeFirst().continuation
         }
         waiter?.resume()
     }
 
     /// Closes every idle session; sessions in use close when released.
     func close() async {
-        let (idle, waiters) = state.withLock { state -> ([PostgresConnection], [CheckedContinuation<Void, Never>]) in
+        let (idle, waiters) = state.withLock { state -> ([PostgresConnection], [(id: Int, continuation: CheckedContinuation<Void, Never>)]) in
             state.closed = true
             defer { state.idle = []; state.waiters = [] }
             return (state.idle, state.waiters)
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.continuation.resume() }
         for session in idle { try? await session.close() }
     }
 }
