@@ -89,4 +89,12 @@ public protocol HostStore: AnyObject, Sendable {
 
     /// Finishes background work and closes the store.
     func close() async throws
+
+    /// Round trips to a database server so far (queries sent and answered, sessions' startups included), for
+    /// `/metrics`; `nil` for a store in the process (SQLite), which makes none.
+    var roundTrips: Int? { get }
+}
+
+extension HostStore {
+    public var roundTrips: Int? { nil }
 }

@@ -45,6 +45,12 @@ public final class HostMetrics: ActivationObserver, Sendable {
          "Share (0 to 1) of today's new machines that came from the 10 busiest address blocks (IPv6 per /64); near 1 with many new machines, few addresses invent CMIDs."),
     ]
 
+    /// Families only a host on a shared store exports (not in ``families``, which every host exports).
+    public static let sharedStoreFamilies: [(name: String, type: String, labels: [String], help: String)] = [
+        ("tally_store_round_trips_total", "counter", [],
+         "Round trips to the PostgreSQL store (each query sent and answered; session startups included) since the host started."),
+    ]
+
     public static let batchSizeBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 10_000]
     public static let latencyBuckets: [Duration] = [
         .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
@@ -105,7 +111,9 @@ public final class HostMetrics: ActivationObserver, Sendable {
     }
 
     /// The Prometheus text, with the count gauges read now.
-    public func exposition(counts: [String: (current: Int, required: Int)], certificateExpires: Date?, newMachines: DailyNewMachines? = nil) -> String {
+    /// `storeRoundTrips`: the store's ``HostStore/roundTrips``, exported as `tally_store_round_trips_total` when it has any.
+    public func exposition(counts: [String: (current: Int, required: Int)], certificateExpires: Date?, newMachines: DailyNewMachines? = nil,
+                           storeRoundTrips: Int? = nil) -> String {
         gauge("tally_new_machines_today", []).record(newMachines?.machines ?? 0)
         gauge("tally_new_machines_busiest_share", []).record(newMachines?.busiestShare ?? 0)
         for (productClass, count) in counts {
@@ -115,7 +123,12 @@ public final class HostMetrics: ActivationObserver, Sendable {
         if let certificateExpires {
             gauge("tally_certificate_expiry_timestamp_seconds", []).record(certificateExpires.timeIntervalSince1970)
         }
-        return registry.emitToString()
+        var text = registry.emitToString()
+        if let storeRoundTrips, let family = Self.sharedStoreFamilies.first {
+            // The store keeps the total itself: written as it is, not through a counter of the registry.
+            text += "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) counter\n\(family.name) \(storeRoundTrips)\n"
+        }
+        return text
     }
 }
 

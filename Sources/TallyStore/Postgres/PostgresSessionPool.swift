@@ -22,6 +22,8 @@ final class PostgresSessionPool: Sendable {
     /// The tasks of bounded calls run on a queue of the store's own, never on the cooperative pool: a process whose
     /// pool threads are busy (a test with blocking sockets, an embedding application) still has its store answer.
     private let executor = DispatchTaskExecutor(label: "tally.store.postgres", concurrent: true)
+    /// Every round trip of every session, for `/metrics` and `tally bench`.
+    let roundTrips = PostgresRoundTrips()
 
     private struct PoolState {
         var idle: [PostgresConnection] = []
@@ -144,8 +146,9 @@ final class PostgresSessionPool: Sendable {
                 do {
                     let connection = connectionConfiguration
                     let logger = logger
+                    let (host, port, trips) = (configuration.url.host, configuration.url.port, roundTrips)
                     return try await bounded(min(deadline, configuration.connectTimeout), session: nil) {
-                        try await PostgresConnection.connect(configuration: connection, id: id, logger: logger)
+                        try await Self.connect(host: host, port: port, configuration: connection, roundTrips: trips, id: id, logger: logger)
                     }
                 } catch {
                     released(slot: true)
@@ -164,6 +167,28 @@ final class PostgresSessionPool: Sendable {
                     if now { continuation.resume() }
                 }
             }
+        }
+    }
+
+    /// A session over a socket of our own making, so that ``PostgresRoundTrips`` counts its flushes; otherwise as
+    /// PostgresNIO connects (its event loops, the configuration's connect timeout, TLS and startup parameters).
+    private static func connect(host: String, port: Int, configuration: PostgresConnection.Configuration, roundTrips: PostgresRoundTrips,
+                                id: Int, logger: Logger) async throws -> PostgresConnection {
+        let channel = try await ClientBootstrap(group: PostgresConnection.defaultEventLoopGroup)
+            .connectTimeout(configuration.options.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(roundTrips.handler()) }
+            }
+            .connect(host: host, port: port).get()
+        var established = PostgresConnection.Configuration(establishedChannel: channel, tls: configuration.tls, username: configuration.username,
+                                                           password: configuration.password, database: configuration.database)
+        established.options = configuration.options
+        do {
+            return try await PostgresConnection.connect(on: channel.eventLoop, configuration: established, id: id, logger: logger)
+        } catch {
+            channel.close(promise: nil)
+            throw error
         }
     }
 
