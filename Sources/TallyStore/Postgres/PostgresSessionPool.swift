@@ -98,14 +98,20 @@ final class PostgresSessionPool: Sendable {
     /// Runs `body` or gives up after `limit`, closing the session so the body's pending query fails. The caller
     /// never waits past the deadline, not even for a body that does not end when its session closes: the work runs
     /// in a task of its own, cancelled and left to finish by itself.
-    func bounded<T: Sendable>(_ limit: Duration, session: PostgresConnection?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    ///
+    /// `late` gets a value that came after the caller gave up (a session that connected too late, to be closed).
+    func bounded<T: Sendable>(_ limit: Duration, session: PostgresConnection?, late: (@Sendable (T) -> Void)? = nil,
+                              _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let executor = executor
         let outcome = FirstOutcome<T>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 outcome.start(continuation)
                 let work = Task(executorPreference: executor) {
-                    do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
+                    do {
+                        let value = try await body()
+                        if !outcome.finish(.success(value)) { late?(value) }
+                    } catch { outcome.finish(.failure(error)) }
                 }
                 let timer = Task(executorPreference: executor) {
                     try? await Task.sleep(for: limit)
@@ -147,7 +153,9 @@ final class PostgresSessionPool: Sendable {
                     let connection = connectionConfiguration
                     let logger = logger
                     let (host, port, trips) = (configuration.url.host, configuration.url.port, roundTrips)
-                    return try await bounded(min(deadline, configuration.connectTimeout), session: nil) {
+                    return try await bounded(min(deadline, configuration.connectTimeout), session: nil, late: { session in
+                        let _: EventLoopFuture<Void> = session.close()
+                    }) {
                         try await Self.connect(host: host, port: port, configuration: connection, roundTrips: trips, id: id, logger: logger)
                     }
                 } catch {
