@@ -49,9 +49,8 @@ extension PostgresHostStore {
                 if let productClass = certificate.productClass(of: input.request.sku) { keys.insert(MachineKey(cmid: input.request.cmid, productClass: productClass)) }
             }
         }
-        let histogram = try await readHistogram(today: today, session: session)
-        let looked = try await readLastDays(keys, session: session)
-        let ledger = try await readLedger(day: today, blocks: Set(batch.map { AddressBlock(address: $0.address).description }), session: session)
+        let (histogram, looked, ledger) = try await readState(today: today, keys: keys,
+                                                              blocks: Set(batch.map { AddressBlock(address: $0.address).description }), session: session)
 
         var counts = BatchCounts(histogram: histogram, pending: [:], looked: looked, newMachines: ledger, today: today)
         var decisions: [ActivationDecision] = []
@@ -90,41 +89,38 @@ extension PostgresHostStore {
 
     // MARK: Reads
 
-    private func readHistogram(today: Int, session: PostgresConnection) async throws -> [String: [Int: Int]] {
+    /// In one statement (one round trip): the machines per class and last day of the window, the batch's machines'
+    /// last days, and its address blocks' budget of new machines today. A statement after the one that took the lock,
+    /// so its snapshot has every batch decided before this one.
+    private func readState(today: Int, keys: Set<MachineKey>, blocks: Set<String>, session: PostgresConnection) async throws
+        -> (histogram: [String: [Int: Int]], looked: [MachineKey: Int?], ledger: NewMachineLedger) {
         var histogram: [String: [Int: Int]] = [:]
-        let first = today - Intervals.countWindowDays + 1
-        for try await (productClass, day, machines) in try await session.query("""
-            SELECT class, day, machines FROM machine_days WHERE day BETWEEN \(first) AND \(today) AND machines != 0
-            """, logger: logger).decode((String, Int, Int).self) {
-            histogram[productClass, default: [:]][day] = machines
-        }
-        return histogram
-    }
-
-    private func readLastDays(_ keys: Set<MachineKey>, session: PostgresConnection) async throws -> [MachineKey: Int?] {
-        guard !keys.isEmpty else { return [:] }
-        var found: [MachineKey: Int?] = [:]
-        let cmids = Array(Set(keys.map(\.cmid)))
-        for try await (cmid, productClass, day) in try await session.query("""
-            SELECT cmid, class, MAX(last_day) FROM clients WHERE cmid = ANY(\(cmids)::text[]) GROUP BY cmid, class
-            """, logger: logger).decode((String, String, Int).self) {
-            let key = MachineKey(cmid: cmid, productClass: productClass)
-            if keys.contains(key) { found[key] = day }
-        }
-        return found
-    }
-
-    private func readLedger(day: Int, blocks: Set<String>, session: PostgresConnection) async throws -> NewMachineLedger {
+        var looked: [MachineKey: Int?] = [:]
         var admitted: [AddressBlock: Int] = [:]
         var refused: Set<AddressBlock> = []
-        for try await (block, machines, wasRefused) in try await session.query("""
-            SELECT block, machines, refused FROM new_machines WHERE day = \(day) AND block = ANY(\(Array(blocks))::text[])
-            """, logger: logger).decode((String, Int, Bool).self) {
-            let parsed = AddressBlock(address: block)
-            admitted[parsed, default: 0] += machines
-            if wasRefused { refused.insert(parsed) }
+        let first = today - Intervals.countWindowDays + 1
+        let cmids = Array(Set(keys.map(\.cmid)))
+        for try await (kind, text, other, number, flag) in try await session.query("""
+            SELECT 1, class, '', day::bigint, machines::bigint FROM machine_days WHERE day BETWEEN \(first) AND \(today) AND machines != 0
+            UNION ALL
+            SELECT 2, cmid, class, MAX(last_day)::bigint, 0::bigint FROM clients WHERE cmid = ANY(\(cmids)::text[]) GROUP BY cmid, class
+            UNION ALL
+            SELECT 3, block, '', machines::bigint, CASE WHEN refused THEN 1 ELSE 0 END::bigint FROM new_machines
+                WHERE day = \(today) AND block = ANY(\(Array(blocks))::text[])
+            """, logger: logger).decode((Int, String, String, Int, Int).self) {
+            switch kind {
+            case 1:
+                histogram[text, default: [:]][number] = flag
+            case 2:
+                let key = MachineKey(cmid: text, productClass: other)
+                if keys.contains(key) { looked[key] = number }
+            default:
+                let parsed = AddressBlock(address: text)
+                admitted[parsed, default: 0] += number
+                if flag != 0 { refused.insert(parsed) }
+            }
         }
-        return NewMachineLedger(day: day, admitted: admitted, refused: refused)
+        return (histogram, looked, NewMachineLedger(day: today, admitted: admitted, refused: refused))
     }
 
     // MARK: Writes
