@@ -95,8 +95,13 @@ public protocol HostStore: AnyObject, Sendable {
     /// The site's usage-report chain when the store keeps one (a store shared by several hosts); `nil` when the
     /// host's own `report-chain.json` is the chain.
     var siteReportChain: (any SiteReportChain)? { get }
+
+    /// Round trips to a database server so far (queries sent and answered, sessions' startups included), for
+    /// `/metrics`; `nil` for a store in the process (SQLite), which makes none.
+    var roundTrips: Int? { get }
 }
 
 extension HostStore {
     public var siteReportChain: (any SiteReportChain)? { nil }
+    public var roundTrips: Int? { nil }
 }

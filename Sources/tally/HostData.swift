@@ -40,7 +40,7 @@ struct HostClients: AsyncParsableCommand {
                 + [("sku", sku), ("class", productClass), ("state", state)].compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
             var fetched = try AdminClient.fetch(AdminClientPage.self, "/api/clients?" + (query.percentEncodedQuery ?? ""), directory: host.directory)?.clients
             if fetched == nil {
-                fetched = try await openReadingStore(host).clients(ClientQuery(sku: sku, productClass: productClass, licenseStatus: state, limit: limit, offset: offset))
+                fetched = try await readStore(host) { try await $0.clients(ClientQuery(sku: sku, productClass: productClass, licenseStatus: state, limit: limit, offset: offset)) }
             }
             let clients = fetched ?? []
             Output.emit(["clients": clients], json: output.json) {
@@ -52,11 +52,24 @@ struct HostClients: AsyncParsableCommand {
     }
 }
 
+/// Reads from the store the host's settings name, then closes it (a PostgreSQL store's sessions with it).
+func readStore<T>(_ host: HostOptions, _ read: (any HostStore) async throws -> T) async throws -> T {
+    let store = try await openReadingStore(host)
+    do {
+        let value = try await read(store)
+        try await store.close()
+        return value
+    } catch {
+        try? await store.close()
+        throw error
+    }
+}
+
 struct HostEvents: AsyncParsableCommand {
     /// From the running host's admin interface in pages of 10,000, else from the store.
     func fetchEvents(since: Date?, eventID: EventID?) async throws -> [StoredEvent] {
         guard AdminClient.endpoint(host.directory) != nil else {
-            return try await openReadingStore(host).events(EventQuery(since: since, afterSeq: after, id: eventID, limit: limit))
+            return try await readStore(host) { try await $0.events(EventQuery(since: since, afterSeq: after, id: eventID, limit: limit)) }
         }
         var events: [StoredEvent] = []
         var cursor = after
@@ -68,7 +81,7 @@ struct HostEvents: AsyncParsableCommand {
                 + (eventID.map { [URLQueryItem(name: "id", value: String($0.rawValue))] } ?? [])
             guard let page = try AdminClient.fetch(AdminEventPage.self, "/api/events?" + (query.percentEncodedQuery ?? ""), directory: host.directory) else {
                 // The host stopped between two pages: read on from the store.
-                return events + (try await openReadingStore(host).events(EventQuery(since: since, afterSeq: cursor, id: eventID, limit: limit - events.count)))
+                return events + (try await readStore(host) { try await $0.events(EventQuery(since: since, afterSeq: cursor, id: eventID, limit: limit - events.count)) })
             }
             events += page.events
             guard !page.events.isEmpty else { break }

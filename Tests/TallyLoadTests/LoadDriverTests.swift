@@ -28,6 +28,22 @@ struct LoadDriverTests {
         #expect(BenchHost.countCheck(result.grantCounts, known: 27, lost: 0) == "ok")
     }
 
+    @Test("several hosts driven together: the connections shared out evenly, every answer of both counted")
+    func severalPorts() throws {
+        let first = try CannedHost(.grant(known: 0))
+        defer { first.stop() }
+        let second = try CannedHost(.grant(known: 0))
+        defer { second.stop() }
+        let result = try LoadDriver(LoadConfiguration(port: first.port, connections: 4, template: ActivationRequestTemplate(version: 2, keepAlive: true),
+                                                      duration: 30, requestLimit: 100, responseTimeout: 20, otherPorts: [second.port])).run()
+        #expect(result.answers == 100)
+        #expect(result.grants == 100)
+        #expect(first.counts.accepted == 2)
+        #expect(second.counts.accepted == 2)
+        #expect(first.counts.requests + second.counts.requests == 100)
+        #expect(first.counts.requests > 0 && second.counts.requests > 0)
+    }
+
     @Test("new connection: one connection per request, each asking the host to close")
     func newConnections() throws {
         let host = try CannedHost(.grant(known: 0))

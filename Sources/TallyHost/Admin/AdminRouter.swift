@@ -81,7 +81,8 @@ public struct AdminRouter: Sendable {
             let expires = try? HostIdentity(directory: context.directory).status(now: context.clock.now()).certificateExpires
             let today = CountWindow.day(of: context.clock.now())
             let newMachines = try await context.store.newMachines(fromDay: today, toDay: today, busiest: NewMachinesDay.busiestBlocks).first
-            return .text(context.metrics.exposition(counts: counts, certificateExpires: expires ?? nil, newMachines: newMachines),
+            return .text(context.metrics.exposition(counts: counts, certificateExpires: expires ?? nil, newMachines: newMachines,
+                                                    storeRoundTrips: context.store.roundTrips),
                          contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
     }

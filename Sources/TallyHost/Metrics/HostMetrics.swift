@@ -11,6 +11,8 @@ import TallyCore
 /// the help text of ``families`` (`# HELP` on `/metrics`).
 public final class HostMetrics: ActivationObserver, Sendable {
     public let registry: PrometheusCollectorRegistry
+    /// The `host` label of every series (`nil`: none).
+    let hostID: String?
     let factory: DescribedMetricsFactory
     private let latency: CoreMetrics.Timer
     private let batchSize: CoreMetrics.Recorder
@@ -48,6 +50,12 @@ public final class HostMetrics: ActivationObserver, Sendable {
     /// The label every series of a host carries: its host id.
     public static let hostLabel = "host"
 
+    /// Families only a host on a shared store exports (not in ``families``, which every host exports).
+    public static let sharedStoreFamilies: [(name: String, type: String, labels: [String], help: String)] = [
+        ("tally_store_round_trips_total", "counter", [],
+         "Round trips to the PostgreSQL store (each query sent and answered; session startups included) since the host started."),
+    ]
+
     public static let batchSizeBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 10_000]
     public static let latencyBuckets: [Duration] = [
         .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
@@ -57,6 +65,7 @@ public final class HostMetrics: ActivationObserver, Sendable {
     /// Every series carries `host="HOST-ID"` when `hostID` is given, so the hosts of one site, which share one
     /// count, are told apart (the `host` label of ``labels``).
     public init(hostID: String? = nil) {
+        self.hostID = hostID
         registry = PrometheusCollectorRegistry()
         factory = DescribedMetricsFactory(registry: registry,
                                           help: Dictionary(uniqueKeysWithValues: HostMetrics.families.map { ($0.name, $0.help) }),
@@ -111,7 +120,9 @@ public final class HostMetrics: ActivationObserver, Sendable {
     }
 
     /// The Prometheus text, with the count gauges read now.
-    public func exposition(counts: [String: (current: Int, required: Int)], certificateExpires: Date?, newMachines: DailyNewMachines? = nil) -> String {
+    /// `storeRoundTrips`: the store's ``HostStore/roundTrips``, exported as `tally_store_round_trips_total` when it has any.
+    public func exposition(counts: [String: (current: Int, required: Int)], certificateExpires: Date?, newMachines: DailyNewMachines? = nil,
+                           storeRoundTrips: Int? = nil) -> String {
         gauge("tally_new_machines_today", []).record(newMachines?.machines ?? 0)
         gauge("tally_new_machines_busiest_share", []).record(newMachines?.busiestShare ?? 0)
         for (productClass, count) in counts {
@@ -121,7 +132,13 @@ public final class HostMetrics: ActivationObserver, Sendable {
         if let certificateExpires {
             gauge("tally_certificate_expiry_timestamp_seconds", []).record(certificateExpires.timeIntervalSince1970)
         }
-        return registry.emitToString()
+        var text = registry.emitToString()
+        if let storeRoundTrips, let family = Self.sharedStoreFamilies.first {
+            // The store keeps the total itself: written as it is, not through a counter of the registry.
+            let labels = hostID.map { "{\(Self.hostLabel)=\"\($0)\"}" } ?? ""
+            text += "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) counter\n\(family.name)\(labels) \(storeRoundTrips)\n"
+        }
+        return text
     }
 }
 

@@ -20,8 +20,9 @@ public struct Bench {
         let measures = configuration.measures
         if measures.contains(.idle) { try run.idle() }
         for round in 0..<max(1, configuration.rounds) {
-            if measures.contains(.load) || measures.contains(.paced) { try run.load(round: round) }
+            if measures.contains(.load) || measures.contains(.paced) || configuration.store != nil { try run.load(round: round) }
             if measures.contains(.paced) { try run.paced(round: round) }
+            if configuration.store != nil { try run.postgres(round: round) }
         }
         run.summarize()
         if measures.contains(.profile) { try run.profile(perf: try Self.findPerf()) }
@@ -30,7 +31,7 @@ public struct Bench {
         for index in run.reports.indices { run.reports[index].problems = Self.problems(of: run.reports[index]) }
         return BenchReport(cores: ProcessInfo.processInfo.activeProcessorCount, signing: [signingAtStart, signingAtEnd],
                            secondsPerMode: configuration.seconds, rounds: max(1, configuration.rounds),
-                           workDirectory: configuration.keep ? work : nil, hosts: run.reports)
+                           workDirectory: configuration.keep ? work : nil, hosts: run.reports, postgres: run.postgresFigures())
     }
 
     /// perf, from PATH.

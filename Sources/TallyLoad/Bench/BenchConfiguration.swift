@@ -45,6 +45,12 @@ public struct BenchConfiguration: Sendable {
     /// `host set NAME VALUE` applied to this binary's host only (the baseline's settings may differ).
     public var hostSettings: [(String, String)] = []
 
+    /// A PostgreSQL database the bench owns (`--store postgresql://USER@HOST:PORT/DB`): in each round, after this
+    /// binary's SQLite host, one host of this binary on it, two driven together, and one paced; `emptyStore` drops
+    /// and makes again its schema before each set of hosts is started on it.
+    public var store: String?
+    public var emptyStore: (@Sendable () throws -> Void)?
+
     public init(binary: String, baseline: String? = nil) {
         self.binary = binary
         self.baseline = baseline

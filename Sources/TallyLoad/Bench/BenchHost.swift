@@ -75,9 +75,10 @@ final class BenchHost {
         certificateHash = Base64URL.encode(Data(SHA256.hash(data: Data(compact.utf8))))
     }
 
-    /// `tally host serve` on 127.0.0.1 port 0 with the admin port off, on `directory`.
-    func serve(_ directory: String, timeout: Double = 600) throws(BenchError) -> RunningHost {
-        var arguments = ["host", "serve", "--state-dir", directory, "--listen", "127.0.0.1:0", "--admin-listen", "none", "--json"]
+    /// `tally host serve` on 127.0.0.1 port 0 with the admin port off (or, with `admin`, on 127.0.0.1 port 0 too), on
+    /// `directory`.
+    func serve(_ directory: String, timeout: Double = 600, admin: Bool = false) throws(BenchError) -> RunningHost {
+        var arguments = ["host", "serve", "--state-dir", directory, "--listen", "127.0.0.1:0", "--admin-listen", admin ? "127.0.0.1:0" : "none", "--json"]
         if let threads { arguments += ["--threads", String(threads)] }
         let log = directory + ".log"
         let child = try ChildProcess(binary: binary, arguments: arguments, captureOutput: true, stderrPath: log)
@@ -97,7 +98,16 @@ final class BenchHost {
             _ = child.stop(signal: SIGKILL)
             throw BenchError("\(label): host serve printed no port: \(line)")
         }
-        return RunningHost(process: child, port: port, listeningAt: listeningAt, log: log)
+        var adminPort: Int?
+        if admin {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            adminPort = (object?["admin"] as? String).flatMap { $0.split(separator: ":").last }.flatMap { Int($0) }
+            guard adminPort != nil else {
+                _ = child.stop(signal: SIGKILL)
+                throw BenchError("\(label): host serve printed no admin address: \(line)")
+            }
+        }
+        return RunningHost(process: child, port: port, listeningAt: listeningAt, log: log, adminPort: adminPort)
     }
 
     /// The port in `serve --json`'s line (a string or a number), or in "listening on ADDR:PORT".
@@ -138,6 +148,8 @@ struct RunningHost {
     let port: Int
     let listeningAt: Double
     let log: String
+    /// The admin port, when it was asked for.
+    var adminPort: Int? = nil
 
     var pid: Int32 { process.pid }
 

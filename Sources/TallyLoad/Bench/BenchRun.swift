@@ -5,6 +5,8 @@ final class BenchRun {
     let hosts: [BenchHost]
     let progress: (String) -> Void
     var reports: [HostReport]
+    /// Every round of the PostgreSQL measures (`--store`), this binary's.
+    var postgresRuns: [LoadFigures] = []
     var turn = 0
     /// Each host's keep-alive rate at the paced run's connection count, in the current round.
     var maxima: [Double]
@@ -56,7 +58,9 @@ final class BenchRun {
     func load(round: Int) throws(BenchError) {
         var modes = configuration.keepAlive.flatMap { keepAlive in configuration.connections.map { (keepAlive, $0) } }
         let pacedFrom = (true, pacedConnections)
-        if configuration.measures.contains(.paced), !modes.contains(where: { $0 == pacedFrom }) { modes.append(pacedFrom) }
+        // The SQLite host's keep-alive run at the most connections is also what a PostgreSQL host is compared with.
+        let needsPacedFrom = configuration.measures.contains(.paced) || configuration.store != nil
+        if needsPacedFrom, !modes.contains(where: { $0 == pacedFrom }) { modes.append(pacedFrom) }
         for (keepAlive, connections) in modes where configuration.measures.contains(.load) || (keepAlive, connections) == pacedFrom {
             try each { index, host throws(BenchError) in
                 progress("\(host.label): \(keepAlive ? "keep-alive" : "new connection") ×\(connections), round \(round + 1)")

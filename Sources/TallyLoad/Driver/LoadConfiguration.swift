@@ -2,6 +2,9 @@
 public struct LoadConfiguration: Sendable {
     /// The host's activation port on 127.0.0.1.
     public var port: Int
+    /// More hosts driven together with the first, on ports of 127.0.0.1: connection `i` goes to
+    /// `([port] + otherPorts)[i % count]`, so the connections are shared out evenly.
+    public var otherPorts: [Int] = []
     /// Concurrent connections, each with at most one request in flight.
     public var connections: Int
     /// The request; its `keepAlive` decides between one connection per request and kept-alive connections.
@@ -18,13 +21,19 @@ public struct LoadConfiguration: Sendable {
     public var responseTimeout: Double
 
     public init(port: Int, connections: Int, template: ActivationRequestTemplate, duration: Double, requestLimit: Int? = nil,
-                rate: Double? = nil, responseTimeout: Double = 10) {
+                rate: Double? = nil, responseTimeout: Double = 10, otherPorts: [Int] = []) {
         self.port = port
+        self.otherPorts = otherPorts
         self.connections = connections
         self.template = template
         self.duration = duration
         self.requestLimit = requestLimit
         self.rate = rate
         self.responseTimeout = responseTimeout
+    }
+
+    /// The port connection `index` talks to.
+    func port(ofConnection index: Int) -> Int {
+        otherPorts.isEmpty ? port : ([port] + otherPorts)[index % (otherPorts.count + 1)]
     }
 }

@@ -18,7 +18,7 @@ extension LoadRun {
         connection.received = 0
         connection.state = .sending
         if connection.fd < 0 {
-            guard open(connection) else {
+            guard open(connection, port: configuration.port(ofConnection: index)) else {
                 fail(index, "connect")
                 return
             }
@@ -31,14 +31,14 @@ extension LoadRun {
     }
 
     /// A non-blocking socket connecting to the host; `state` is `.connecting` unless it connected at once.
-    func open(_ connection: LoadConnection) -> Bool {
+    func open(_ connection: LoadConnection, port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(configuration.port).bigEndian)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }

@@ -29,6 +29,24 @@ extension BenchReport {
                     + "format \(LoadFigures.describe(run.formats)); count check \(run.countCheck)")
             }
         }
+        if let postgres {
+            lines.append("")
+            lines.append("PostgreSQL store \(postgres.store) (emptied before each set of hosts), this binary:")
+            let width = max(40, postgres.rows.map { $0.measure.count + $0.unit.count + 3 }.max() ?? 40)
+            for row in postgres.rows {
+                let value = row.values.first.flatMap { $0 }.map { row.unit.isEmpty ? String(format: "%.2f", $0) : Self.format($0, unit: row.unit) } ?? "-"
+                lines.append((row.measure + (row.unit.isEmpty ? "" : ", \(row.unit)")).padding(toLength: width, withPad: " ", startingAt: 0)
+                    + value.leftPadded(12))
+            }
+            for run in [postgres.one, postgres.two, postgres.paced].compactMap({ $0 }) {
+                lines.append("this \(run.label): results \(LoadFigures.describe(run.results)); HTTP \(LoadFigures.describe(run.statuses)); "
+                    + "count check \(run.countCheck)")
+            }
+            lines.append("""
+                Round trips are the hosts' tally_store_round_trips_total (/metrics, read just before and just after the load): \
+                every flush of bytes to PostgreSQL, one per query, session startups included, ÷ grants.
+                """)
+        }
         for host in hosts {
             guard let profile = host.profile else { continue }
             lines.append("\(host.label) profile (\(profile.samples) samples), top leaf symbols: "

@@ -15,8 +15,11 @@ public struct BenchReport: Sendable, Codable, Equatable {
     public var rows: [BenchRow]
     /// Every problem of every host; a run with any is not to be trusted.
     public var problems: [String]
+    /// This binary on a PostgreSQL store (`--store`).
+    public var postgres: PostgresFigures?
 
-    public init(cores: Int, signing: [Double], secondsPerMode: Double, rounds: Int, workDirectory: String?, hosts: [HostReport]) {
+    public init(cores: Int, signing: [Double], secondsPerMode: Double, rounds: Int, workDirectory: String?, hosts: [HostReport],
+                postgres: PostgresFigures? = nil) {
         self.cores = cores
         self.signing = signing
         signaturesPerSecondOneCore = signing.max() ?? 0
@@ -25,7 +28,8 @@ public struct BenchReport: Sendable, Codable, Equatable {
         self.workDirectory = workDirectory
         self.hosts = hosts
         rows = []
-        problems = hosts.flatMap(\.problems)
+        self.postgres = postgres
+        problems = hosts.flatMap(\.problems) + (postgres?.problems ?? [])
         rows = BenchRow.rows(of: self)
     }
 }

@@ -45,9 +45,15 @@ public struct LoadFigures: Sendable, Codable, Equatable {
     public var unreadable: Int
     /// "ok" when the grants' counts were exactly known+1 … known+grants, else what was wrong.
     public var countCheck: String
+    /// On a PostgreSQL store (`tally bench --store`): the hosts driven together (the connections shared out among
+    /// them; CPU, bytes and calls are their sums), and the store's round trips during the load ÷ grants, from each
+    /// host's `tally_store_round_trips_total` read just before and just after the load.
+    public var hosts: Int? = nil
+    public var storeRoundTripsPerGrant: Double? = nil
 
     public var label: String {
-        mode + " ×\(connections)" + (pacedRate.map { " paced at \(Int($0.rounded()))/s" } ?? "")
+        (hosts.map { $0 == 1 ? "PostgreSQL, one host, " : "PostgreSQL, \($0) hosts together, " } ?? "")
+            + mode + " ×\(connections)" + (pacedRate.map { " paced at \(Int($0.rounded()))/s" } ?? "")
     }
 
     /// Everything that makes the run's figures suspect, empty when none.
@@ -84,6 +90,7 @@ public struct LoadFigures: Sendable, Codable, Equatable {
         ]
         for figure in figures { result[keyPath: figure] = middle(runs.map { $0[keyPath: figure] }) }
         result.pacedRate = runs.compactMap(\.pacedRate).isEmpty ? nil : middle(runs.compactMap(\.pacedRate))
+        result.storeRoundTripsPerGrant = runs.compactMap(\.storeRoundTripsPerGrant).isEmpty ? nil : middle(runs.compactMap(\.storeRoundTripsPerGrant))
         result.hostRSSKilobytesAfterLoad = Int(middle(runs.map { Double($0.hostRSSKilobytesAfterLoad) }))
         result.hostPeakRSSKilobytes = Int(middle(runs.map { Double($0.hostPeakRSSKilobytes) }))
         result.answers = runs.reduce(0) { $0 + $1.answers }

@@ -95,6 +95,9 @@ public final class PostgresHostStore: HostStore {
 
     public func close() async throws { await pool.close() }
 
+    /// Round trips to PostgreSQL of every session so far (``PostgresRoundTrips``).
+    public var roundTrips: Int? { pool.roundTrips.total }
+
     /// The database's time now.
     public func databaseTime() async throws -> Date {
         try await pool.withSession("read the database's clock") { [logger] session in

@@ -22,6 +22,8 @@ final class PostgresSessionPool: Sendable {
     /// The tasks of bounded calls run on a queue of the store's own, never on the cooperative pool: a process whose
     /// pool threads are busy (a test with blocking sockets, an embedding application) still has its store answer.
     private let executor = DispatchTaskExecutor(label: "tally.store.postgres", concurrent: true)
+    /// Every round trip of every session, for `/metrics` and `tally bench`.
+    let roundTrips = PostgresRoundTrips()
 
     private struct PoolState {
         var idle: [PostgresConnection] = []
@@ -99,14 +101,20 @@ final class PostgresSessionPool: Sendable {
     /// Runs `body` or gives up after `limit`, closing the session so the body's pending query fails. The caller
     /// never waits past the deadline, not even for a body that does not end when its session closes: the work runs
     /// in a task of its own, cancelled and left to finish by itself.
-    func bounded<T: Sendable>(_ limit: Duration, session: PostgresConnection?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    ///
+    /// `late` gets a value that came after the caller gave up (a session that connected too late, to be closed).
+    func bounded<T: Sendable>(_ limit: Duration, session: PostgresConnection?, late: (@Sendable (T) -> Void)? = nil,
+                              _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let executor = executor
         let outcome = FirstOutcome<T>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 outcome.start(continuation)
                 let work = Task(executorPreference: executor) {
-                    do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
+                    do {
+                        let value = try await body()
+                        if !outcome.finish(.success(value)) { late?(value) }
+                    } catch { outcome.finish(.failure(error)) }
                 }
                 let timer = Task(executorPreference: executor) {
                     try? await Task.sleep(for: limit)
@@ -147,8 +155,11 @@ final class PostgresSessionPool: Sendable {
                 do {
                     let connection = connectionConfiguration
                     let logger = logger
-                    return try await bounded(min(deadline, configuration.connectTimeout), session: nil) {
-                        try await PostgresConnection.connect(configuration: connection, id: id, logger: logger)
+                    let (host, port, trips) = (configuration.url.host, configuration.url.port, roundTrips)
+                    return try await bounded(min(deadline, configuration.connectTimeout), session: nil, late: { session in
+                        let _: EventLoopFuture<Void> = session.close()
+                    }) {
+                        try await Self.connect(host: host, port: port, configuration: connection, roundTrips: trips, id: id, logger: logger)
                     }
                 } catch {
                     released(slot: true)
@@ -195,6 +206,28 @@ final class PostgresSessionPool: Sendable {
             remove()?.resume()
         }
         try Task.checkCancellation()
+    }
+
+    /// A session over a socket of our own making, so that ``PostgresRoundTrips`` counts its flushes; otherwise as
+    /// PostgresNIO connects (its event loops, the configuration's connect timeout, TLS and startup parameters).
+    private static func connect(host: String, port: Int, configuration: PostgresConnection.Configuration, roundTrips: PostgresRoundTrips,
+                                id: Int, logger: Logger) async throws -> PostgresConnection {
+        let channel = try await ClientBootstrap(group: PostgresConnection.defaultEventLoopGroup)
+            .connectTimeout(configuration.options.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(roundTrips.handler()) }
+            }
+            .connect(host: host, port: port).get()
+        var established = PostgresConnection.Configuration(establishedChannel: channel, tls: configuration.tls, username: configuration.username,
+                                                           password: configuration.password, database: configuration.database)
+        established.options = configuration.options
+        do {
+            return try await PostgresConnection.connect(on: channel.eventLoop, configuration: established, id: id, logger: logger)
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
     }
 
     private func release(_ session: PostgresConnection, healthy: Bool) {

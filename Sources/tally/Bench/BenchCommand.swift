@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TallyCore
 import TallyLoad
+import TallyStore
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,6 +31,16 @@ struct BenchCommand: ParsableCommand {
               known clients            host fill's time; exec to listening; exec to the first grant whose count is exactly
                                        the known clients plus every counted request so far; RSS then
 
+            With --store postgresql://USER@HOST:PORT/DB (the password from PGPASSWORD or ~/.pgpass), each round also runs \
+            this binary on that PostgreSQL database, right after its SQLite host's keep-alive run at the most connections: \
+            one host at those connections (÷ the SQLite host: target ≥ 0.5), two hosts sharing the store driven together \
+            over the same connections, half each (÷ one host: target ≥ 0.9), and one host paced at --paced of its own \
+            maximum (p99: target < 10 ms). Round trips to PostgreSQL per activation come from each host's \
+            tally_store_round_trips_total on /metrics (admin port on 127.0.0.1), read just before and after the load: \
+            every flush of a query to the server, session startups included. THE BENCH OWNS THAT DATABASE: before each \
+            set of hosts it drops the schema `public` with everything in it and makes it again, then copies the template's \
+            clients in (host store migrate). Give it a database of its own, never a site's.
+
             Any request without an answer, non-grant answer or wrong count is listed under PROBLEMS and the exit status is 1.
             """
     )
@@ -46,11 +57,16 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Keep the hosts' state afterwards.") var keep = false
     @Option(help: "host serve --threads for every host (default: each host's own default).") var hostThreads: Int?
     @Option(help: "NAME=VALUE: `tally host set NAME VALUE` on this binary's host only; repeatable.") var hostSetting: [String] = []
+    @Option(help: "A PostgreSQL database of the bench's own, postgresql://USER@HOST:PORT/DB: also measure this binary on it. Its schema public is DROPPED and made again before each set of hosts.")
+    var store: String?
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         try Output.run(json: output.json) {
-            let report = try Bench(benchConfiguration()).run { line in
+            let configuration = try benchConfiguration()
+            // Before anything is set up: an unreachable store is said at once.
+            try configuration.emptyStore?()
+            let report = try Bench(configuration).run { line in
                 FileHandle.standardError.write(Data(("bench: " + line + "\n").utf8))
             }
             Output.emit(report, json: output.json) { report.text }
@@ -107,6 +123,30 @@ struct BenchCommand: ParsableCommand {
             }
             return (String(setting[..<equals]), String(setting[setting.index(after: equals)...]))
         }
+        if let store {
+            let url = try PostgresStoreURL(parsing: store)
+            configuration.store = url.description
+            configuration.emptyStore = {
+                do {
+                    try Self.blocking { try await PostgresScratchSchema.empty(url) }
+                } catch let error as TallyError {
+                    throw TallyError(error.code, "--store \(url): \(error.message)", remedy: error.remedy)
+                }
+            }
+        }
         return configuration
+    }
+
+    /// Runs async work to its end from the bench's synchronous code.
+    static func blocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+        final class Outcome: @unchecked Sendable { var error: (any Error)? }
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do { try await body() } catch { outcome.error = error }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error { throw error }
     }
 }

@@ -1,0 +1,138 @@
+import Foundation
+import PostgresNIO
+import TallyCore
+
+/// A batch's writes in one statement (one round trip inside the deciders' lock), as data-modifying CTEs: the
+/// 12290 events, clients, sightings, fingerprints, machines per day, new machines, request totals and the host's
+/// last answer. Each CTE writes a table of its own and none reads what another writes (they share one snapshot),
+/// so this is the same as the statements one after the other; the clone candidates' select reads the
+/// fingerprints table and the written rows, as before.
+extension PostgresHostStore {
+    struct BatchWritten {
+        var seqs: [Int64]
+        var candidates: [CloneCandidate]
+    }
+
+    func writeBatch(_ rows: [LogRow], counts: BatchCounts, session: PostgresConnection) async throws -> BatchWritten {
+        let time = rows[0].time.timeIntervalSince1970
+        let day = CountWindow.day(of: rows[0].time)
+        // Events.
+        let results = rows.map { Int64($0.result.rawValue) }
+        let fields = rows.map { row -> String in
+            var fields = row.fields
+            fields["host"] = configuration.hostID
+            return String(decoding: JSONObjectWriter.object(fields), as: UTF8.self)
+        }
+        // Clients (one per CMID and SKU, requests summed) and sightings, of the counted rows.
+        let counted = rows.filter { $0.counted && $0.productClass != nil }
+        struct Client { var row: LogRow; var requests: Int64; var ticketExpires: Double? }
+        var clientOrder: [String] = []
+        var clients: [String: Client] = [:]
+        for row in counted {
+            let key = row.cmid + "\u{0}" + row.sku
+            if var client = clients[key] {
+                client.requests += 1
+                client.ticketExpires = row.ticketExpires?.timeIntervalSince1970 ?? client.ticketExpires
+                client.row = row
+                clients[key] = client
+            } else {
+                clientOrder.append(key)
+                clients[key] = Client(row: row, requests: 1, ticketExpires: row.ticketExpires?.timeIntervalSince1970)
+            }
+        }
+        let list = clientOrder.compactMap { clients[$0] }
+        let sightings = Array(Set(counted.map { [$0.sku, $0.cmid, $0.productClass ?? ""] }))
+        // Fingerprints of the counted rows; a CMID with several is a clone candidate.
+        var fingerprintOrder: [String] = []
+        var latest: [String: LogRow] = [:]
+        var seen: [String: [String]] = [:]
+        for row in counted {
+            let key = row.cmid + "\u{0}" + row.fingerprint
+            if latest[key] == nil { fingerprintOrder.append(key) }
+            latest[key] = row
+            if !(seen[row.cmid]?.contains(row.fingerprint) ?? false) { seen[row.cmid, default: []].append(row.fingerprint) }
+        }
+        let prints = fingerprintOrder.compactMap { latest[$0] }
+        let cmids = Array(seen.keys)
+        // Machines per day.
+        var dayClasses: [String] = [], days: [Int64] = [], changes: [Int64] = []
+        for (productClass, byDay) in counts.deltas {
+            for (changedDay, delta) in byDay where delta != 0 {
+                dayClasses.append(productClass)
+                days.append(Int64(changedDay))
+                changes.append(Int64(delta))
+            }
+        }
+        // New machines per address block.
+        let ledger = counts.newMachines
+        let blocks = Array(Set(ledger.admitted.keys).union(ledger.refused))
+        // Request totals.
+        var totals: [Int64: Int64] = [:]
+        for row in rows { totals[Int64(row.result.rawValue), default: 0] += 1 }
+
+        var seqs: [Int64] = []
+        var several: [String] = []
+        for try await (kind, value) in try await session.query("""
+            WITH inserted_events AS (
+                INSERT INTO events (event_id, time, result, fields, host_id)
+                SELECT 12290, \(time), r, f, \(configuration.hostID) FROM unnest(\(results)::bigint[], \(fields)::text[]) WITH ORDINALITY AS t(r, f, n) ORDER BY n
+                RETURNING seq),
+            written_clients AS (
+                INSERT INTO clients (cmid, sku, class, fingerprint, machine, first_seen, last_seen, last_day, last_result, requests, ticket_expires, license_status)
+                SELECT c, s, k, f, m, \(time), \(time), \(day), r, q, NULLIF(x, 'NaN'), l
+                FROM unnest(\(list.map(\.row.cmid))::text[], \(list.map(\.row.sku))::text[], \(list.map { $0.row.productClass ?? "" })::text[],
+                            \(list.map(\.row.fingerprint))::text[], \(list.map(\.row.machine))::text[], \(list.map { Int64($0.row.result.rawValue) })::bigint[],
+                            \(list.map(\.requests))::bigint[], \(list.map { $0.ticketExpires ?? .nan })::float8[], \(list.map(\.row.clientLicenseStatus))::text[])
+                    AS t(c, s, k, f, m, r, q, x, l)
+                ON CONFLICT (cmid, sku) DO UPDATE SET class = excluded.class, fingerprint = excluded.fingerprint, machine = excluded.machine,
+                    last_seen = excluded.last_seen, last_day = GREATEST(clients.last_day, excluded.last_day), last_result = excluded.last_result,
+                    requests = clients.requests + excluded.requests, ticket_expires = COALESCE(excluded.ticket_expires, clients.ticket_expires),
+                    license_status = excluded.license_status
+                RETURNING 1),
+            written_sightings AS (
+                INSERT INTO sightings (day, sku, cmid, class)
+                SELECT \(day), s, c, k FROM unnest(\(sightings.map { $0[0] })::text[], \(sightings.map { $0[1] })::text[], \(sightings.map { $0[2] })::text[]) AS t(s, c, k)
+                ON CONFLICT DO NOTHING
+                RETURNING 1),
+            written_fingerprints AS (
+                INSERT INTO fingerprints (cmid, fingerprint, machine, last_day)
+                SELECT c, f, m, \(day) FROM unnest(\(prints.map(\.cmid))::text[], \(prints.map(\.fingerprint))::text[], \(prints.map(\.machine))::text[]) AS t(c, f, m)
+                ON CONFLICT (cmid, fingerprint) DO UPDATE SET machine = excluded.machine, last_day = GREATEST(fingerprints.last_day, excluded.last_day)
+                RETURNING cmid, fingerprint),
+            written_days AS (
+                INSERT INTO machine_days (class, day, machines)
+                SELECT k, d, m FROM unnest(\(dayClasses)::text[], \(days)::bigint[], \(changes)::bigint[]) AS t(k, d, m)
+                ON CONFLICT (class, day) DO UPDATE SET machines = machine_days.machines + excluded.machines
+                RETURNING 1),
+            written_ledger AS (
+                INSERT INTO new_machines (day, block, machines, refused)
+                SELECT \(ledger.day), b, m, r FROM unnest(\(blocks.map(\.description))::text[], \(blocks.map { Int64(ledger.admitted[$0] ?? 0) })::bigint[],
+                                                        \(blocks.map { ledger.refused.contains($0) })::bool[]) AS t(b, m, r)
+                ON CONFLICT (day, block) DO UPDATE SET machines = new_machines.machines + excluded.machines, refused = new_machines.refused OR excluded.refused
+                RETURNING 1),
+            written_totals AS (
+                INSERT INTO request_totals (result, requests) SELECT r, n FROM unnest(\(Array(totals.keys))::bigint[], \(Array(totals.values))::bigint[]) AS t(r, n)
+                ON CONFLICT (result) DO UPDATE SET requests = request_totals.requests + excluded.requests
+                RETURNING 1),
+            written_host AS (
+                UPDATE hosts SET last_answer = \(time) WHERE host_id = \(configuration.hostID) RETURNING 1)
+            SELECT 'seq', seq::text FROM inserted_events
+            UNION ALL
+            SELECT 'several', cmid FROM (
+                SELECT cmid, fingerprint FROM fingerprints WHERE cmid = ANY(\(cmids)::text[])
+                UNION SELECT cmid, fingerprint FROM written_fingerprints) AS f
+            GROUP BY cmid HAVING COUNT(*) > 1
+            """, logger: logger).decode((String, String).self) {
+            if kind == "seq", let seq = Int64(value) { seqs.append(seq) } else if kind == "several" { several.append(value) }
+        }
+        guard seqs.count == rows.count else {
+            throw TallyError(.storeUnavailable, "the store returned \(seqs.count) sequence numbers for \(rows.count) events")
+        }
+        // A machine per day can only come down to zero with a negative change (a machine moved to a later day).
+        if changes.contains(where: { $0 < 0 }) {
+            try await session.query("DELETE FROM machine_days WHERE machines = 0 AND class = ANY(\(Array(Set(dayClasses)))::text[])", logger: logger)
+        }
+        let date = rows[0].time
+        return BatchWritten(seqs: seqs.sorted(), candidates: several.sorted().map { CloneCandidate(cmid: $0, day: day, time: date, fingerprints: seen[$0] ?? []) })
+    }
+}
