@@ -60,7 +60,7 @@ public protocol HostStore: AnyObject, Sendable {
     /// Reports each candidate that has several fingerprints in the count window and a fingerprint never
     /// reported, at most once a day per CMID: its 12300 event (made by `event`) is stored with the record of
     /// what was reported, in one transaction. Returns what was reported.
-    func reportClones(_ candidates: [CloneCandidate], event: @Sendable (CloneReport, Date) -> TallyEvent) async throws -> [CloneReport]
+    func reportClones(_ candidates: [CloneCandidate], event: @escaping @Sendable (CloneReport, Date) -> TallyEvent) async throws -> [CloneReport]
 
     /// Reported CMIDs that still have several fingerprints in the window, most recently reported first.
     func clonedImages(since firstDay: Int, limit: Int) async throws -> [ClonedImage]

@@ -45,7 +45,7 @@ final class FailingStore: HostStore, @unchecked Sendable {
     }
     func takeCloneCandidates() -> [CloneCandidate] { inner.takeCloneCandidates() }
     func cloneCandidatesArrive() async { await inner.cloneCandidatesArrive() }
-    func reportClones(_ candidates: [CloneCandidate], event: @Sendable (CloneReport, Date) -> TallyEvent) async throws -> [CloneReport] {
+    func reportClones(_ candidates: [CloneCandidate], event: @escaping @Sendable (CloneReport, Date) -> TallyEvent) async throws -> [CloneReport] {
         try await inner.reportClones(candidates, event: event)
     }
     func clonedImages(since firstDay: Int, limit: Int) async throws -> [ClonedImage] { try await inner.clonedImages(since: firstDay, limit: limit) }

@@ -76,7 +76,8 @@ public struct UsageReportWriter: Sendable {
                            busiest: $0.busiest.reduce(0) { $0 + $1.machines })
         }
         let iss = certificate.claims.sub
-        func claims(seq: Int, prv: String, from: Int = first, site: String? = nil, hosts: [String]? = nil) -> UsageReportClaims {
+        // The claims of report `seq` after `prv`, from day `from` on (the chain's lock may move the start).
+        let claims = { @Sendable (seq: Int, prv: String, from: Int, site: String?, hosts: [String]?) -> UsageReportClaims in
             let from = UsageReportWriter.text(day: from)
             return UsageReportClaims(iss: iss, from: from, to: UsageReportWriter.text(day: last), usage: usage.filter { $0.day >= from }, seq: seq,
                                      prv: prv, iat: now, new: newMachines.filter { $0.day >= from }, site: site, hosts: hosts)
@@ -87,7 +88,7 @@ public struct UsageReportWriter: Sendable {
                 var from = first
                 if continuing, let to = end.to { from = max(first, try Self.day(to) + 1) }
                 guard from <= last else { return nil }
-                let compact = try VerifiedUsageReport.issue(claims(seq: end.seq + 1, prv: end.hash, from: from, site: end.site, hosts: end.hosts),
+                let compact = try VerifiedUsageReport.issue(claims(end.seq + 1, end.hash, from, end.site, end.hosts),
                                                             hostKey: key.privateKey, certificate: certificate)
                 return SiteReport(seq: end.seq + 1, report: compact, hash: VerifiedUsageReport.hash(compact),
                                   to: UsageReportWriter.text(day: last), host: iss)
@@ -97,7 +98,7 @@ public struct UsageReportWriter: Sendable {
         }
         return try directory.withLock {
             let previous = try chain()
-            let claims = claims(seq: previous.seq + 1, prv: previous.hash)
+            let claims = claims(previous.seq + 1, previous.hash, first, nil, nil)
             let compact = try VerifiedUsageReport.issue(claims, hostKey: key.privateKey, certificate: certificate)
             try keep(compact, seq: claims.seq, in: Self.reportsFolder)
             try directory.writeJSON(Chain(seq: claims.seq, hash: VerifiedUsageReport.hash(compact), to: claims.to), to: Self.chainFile)

@@ -8,7 +8,7 @@ public protocol SiteReportChain: Sendable {
     /// Appends the site's next report: reads the chain's end, calls `sign` with it, and stores what `sign` returns,
     /// one host at a time (a second host waits, then extends the report the first one made). Nothing is stored
     /// when `sign` throws or returns `nil` (nothing left to report: `nil` is returned).
-    func append(_ sign: (SiteReportChainEnd) throws -> SiteReport?) async throws -> SiteReport?
+    func append(_ sign: @escaping @Sendable (SiteReportChainEnd) throws -> SiteReport?) async throws -> SiteReport?
 
     /// The chain's end: the last report's number, hash and last day (`seq` 0 before the first).
     func end() async throws -> SiteReportChainEnd

@@ -8,11 +8,11 @@ import TallyCore
 /// maintenance advisory lock, in one transaction with the record of what it reported, so two hosts never
 /// report the same fingerprints and a CMID is reported at most once a day.
 extension PostgresHostStore {
-    public func reportClones(_ candidates: [CloneCandidate], event: @Sendable (CloneReport, Date) -> TallyEvent) async throws -> [CloneReport] {
+    public func reportClones(_ candidates: [CloneCandidate], event: @escaping @Sendable (CloneReport, Date) -> TallyEvent) async throws -> [CloneReport] {
         var reports: [CloneReport] = []
         for candidate in candidates {
             // Not under the request deadline (maintenance, off the activation path): statement_timeout bounds it.
-            let report = try await pool.withSessionInPlace("record a cloned image") { session -> CloneReport? in
+            let report = try await pool.withMaintenanceSession("record a cloned image") { [self] session -> CloneReport? in
                 try await session.query("BEGIN", logger: self.logger)
                 do {
                     let made = try await self.report(candidate, event: event, session: session)

@@ -7,7 +7,7 @@ import TallyCore
 /// lock, so with several hosts one sweeps at a time.
 extension PostgresHostStore {
     public func deleteEvents(before cutoff: Date) async throws -> Int {
-        try await pool.withSessionInPlace("delete old events") { session in
+        try await pool.withMaintenanceSession("delete old events") { [self] session in
             try await session.query("BEGIN", logger: logger)
             do {
                 try await PostgresHostStore.takeMaintenanceLock(session, logger: logger)
@@ -27,7 +27,7 @@ extension PostgresHostStore {
     }
 
     public func deleteClients(before day: Int) async throws -> Int {
-        try await pool.withSessionInPlace("delete old clients") { session in
+        try await pool.withMaintenanceSession("delete old clients") { [self] session in
             try await session.query("BEGIN", logger: logger)
             do {
                 try await PostgresHostStore.takeMaintenanceLock(session, logger: logger)
@@ -58,7 +58,7 @@ extension PostgresHostStore {
     }
 
     public func tableCounts() async throws -> TableCounts {
-        try await pool.withSessionInPlace("count rows") { session in
+        try await pool.withMaintenanceSession("count rows") { [self] session in
             var counts: TableCounts = [:]
             for table in ["clients", "sightings", "fingerprints", "machine_days", "request_totals", "events"] {
                 for try await count in try await session.query(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(table)"), logger: logger).decode(Int64.self) {

@@ -84,8 +84,15 @@ final class PostgresSessionPool: Sendable {
         }
     }
 
-    /// Runs `body` on a session, bounded by the sessions' `statement_timeout` only (maintenance work that is off
-    /// the activation path); connecting is bounded by the deadline as always.
+    /// Runs `body` on a session for maintenance off the activation path: within the configuration's
+    /// `maintenanceDeadline` (each statement bounded by `statement_timeout`), after which the session is closed and
+    /// the caller given an error, whatever the body still waits for.
+    func withMaintenanceSession<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await withSession(what, deadline: configuration.maintenanceDeadline, body)
+    }
+
+    /// Runs `body` on a session, bounded by the sessions' `statement_timeout` only (copying a store into this one,
+    /// which may take long); connecting is bounded by the deadline as always.
     func withSessionInPlace<T>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         let session = try await acquire(what, deadline: configuration.deadline)
         do {

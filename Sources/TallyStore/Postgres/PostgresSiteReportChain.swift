@@ -12,8 +12,8 @@ struct PostgresSiteReportChain: SiteReportChain {
     let hostID: String
     let logger: Logger
 
-    func append(_ sign: (SiteReportChainEnd) throws -> SiteReport?) async throws -> SiteReport? {
-        try await pool.withSessionInPlace("append the site's usage report") { session in
+    func append(_ sign: @escaping @Sendable (SiteReportChainEnd) throws -> SiteReport?) async throws -> SiteReport? {
+        try await pool.withMaintenanceSession("append the site's usage report") { session in
             try await session.query("BEGIN", logger: logger)
             do {
                 try await PostgresHostStore.takeMaintenanceLock(session, logger: logger)
@@ -35,7 +35,7 @@ struct PostgresSiteReportChain: SiteReportChain {
     }
 
     func end() async throws -> SiteReportChainEnd {
-        try await pool.withSessionInPlace("read the site's report chain") { session in try await end(session) }
+        try await pool.withMaintenanceSession("read the site's report chain") { session in try await end(session) }
     }
 
     private func end(_ session: PostgresConnection) async throws -> SiteReportChainEnd {
@@ -59,7 +59,7 @@ struct PostgresSiteReportChain: SiteReportChain {
     }
 
     func unacknowledged() async throws -> [SiteReport] {
-        try await pool.withSessionInPlace("read the site's unacknowledged reports") { session in
+        try await pool.withMaintenanceSession("read the site's unacknowledged reports") { session in
             var reports: [SiteReport] = []
             for try await (seq, report, hash, to, host) in try await session.query("""
                 SELECT seq, report, hash, period_to, host_id FROM usage_reports
@@ -72,7 +72,7 @@ struct PostgresSiteReportChain: SiteReportChain {
     }
 
     func receipts() async throws -> [Int: String] {
-        try await pool.withSessionInPlace("read the site's report receipts") { session in
+        try await pool.withMaintenanceSession("read the site's report receipts") { session in
             var receipts: [Int: String] = [:]
             for try await (seq, receipt) in try await session.query("SELECT seq, receipt FROM usage_reports WHERE receipt IS NOT NULL",
                                                                     logger: logger).decode((Int, String).self) {
@@ -83,7 +83,7 @@ struct PostgresSiteReportChain: SiteReportChain {
     }
 
     func keepReceipt(_ receipt: String, seq: Int) async throws {
-        try await pool.withSessionInPlace("keep the report receipt") { session in
+        try await pool.withMaintenanceSession("keep the report receipt") { session in
             _ = try await session.query("UPDATE usage_reports SET receipt = \(receipt) WHERE seq = \(seq)", logger: logger)
         }
     }

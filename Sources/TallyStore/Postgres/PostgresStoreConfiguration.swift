@@ -32,6 +32,10 @@ public struct PostgresStoreConfiguration: Sendable {
     /// (503) and its session closed: a PostgreSQL that accepts and then hangs. Longer than the connect timeout, so a
     /// busy machine's slow batch is not refused.
     public var deadline: Duration = .seconds(3)
+    /// How long maintenance off the activation path (retention, clone reports, the report chain) may hold a session
+    /// before the caller gives up and the session is closed: several statements, each bounded by `statement_timeout`.
+    /// A caller is never left waiting on a session that stopped answering.
+    public var maintenanceDeadline: Duration = .seconds(60)
     /// `statement_timeout` of every session.
     public var statementTimeout: Duration = .seconds(5)
     /// `lock_timeout` of every session.

@@ -16,7 +16,7 @@ extension SQLiteHostStore {
     /// Fingerprints of one CMID marked reported by one event at most; more wait for a later day.
     static let clonesMarkedPerReport = 10_000
 
-    public func reportClones(_ candidates: [CloneCandidate], event: @Sendable (CloneReport, Date) -> TallyEvent) async throws -> [CloneReport] {
+    public func reportClones(_ candidates: [CloneCandidate], event: @escaping @Sendable (CloneReport, Date) -> TallyEvent) async throws -> [CloneReport] {
         var reports: [CloneReport] = []
         for candidate in candidates {
             do {
