@@ -105,7 +105,12 @@ public final class HostRuntime: Sendable {
                 logger.info("store opened", metadata: ["path": "\(sqlite.path)", "journal": "wal", "synchronous": "\(synchronous)"])
             }
             let retention = EventRetention(store: store!, directory: directory, clock: clock, logger: logger)
-            try await retention.sweep()
+            do {
+                try await retention.sweep()
+            } catch {
+                // The service sweeps again later; a store that cannot be swept now still serves (or answers 503).
+                logger.warning("could not delete old events and clients at start", metadata: ["error": "\(error)"])
+            }
             let state = try ActivationState(settings: settings, key: identity.signingKey(), certificate: try certificateRead.get())
             let metrics = HostMetrics(hostID: info.hostID)
             let pipeline = CommitPipeline(store: store!, state: state, clock: clock, logger: logger, observer: metrics)

@@ -1,5 +1,4 @@
 import NIOCore
-import Synchronization
 
 /// Round trips to PostgreSQL, counted on the sockets of every session: each flush of bytes towards the server.
 ///
@@ -9,14 +8,14 @@ import Synchronization
 /// closes (it waits for nothing; one per session closed). With TLS the handler sits below it and counts the
 /// flushes of the encrypted bytes, one per flush above.
 public final class PostgresRoundTrips: Sendable {
-    private let count = Atomic<Int>(0)
+    private let count = LockedValue(0)
 
     public init() {}
 
     /// Round trips so far, of every session this store has opened.
-    public var total: Int { count.load(ordering: .relaxed) }
+    public var total: Int { count.withLock { $0 } }
 
-    func add() { count.add(1, ordering: .relaxed) }
+    func add() { count.withLock { $0 += 1 } }
 
     /// The handler that counts them, first in a session's channel (next to the socket).
     func handler() -> Counter { Counter(self) }

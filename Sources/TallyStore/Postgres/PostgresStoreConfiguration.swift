@@ -35,7 +35,7 @@ public struct PostgresStoreConfiguration: Sendable {
     /// How long maintenance off the activation path (retention, clone reports, the report chain) may hold a session
     /// before the caller gives up and the session is closed: several statements, each bounded by `statement_timeout`.
     /// A caller is never left waiting on a session that stopped answering.
-    public var maintenanceDeadline: Duration = .seconds(60)
+    public var maintenanceDeadline: Duration = .seconds(30)
     /// `statement_timeout` of every session.
     public var statementTimeout: Duration = .seconds(5)
     /// `lock_timeout` of every session.
