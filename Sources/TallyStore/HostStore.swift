@@ -96,6 +96,10 @@ public protocol HostStore: AnyObject, Sendable {
     /// host's own `report-chain.json` is the chain.
     var siteReportChain: (any SiteReportChain)? { get }
 
+    /// The host listens at `address` (its real port once bound): a store shared by several hosts lists it with
+    /// the site's hosts. Nothing for a store of one host.
+    func serving(at address: String) async throws
+
     /// Round trips to a database server so far (queries sent and answered, sessions' startups included), for
     /// `/metrics`; `nil` for a store in the process (SQLite), which makes none.
     var roundTrips: Int? { get }
@@ -104,4 +108,5 @@ public protocol HostStore: AnyObject, Sendable {
 extension HostStore {
     public var siteReportChain: (any SiteReportChain)? { nil }
     public var roundTrips: Int? { nil }
+    public func serving(at address: String) async throws {}
 }

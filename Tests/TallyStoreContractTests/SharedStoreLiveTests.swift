@@ -58,6 +58,8 @@ struct SharedStoreLiveTests {
         #expect(Set(events.compactMap { $0.event.fields["host"] }) == Set(ids))
         let shared = try #require(a.runtime.store as? PostgresHostStore)
         #expect(Set(try await shared.hosts().map(\.id)) == Set(ids))
+        // Each listed where it really listens, not the port 0 it was asked for.
+        #expect(Set(try await shared.hosts().map(\.address)) == Set([a, b].map { "127.0.0.1:\($0.port)" }))
         // `tally host status` of either host reads the shared count.
         let status = try await HostStatusReport.read(directory: other.directory)
         #expect(status.classes["client"]?.currentCount == 40)

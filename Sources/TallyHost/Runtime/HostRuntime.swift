@@ -118,6 +118,12 @@ public final class HostRuntime: Sendable {
             var limits = ConnectionLimits(settings: settings)
             limits.maxConnections = FileLimit.prepare(maxConnections: limits.maxConnections, logger: logger)
             server = try await HostServer.start(address: address, pipeline: pipeline, logger: logger, threads: options.threads, limits: limits)
+            // The site's list of hosts shows where this one really listens (a port of 0 asked is bound now).
+            do {
+                try await store!.serving(at: server!.address.description)
+            } catch {
+                logger.warning("could not record the host's address in the store", metadata: ["error": "\(error)"])
+            }
             // admin-listen left at its default gives way to a free port when the default is taken (a second host on
             // this machine); admin.json says where, and the command line reads it.
             let adminSource: AdminAddressSource = options.adminListen != nil ? .option

@@ -144,6 +144,12 @@ extension PostgresHostStore {
         }
     }
 
+    public func serving(at address: String) async throws {
+        try await pool.withSession("record the host's address") { [self] session in
+            _ = try await session.query("UPDATE hosts SET address = \(address) WHERE host_id = \(configuration.hostID)", logger: logger)
+        }
+    }
+
     /// The hosts that have used the store: id, address, when each started and last answered.
     public func hosts() async throws -> [StoreHost] {
         try await pool.withSession("list the hosts sharing the store") { session in
