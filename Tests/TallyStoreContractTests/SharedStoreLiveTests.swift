@@ -103,6 +103,29 @@ struct SharedStoreLiveTests {
         #expect(try AdminHTTP.request("/ready", port: host.adminPort).status == 200)
         await host.stop()
     }
+
+    @Test("a batch whose COMMIT ends with the session (the server ends it mid-COMMIT) is answered 503, never granted; the next batch is decided on what the database holds")
+    func commitLostWithTheSession() async throws {
+        let cluster = try PostgresCluster()
+        defer { cluster.stop() }
+        let host = try await LiveHost(settings: Self.settings(cluster))
+        #expect(try Self.post(host, LiveHost.Machine()).count == 1)
+        // A deferred trigger ends the session while it commits: the host cannot know whether the COMMIT took.
+        try cluster.psql("""
+            CREATE FUNCTION end_session_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;
+            CREATE CONSTRAINT TRIGGER end_session_at_commit AFTER INSERT ON events DEFERRABLE INITIALLY DEFERRED
+                FOR EACH ROW EXECUTE FUNCTION end_session_at_commit();
+            """)
+        let lost = try Self.post(host, LiveHost.Machine())
+        #expect(lost.status == 503 && lost.code == ResultCode.storeUnavailable.hex, "\(lost)")
+        try cluster.psql("DROP TRIGGER end_session_at_commit ON events")
+        // Served again on a new session, counted from what the database holds: the lost request is not in it.
+        let after = try Self.post(host, LiveHost.Machine())
+        #expect(after.status == 200 && after.count == 2, "\(after)")
+        #expect(try cluster.psql("SELECT COUNT(*) FROM events WHERE event_id = 12290") == "2")
+        await host.stop()
+    }
 }
 
 /// Results collected from several threads.
