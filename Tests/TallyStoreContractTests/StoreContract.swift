@@ -156,4 +156,27 @@ struct StoreContract {
         #expect(try await store.counts(now: now)["client"] == 1)
         try await store.close()
     }
+
+    /// Retention that deletes every event (a host idle longer than the retention): the next request is numbered
+    /// above every earlier one, so the index applies it, and after a restart the machine is counted once.
+    func retentionOfEveryEvent() async throws {
+        var store = try await open()
+        let old = now.addingTimeInterval(-40 * 86_400)
+        let before = try await store.decide([input("idle-1", at: old), input("idle-2", at: old), input("idle-3", at: old)],
+                                            context: context, now: old)
+        try await store.catchUp()
+        #expect(try await store.deleteEvents(before: now.addingTimeInterval(-86_400)) == 3)
+        #expect(try await store.eventCount() == 0)
+        let after = try await store.decide([input("back-1")], context: context, now: now)
+        #expect(after.map(\.decision.currentCount) == [1])
+        #expect(after[0].seq > before.map(\.seq).max() ?? 0)
+        try await store.close()
+        store = try await open()
+        #expect(try await store.counts(now: now)["client"] == 1)
+        #expect(try await store.clientCount() == 4)
+        #expect(try await store.eventCount() == 1)
+        let again = try await store.decide([input("back-1"), input("back-2")], context: context, now: now)
+        #expect(again.map(\.decision.currentCount) == [1, 2])
+        try await store.close()
+    }
 }

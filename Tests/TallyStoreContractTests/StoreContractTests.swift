@@ -34,6 +34,12 @@ struct StoreContractTests {
         try await StoreContract(kind, fixture: try ActivatedHost()).retention()
     }
 
+    @Test("after retention deleted every event, the next request is numbered on, applied, and counted once across a restart",
+          arguments: StoreKind.allCases)
+    func retentionOfEveryEvent(_ kind: StoreKind) async throws {
+        try await StoreContract(kind, fixture: try ActivatedHost()).retentionOfEveryEvent()
+    }
+
     @Test("new-machine budget: one address inventing CMIDs is counted up to its budget, refused after, reported once a day, across a restart",
           arguments: StoreKind.allCases)
     func newMachineBudget(_ kind: StoreKind) async throws {

@@ -135,6 +135,16 @@ public final class LegacyHostStore {
         try queue.close()
     }
 
+    /// What a Tally before the log's sequence floor left once its retention had deleted every event: an empty log
+    /// (migrated to version 4, no `seq_floor`) beside an index that has applied its old rows.
+    public static func emptyLogWithoutFloor(path: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "DELETE FROM events; DROP TABLE seq_floor; DELETE FROM grdb_migrations WHERE identifier = '5-seq-floor'")
+        }
+        try queue.close()
+    }
+
     /// The migration identifiers the file records.
     public static func appliedMigrations(path: String) throws -> [String] {
         let queue = try DatabaseQueue(path: path)

@@ -31,11 +31,8 @@ extension PostgresHostStore {
     private func decideAndWrite(_ batch: [ActivationInput], context: DecisionContext, now: Date, session: PostgresConnection) async throws
         -> (stored: [StoredDecision], candidates: [CloneCandidate]) {
         var databaseNow = now
-        for try await seconds in try await session.query("""
-            SELECT extract(epoch from now())::float8 FROM (SELECT pg_advisory_xact_lock(\(PostgresSchema.LockKey.deciders))::text AS held) AS locked
-            WHERE locked.held IS NOT NULL
-            """, logger: logger).decode(Double.self) {
-            databaseNow = Date(timeIntervalSince1970: seconds)
+        for try await row in try await session.execute(PostgresPrepared<DecidersLock>(DecidersLock.query()), logger: logger) {
+            databaseNow = Date(timeIntervalSince1970: try row.decode(Double.self))
         }
         let time = configuration.clock == .database ? databaseNow : now
         let today = CountWindow.day(of: time)
@@ -100,14 +97,9 @@ extension PostgresHostStore {
         var refused: Set<AddressBlock> = []
         let first = today - Intervals.countWindowDays + 1
         let cmids = Array(Set(keys.map(\.cmid)))
-        for try await (kind, text, other, number, flag) in try await session.query("""
-            SELECT 1, class, '', day::bigint, machines::bigint FROM machine_days WHERE day BETWEEN \(first) AND \(today) AND machines != 0
-            UNION ALL
-            SELECT 2, cmid, class, MAX(last_day)::bigint, 0::bigint FROM clients WHERE cmid = ANY(\(cmids)::text[]) GROUP BY cmid, class
-            UNION ALL
-            SELECT 3, block, '', machines::bigint, CASE WHEN refused THEN 1 ELSE 0 END::bigint FROM new_machines
-                WHERE day = \(today) AND block = ANY(\(Array(blocks))::text[])
-            """, logger: logger).decode((Int, String, String, Int, Int).self) {
+        let query = DecisionState.query(first: first, today: today, cmids: cmids, blocks: Array(blocks))
+        for try await row in try await session.execute(PostgresPrepared<DecisionState>(query), logger: logger) {
+            let (kind, text, other, number, flag) = try row.decode((Int, String, String, Int, Int).self)
             switch kind {
             case 1:
                 histogram[text, default: [:]][number] = flag
@@ -121,6 +113,36 @@ extension PostgresHostStore {
             }
         }
         return (histogram, looked, NewMachineLedger(day: today, admitted: admitted, refused: refused))
+    }
+
+    /// The deciders' advisory lock and the database's clock, in the batch's first statement.
+    enum DecidersLock: PostgresPreparedText {
+        static let name = "tally_deciders_lock"
+        static let sql = query().sql
+
+        static func query() -> PostgresQuery {
+            """
+            SELECT extract(epoch from now())::float8 FROM (SELECT pg_advisory_xact_lock(\(PostgresSchema.LockKey.deciders))::text AS held) AS locked
+            WHERE locked.held IS NOT NULL
+            """
+        }
+    }
+
+    /// What a batch's decisions read (see ``readState(today:keys:blocks:session:)``).
+    enum DecisionState: PostgresPreparedText {
+        static let name = "tally_decision_state"
+        static let sql = query(first: 0, today: 0, cmids: [], blocks: []).sql
+
+        static func query(first: Int, today: Int, cmids: [String], blocks: [String]) -> PostgresQuery {
+            """
+            SELECT 1, class, '', day::bigint, machines::bigint FROM machine_days WHERE day BETWEEN \(first) AND \(today) AND machines != 0
+            UNION ALL
+            SELECT 2, cmid, class, MAX(last_day)::bigint, 0::bigint FROM clients WHERE cmid = ANY(\(cmids)::text[]) GROUP BY cmid, class
+            UNION ALL
+            SELECT 3, block, '', machines::bigint, CASE WHEN refused THEN 1 ELSE 0 END::bigint FROM new_machines
+                WHERE day = \(today) AND block = ANY(\(blocks)::text[])
+            """
+        }
     }
 
     // MARK: Writes

@@ -48,12 +48,13 @@ struct LogRow: Sendable, Equatable {
         + "minutes_to_expiry, vm, address, counted, ticket_expires"
 
     static func insertStatement(_ db: Database) throws -> Statement {
-        try db.cachedStatement(sql: "INSERT INTO events (event_id, \(columns)) VALUES (12290, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        try db.cachedStatement(sql: "INSERT INTO events (seq, event_id, \(columns)) VALUES (?, 12290, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
     }
 
-    func insert(_ statement: Statement) throws {
+    /// Inserts the row as `seq` (see ``LogSequence``).
+    func insert(_ statement: Statement, seq: Int64) throws {
         try statement.execute(arguments: [
-            time.timeIntervalSince1970, Int64(result.rawValue), cmid, sku, productClass, fingerprint, machine, clientTime, licenseStatus,
+            seq, time.timeIntervalSince1970, Int64(result.rawValue), cmid, sku, productClass, fingerprint, machine, clientTime, licenseStatus,
             minCount, currentCount, minutesToExpiry.map { Int64($0) }, vm, address, counted, ticketExpires?.timeIntervalSince1970,
         ])
     }

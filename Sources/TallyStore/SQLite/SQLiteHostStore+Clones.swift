@@ -64,7 +64,7 @@ extension SQLiteHostStore {
                            arguments: [candidate.cmid, candidate.day])
             let made = CloneReport(image: ClonedImage(cmid: candidate.cmid, machines: Array(shown), machineCount: total),
                                    newFingerprints: new.map(\.fingerprint), newFingerprintCount: newCount)
-            try insert(event(made, candidate.time), db)
+            try insert(event(made, candidate.time), seq: try LogSequence.next(db), db)
             report = made
             return .commit
         }

@@ -31,14 +31,17 @@ extension SQLiteHostStore {
         seqs.reserveCapacity(batch.count)
         try db.inTransaction {
             let statement = try LogRow.insertStatement(db)
+            var seq = try LogSequence.next(db)
             for (input, decision) in zip(batch, decided.decisions) {
-                try LogRow(input: input, decision: decision, time: now).insert(statement)
-                seqs.append(db.lastInsertedRowID)
+                try LogRow(input: input, decision: decision, time: now).insert(statement, seq: seq)
+                seqs.append(seq)
+                seq += 1
             }
             for report in decided.changes.budgetReports {
                 try SQLiteHostStore.insert(NewMachineBudgetEvent.event(block: report.block, admitted: report.admitted,
                                                                      budget: context.policy.newMachineBudget, cmid: batch[report.position].request.cmid,
-                                                                     time: now), db)
+                                                                     time: now), seq: seq, db)
+                seq += 1
             }
             return .commit
         }

@@ -8,18 +8,22 @@ extension SQLiteHostStore {
     public func append(_ events: [TallyEvent]) async throws {
         do {
             try await log.write { db in
-                for event in events { try SQLiteHostStore.insert(event, db) }
+                var seq = try LogSequence.next(db)
+                for event in events {
+                    try SQLiteHostStore.insert(event, seq: seq, db)
+                    seq += 1
+                }
             }
         } catch {
             throw SQLiteHostStore.storeError("store \(events.count) event(s)", error)
         }
     }
 
-    /// Appends one event (not a request's: those are ``LogRow``s) in the caller's transaction.
-    static func insert(_ event: TallyEvent, _ db: Database) throws {
+    /// Appends one event (not a request's: those are ``LogRow``s) as `seq` in the caller's transaction.
+    static func insert(_ event: TallyEvent, seq: Int64, _ db: Database) throws {
         let fields = String(decoding: JSONObjectWriter.object(event.fields), as: UTF8.self)
-        try db.cachedStatement(sql: "INSERT INTO events (event_id, time, result, fields) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [event.id.rawValue, event.time.timeIntervalSince1970, event.result.map { Int64($0.rawValue) }, fields])
+        try db.cachedStatement(sql: "INSERT INTO events (seq, event_id, time, result, fields) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [seq, event.id.rawValue, event.time.timeIntervalSince1970, event.result.map { Int64($0.rawValue) }, fields])
     }
 
     public func totals() async throws -> [TallyCore.ResultCode: Int] {

@@ -9,6 +9,7 @@ extension SQLiteHostStore {
         let indexedUpTo = indexed.withLock { $0 }
         do {
             return try await log.write { db in
+                try LogSequence.holdBeforeDeleting(db)
                 try db.execute(sql: "DELETE FROM events WHERE time < ? AND (event_id != 12290 OR seq <= ?)",
                                arguments: [cutoff.timeIntervalSince1970, indexedUpTo])
                 return db.changesCount

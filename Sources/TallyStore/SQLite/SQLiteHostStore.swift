@@ -57,6 +57,7 @@ public final class SQLiteHostStore: HostStore {
             // The index is made from the log: NORMAL is enough (a lost commit is made again from the log).
             index = try SQLiteHostStore.open(indexPath, label: "tally-index", synchronous: 1)
             try SQLiteSchema.migrateIndex(index, path: indexPath)
+            try LogSequence.keepAbove(index: index, log: log)
         } catch let error as TallyError {
             throw error
         } catch {

@@ -72,6 +72,13 @@ enum SQLiteSchema {
                 DROP TABLE request_totals;
                 """)
         }
+        // The floor of the log's sequence (see ``LogSequence``): retention can no longer make it start over.
+        migrator.registerMigration("5-seq-floor") { db in
+            try db.execute(sql: """
+                CREATE TABLE seq_floor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+                INSERT INTO seq_floor (id, seq) VALUES (1, COALESCE((SELECT MAX(seq) FROM events), 0));
+                """)
+        }
         return migrator
     }
 
@@ -137,6 +144,8 @@ enum SQLiteSchema {
                                metadata: ["index": "\(indexPath)"])
                 try buildIndexIfMissing(log: log, indexPath: indexPath, logger: logger, fromSingleFile: false)
             }
+            // A log of version 4 or later: the migrations after it (none when it is up to date).
+            try migrator.migrate(log)
             return
         }
         // Migrations 1–3 are what a store of every earlier version has, so an old file is recognised.
