@@ -2,18 +2,21 @@ import Foundation
 import PostgresNIO
 import TallyCore
 
-/// A batch's writes in one statement (one round trip inside the deciders' lock), as data-modifying CTEs: the
-/// 12290 events, clients, sightings, fingerprints, machines per day, new machines, request totals and the host's
-/// last answer. Each CTE writes a table of its own and none reads what another writes (they share one snapshot),
-/// so this is the same as the statements one after the other; the clone candidates' select reads the
-/// fingerprints table and the written rows, as before.
+/// A batch's writes in one statement (one round trip inside the deciders' lock, and its own transaction), as
+/// data-modifying CTEs: the 12290 events and the batch's other events (12305, 12306), clients, sightings,
+/// fingerprints, machines per day, new machines, request totals and the host's last answer. No CTE reads what
+/// another writes (they share one snapshot), so this is the same as the statements one after the other; the
+/// clone candidates' select reads the fingerprints table and the written rows, as before.
 extension PostgresHostStore {
     struct BatchWritten {
         var seqs: [Int64]
         var candidates: [CloneCandidate]
+        /// Classes whose machines per day may have come down to zero (a machine moved to a later day): their
+        /// empty rows go with the unlock.
+        var emptiedClasses: [String]
     }
 
-    func writeBatch(_ rows: [LogRow], counts: BatchCounts, session: PostgresConnection) async throws -> BatchWritten {
+    func writeBatch(_ rows: [LogRow], counts: BatchCounts, otherEvents: [TallyEvent] = [], session: PostgresConnection) async throws -> BatchWritten {
         let time = rows[0].time.timeIntervalSince1970
         let day = CountWindow.day(of: rows[0].time)
         // Events.
@@ -82,7 +85,11 @@ extension PostgresHostStore {
             dayClasses: dayClasses, days: days, dayChanges: changes,
             ledgerDay: Int64(ledger.day), blocks: blocks.map(\.description), blockMachines: blocks.map { Int64(ledger.admitted[$0] ?? 0) },
             blockRefused: blocks.map { ledger.refused.contains($0) },
-            totalResults: totalResults, totalRequests: totalResults.map { totals[$0] ?? 0 }, candidateCMIDs: cmids)
+            totalResults: totalResults, totalRequests: totalResults.map { totals[$0] ?? 0 }, candidateCMIDs: cmids,
+            // -1: no result (no code is negative).
+            otherIDs: otherEvents.map { Int64($0.id.rawValue) }, otherTimes: otherEvents.map { $0.time.timeIntervalSince1970 },
+            otherResults: otherEvents.map { $0.result.map { Int64($0.rawValue) } ?? -1 },
+            otherFields: otherEvents.map { String(decoding: JSONObjectWriter.object($0.fields), as: UTF8.self) })
         var seqs: [Int64] = []
         var several: [String] = []
         for try await row in try await session.execute(PostgresPrepared<BatchWrite>(BatchWrite.query(values)), logger: logger) {
@@ -93,11 +100,10 @@ extension PostgresHostStore {
             throw TallyError(.storeUnavailable, "the store returned \(seqs.count) sequence numbers for \(rows.count) events")
         }
         // A machine per day can only come down to zero with a negative change (a machine moved to a later day).
-        if changes.contains(where: { $0 < 0 }) {
-            try await session.query("DELETE FROM machine_days WHERE machines = 0 AND class = ANY(\(Array(Set(dayClasses)))::text[])", logger: logger)
-        }
+        let emptied = changes.contains(where: { $0 < 0 }) ? Array(Set(zip(dayClasses, changes).filter { $0.1 < 0 }.map(\.0))) : []
         let date = rows[0].time
-        return BatchWritten(seqs: seqs.sorted(), candidates: several.sorted().map { CloneCandidate(cmid: $0, day: day, time: date, fingerprints: seen[$0] ?? []) })
+        return BatchWritten(seqs: seqs.sorted(), candidates: several.sorted().map { CloneCandidate(cmid: $0, day: day, time: date, fingerprints: seen[$0] ?? []) },
+                            emptiedClasses: emptied)
     }
 
     /// The batch's write statement, prepared once per session: every value of the batch is one of its arrays.
@@ -117,6 +123,7 @@ extension PostgresHostStore {
             var dayClasses: [String] = [], days: [Int64] = [], dayChanges: [Int64] = []
             var ledgerDay: Int64 = 0, blocks: [String] = [], blockMachines: [Int64] = [], blockRefused: [Bool] = []
             var totalResults: [Int64] = [], totalRequests: [Int64] = [], candidateCMIDs: [String] = []
+            var otherIDs: [Int64] = [], otherTimes: [Double] = [], otherResults: [Int64] = [], otherFields: [String] = []
         }
 
         static func query(_ v: Values) -> PostgresQuery {
@@ -125,6 +132,11 @@ extension PostgresHostStore {
                 INSERT INTO events (event_id, time, result, fields, host_id)
                 SELECT 12290, \(v.time), r, f, \(v.hostID) FROM unnest(\(v.results)::bigint[], \(v.fields)::text[]) WITH ORDINALITY AS t(r, f, n) ORDER BY n
                 RETURNING seq),
+            inserted_other AS (
+                INSERT INTO events (event_id, time, result, fields, host_id)
+                SELECT i, t, NULLIF(r, -1), f, \(v.hostID) FROM unnest(\(v.otherIDs)::bigint[], \(v.otherTimes)::float8[], \(v.otherResults)::bigint[], \(v.otherFields)::text[])
+                    WITH ORDINALITY AS e(i, t, r, f, n) ORDER BY n
+                RETURNING 1),
             written_clients AS (
                 INSERT INTO clients (cmid, sku, class, fingerprint, machine, first_seen, last_seen, last_day, last_result, requests, ticket_expires, license_status)
                 SELECT c, s, k, f, m, \(v.time), \(v.time), \(v.day), r, q, NULLIF(x, 'NaN'), l

@@ -3,53 +3,59 @@ import Logging
 import PostgresNIO
 import TallyCore
 
-/// The activation path on PostgreSQL: one transaction per batch, serialized across hosts by the deciders'
-/// advisory lock, on the database's clock, durable at COMMIT.
+/// The activation path on PostgreSQL, three round trips per batch, serialized across hosts by the deciders'
+/// advisory lock, on the database's clock, durable when its write statement returns:
+///
+/// 1. `tally_lock_and_read` takes the lock at session level, then reads the clock and what the decisions need
+///    (one statement, whose query sees every batch decided before: see schema migration 3);
+/// 2. the batch is decided here, and written in one statement outside any explicit transaction, so that statement
+///    is its own transaction, committed (`synchronous_commit = on`) before its answer comes back;
+/// 3. the lock is released.
+///
+/// The lock is held from 1 to 3, so no batch of any host is decided between this batch's read and its commit.
+/// A session-level lock outlives a failed statement: on any error the session is closed, which releases it. A
+/// write whose outcome is unknown (the connection lost mid-statement) is answered 503 and never granted; the next
+/// batch reads the counts afresh, so it is decided on whatever the database holds.
 extension PostgresHostStore {
     public func decide(_ batch: [ActivationInput], context: DecisionContext, now: Date) async throws -> [StoredDecision] {
         guard !batch.isEmpty else { return [] }
         return try await pool.withSession("commit \(batch.count) activation(s)") { session in
-            try await session.query("BEGIN", logger: self.logger)
+            let decided = try await self.decideAndWrite(batch, context: context, now: now, session: session)
+            // Durable now. An unlock that fails leaves the lock with a session nobody may use: close it (the server
+            // then releases the lock); the batch is answered all the same.
             do {
-                let decided = try await self.decideAndWrite(batch, context: context, now: now, session: session)
-                // The outcome of a COMMIT that fails (the connection lost mid-commit) is unknown: the batch is
-                // answered 503 and nothing is granted; the next batch reads the counts from the database again.
-                try await session.query("COMMIT", logger: self.logger)
-                if !decided.candidates.isEmpty {
-                    self.candidates.withLock { $0 = Array(($0 + decided.candidates).suffix(10_000)) }
-                    self.candidatesArrived.signal()
-                }
-                return decided.stored
+                let unlock = DecidersUnlock.query(emptiedClasses: decided.emptiedClasses)
+                for try await _ in try await session.execute(PostgresPrepared<DecidersUnlock>(unlock), logger: self.logger) {}
             } catch {
-                _ = try? await session.query("ROLLBACK", logger: self.logger)
-                throw error
+                self.logger.warning("the deciders' lock could not be released; closing the session", metadata: ["error": "\(error)"])
+                try? await session.close()
             }
+            if !decided.candidates.isEmpty {
+                self.candidates.withLock { $0 = Array(($0 + decided.candidates).suffix(10_000)) }
+                self.candidatesArrived.signal()
+            }
+            return decided.stored
         }
     }
 
-    /// Inside the batch's transaction: lock, clock, reads, decisions, writes.
+    /// Lock, clock and reads; decisions; the write (committed when it returns). The lock is still held.
     private func decideAndWrite(_ batch: [ActivationInput], context: DecisionContext, now: Date, session: PostgresConnection) async throws
-        -> (stored: [StoredDecision], candidates: [CloneCandidate]) {
-        var databaseNow = now
-        for try await row in try await session.execute(PostgresPrepared<DecidersLock>(DecidersLock.query()), logger: logger) {
-            databaseNow = Date(timeIntervalSince1970: try row.decode(Double.self))
-        }
-        let time = configuration.clock == .database ? databaseNow : now
-        let today = CountWindow.day(of: time)
-        var events: [TallyEvent] = []
-        if configuration.clock == .database, let skew = skewToReport(host: now, database: databaseNow) { events.append(skew) }
-
-        // What the decisions need, read under the lock: nobody decides between these reads and the COMMIT.
+        -> (stored: [StoredDecision], candidates: [CloneCandidate], emptiedClasses: [String]) {
         var keys: Set<MachineKey> = []
         if let certificate = context.certificate {
             for input in batch {
                 if let productClass = certificate.productClass(of: input.request.sku) { keys.insert(MachineKey(cmid: input.request.cmid, productClass: productClass)) }
             }
         }
-        let (histogram, looked, ledger) = try await readState(today: today, keys: keys,
-                                                              blocks: Set(batch.map { AddressBlock(address: $0.address).description }), session: session)
+        let callerDay = configuration.clock == .database ? nil : CountWindow.day(of: now)
+        let state = try await lockAndRead(callerDay: callerDay, keys: keys, blocks: Set(batch.map { AddressBlock(address: $0.address).description }),
+                                          session: session)
+        let time = configuration.clock == .database ? state.clock : now
+        let today = state.today
+        var events: [TallyEvent] = []
+        if configuration.clock == .database, let skew = skewToReport(host: now, database: state.clock) { events.append(skew) }
 
-        var counts = BatchCounts(histogram: histogram, pending: [:], looked: looked, newMachines: ledger, today: today)
+        var counts = BatchCounts(histogram: state.histogram, pending: [:], looked: state.looked, newMachines: state.ledger, today: today)
         var decisions: [ActivationDecision] = []
         decisions.reserveCapacity(batch.count)
         for (position, input) in batch.enumerated() {
@@ -59,14 +65,13 @@ extension PostgresHostStore {
         }
 
         let rows = zip(batch, decisions).map { LogRow(input: $0, decision: $1, time: time) }
-        // Every write of the batch in one statement: one round trip while the deciders' lock is held.
-        let written = try await writeBatch(rows, counts: counts, session: session)
         for report in counts.budgetReports {
             events.append(NewMachineBudgetEvent.event(block: report.block, admitted: counts.admitted(report.block, day: report.day),
                                                       budget: context.policy.newMachineBudget, cmid: batch[report.position].request.cmid, time: time))
         }
-        if !events.isEmpty { try await PostgresHostStore.insert(events, hostID: configuration.hostID, session: session, logger: logger) }
-        return (zip(decisions, written.seqs).map { StoredDecision(decision: $0, time: time, seq: $1) }, written.candidates)
+        // Every write of the batch, its other events included, in one statement: its own transaction.
+        let written = try await writeBatch(rows, counts: counts, otherEvents: events, session: session)
+        return (zip(decisions, written.seqs).map { StoredDecision(decision: $0, time: time, seq: $1) }, written.candidates, written.emptiedClasses)
     }
 
     /// Event 12305 (and a warning) when the host's clock is more than 5 s off the database's, at most hourly.
@@ -86,21 +91,32 @@ extension PostgresHostStore {
 
     // MARK: Reads
 
-    /// In one statement (one round trip): the machines per class and last day of the window, the batch's machines'
-    /// last days, and its address blocks' budget of new machines today. A statement after the one that took the lock,
-    /// so its snapshot has every batch decided before this one.
-    private func readState(today: Int, keys: Set<MachineKey>, blocks: Set<String>, session: PostgresConnection) async throws
-        -> (histogram: [String: [Int: Int]], looked: [MachineKey: Int?], ledger: NewMachineLedger) {
+    /// What a batch's decisions read, after the lock (see ``LockAndRead``).
+    struct DecisionState {
+        var today: Int
+        var clock: Date
+        var histogram: [String: [Int: Int]] = [:]
+        var looked: [MachineKey: Int?] = [:]
+        var ledger: NewMachineLedger
+    }
+
+    /// One round trip: the deciders' lock (held by the session from here), the day and the database's clock,
+    /// the machines per class and last day of the window, the batch's machines' last days, and its address
+    /// blocks' budget of new machines today.
+    private func lockAndRead(callerDay: Int?, keys: Set<MachineKey>, blocks: Set<String>, session: PostgresConnection) async throws -> DecisionState {
+        var today = callerDay ?? 0
+        var clock = Date()
         var histogram: [String: [Int: Int]] = [:]
         var looked: [MachineKey: Int?] = [:]
         var admitted: [AddressBlock: Int] = [:]
         var refused: Set<AddressBlock> = []
-        let first = today - Intervals.countWindowDays + 1
-        let cmids = Array(Set(keys.map(\.cmid)))
-        let query = DecisionState.query(first: first, today: today, cmids: cmids, blocks: Array(blocks))
-        for try await row in try await session.execute(PostgresPrepared<DecisionState>(query), logger: logger) {
-            let (kind, text, other, number, flag) = try row.decode((Int, String, String, Int, Int).self)
+        let query = LockAndRead.query(callerDay: callerDay ?? -1, cmids: Array(Set(keys.map(\.cmid))), blocks: Array(blocks))
+        for try await row in try await session.execute(PostgresPrepared<LockAndRead>(query), logger: logger) {
+            let (kind, text, other, number, flag, seconds) = try row.decode((Int, String, String, Int, Int, Double).self)
             switch kind {
+            case 0:
+                today = number
+                clock = Date(timeIntervalSince1970: seconds)
             case 1:
                 histogram[text, default: [:]][number] = flag
             case 2:
@@ -112,35 +128,34 @@ extension PostgresHostStore {
                 if flag != 0 { refused.insert(parsed) }
             }
         }
-        return (histogram, looked, NewMachineLedger(day: today, admitted: admitted, refused: refused))
+        return DecisionState(today: today, clock: clock, histogram: histogram, looked: looked,
+                             ledger: NewMachineLedger(day: today, admitted: admitted, refused: refused))
     }
 
-    /// The deciders' advisory lock and the database's clock, in the batch's first statement.
-    enum DecidersLock: PostgresPreparedText {
-        static let name = "tally_deciders_lock"
-        static let sql = query().sql
+    /// The batch's first statement: `tally_lock_and_read` (schema migration 3).
+    enum LockAndRead: PostgresPreparedText {
+        static let name = "tally_lock_and_read"
+        static let sql = query(callerDay: 0, cmids: [], blocks: []).sql
 
-        static func query() -> PostgresQuery {
+        /// `callerDay` −1: the database's clock decides the day.
+        static func query(callerDay: Int, cmids: [String], blocks: [String]) -> PostgresQuery {
             """
-            SELECT extract(epoch from now())::float8 FROM (SELECT pg_advisory_xact_lock(\(PostgresSchema.LockKey.deciders))::text AS held) AS locked
-            WHERE locked.held IS NOT NULL
+            SELECT r_kind, r_name, r_other, r_number, r_flag, r_clock
+            FROM tally_lock_and_read(\(PostgresSchema.LockKey.deciders), \(Int64(callerDay)), \(Int64(Intervals.countWindowDays)), \(cmids)::text[], \(blocks)::text[])
             """
         }
     }
 
-    /// What a batch's decisions read (see ``readState(today:keys:blocks:session:)``).
-    enum DecisionState: PostgresPreparedText {
-        static let name = "tally_decision_state"
-        static let sql = query(first: 0, today: 0, cmids: [], blocks: []).sql
+    /// The batch's last statement, once its write has returned: the rows of machines per day that came down to
+    /// zero go (harmless while they stay: nothing counts them), then the lock is released.
+    enum DecidersUnlock: PostgresPreparedText {
+        static let name = "tally_deciders_unlock"
+        static let sql = query(emptiedClasses: []).sql
 
-        static func query(first: Int, today: Int, cmids: [String], blocks: [String]) -> PostgresQuery {
+        static func query(emptiedClasses: [String]) -> PostgresQuery {
             """
-            SELECT 1, class, '', day::bigint, machines::bigint FROM machine_days WHERE day BETWEEN \(first) AND \(today) AND machines != 0
-            UNION ALL
-            SELECT 2, cmid, class, MAX(last_day)::bigint, 0::bigint FROM clients WHERE cmid = ANY(\(cmids)::text[]) GROUP BY cmid, class
-            UNION ALL
-            SELECT 3, block, '', machines::bigint, CASE WHEN refused THEN 1 ELSE 0 END::bigint FROM new_machines
-                WHERE day = \(today) AND block = ANY(\(blocks)::text[])
+            WITH emptied AS (DELETE FROM machine_days WHERE machines = 0 AND class = ANY(\(emptiedClasses)::text[]) RETURNING 1)
+            SELECT pg_advisory_unlock(\(PostgresSchema.LockKey.deciders)) FROM (SELECT COUNT(*) FROM emptied) AS deleted
             """
         }
     }

@@ -63,6 +63,38 @@ enum PostgresSchema {
                 host_id text NOT NULL, made double precision NOT NULL, receipt text)
             """,
         ]),
+        (3, "deciders' lock and state in one statement", [
+            // A batch's first statement: the deciders' advisory lock (held by the session until the batch's write
+            // has committed and it unlocks), then the database's clock (or the caller's day, when not negative) and what the decisions read. The function
+            // is VOLATILE, so its query takes its snapshot after the lock is held: it sees every batch decided
+            // before this one. Rows: kind 0 the day and the clock, 1 machines per class and day of the window,
+            // 2 the last day of each asked CMID per class, 3 today's new machines of each asked address block.
+            """
+            CREATE FUNCTION tally_lock_and_read(lock_key bigint, caller_day bigint, window_days bigint, asked_cmids text[], asked_blocks text[])
+            RETURNS TABLE (r_kind integer, r_name text, r_other text, r_number bigint, r_flag bigint, r_clock double precision)
+            LANGUAGE plpgsql VOLATILE AS $$
+            DECLARE
+                clock double precision;
+                today bigint;
+            BEGIN
+                PERFORM pg_advisory_lock(lock_key);
+                clock := extract(epoch from clock_timestamp());
+                today := CASE WHEN caller_day >= 0 THEN caller_day ELSE floor(clock / 86400)::bigint END;
+                RETURN QUERY
+                    SELECT 0, ''::text, ''::text, today, 0::bigint, clock
+                    UNION ALL
+                    SELECT 1, m.class, ''::text, m.day::bigint, m.machines::bigint, 0::float8 FROM machine_days m
+                        WHERE m.day BETWEEN today - window_days + 1 AND today AND m.machines != 0
+                    UNION ALL
+                    SELECT 2, c.cmid, c.class, MAX(c.last_day)::bigint, 0::bigint, 0::float8 FROM clients c
+                        WHERE c.cmid = ANY(asked_cmids) GROUP BY c.cmid, c.class
+                    UNION ALL
+                    SELECT 3, n.block, ''::text, n.machines::bigint, CASE WHEN n.refused THEN 1 ELSE 0 END::bigint, 0::float8 FROM new_machines n
+                        WHERE n.day = today AND n.block = ANY(asked_blocks);
+            END
+            $$
+            """,
+        ]),
     ]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }

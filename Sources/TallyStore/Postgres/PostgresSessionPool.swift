@@ -64,6 +64,9 @@ final class PostgresSessionPool: Sendable {
             ("statement_timeout", "\(configuration.statementTimeout.milliseconds)ms"),
             ("idle_in_transaction_session_timeout", "\(configuration.idleInTransactionTimeout.milliseconds)ms"),
             ("synchronous_commit", "on"),
+            // Prepared statements (and the function's query) are planned for each execution's values: a generic
+            // plan made while the tables were small keeps scanning them whole once they are large.
+            ("plan_cache_mode", "force_custom_plan"),
             ("TimeZone", "UTC"),
         ]
         connectionConfiguration = connection
