@@ -90,11 +90,13 @@ public struct ActivationRequestBody: Codable, Sendable, Equatable {
         }
     }
 
-    /// Decodes and validates a body; every failure is C0A70001 with a message naming the problem.
+    /// Decodes and validates a body; every failure is C0A70001 with a message naming the problem. The usual shape
+    /// is read by ``ActivationRequestScan``, anything else by `JSONDecoder`.
     public static func decode(_ data: Data) throws(TallyError) -> (ActivationRequestBody, PolicyRequest) {
         guard data.count <= maximumBodyBytes else {
             throw TallyError(.malformedRequest, "the body is larger than \(maximumBodyBytes) bytes")
         }
+        if let body = data.withUnsafeBytes({ ActivationRequestScan.body($0) }) { return (body, try body.validated()) }
         let body: ActivationRequestBody
         do {
             body = try JSONDecoder().decode(ActivationRequestBody.self, from: data)
