@@ -132,6 +132,9 @@ struct GracefulShutdownCLITests {
         while serving.process.isRunning, Date() < exitDeadline { usleep(2_000) }
         try #require(!serving.process.isRunning, "the host did not exit within 30 s of SIGTERM: \(serving.log.all)")
         #expect(serving.process.terminationReason == .exit && serving.process.terminationStatus == 0, "\(serving.log.all)")
+        // A graceful stop is no failure: no line at level error (an indexer round cut short by it once logged one).
+        let errors = serving.log.all.split(separator: "\n").filter { $0.split(separator: " ").dropFirst().first == "error" }
+        #expect(errors.isEmpty, "\(errors)")
 
         // Stopped: the port refuses connections.
         #expect(ProbeConnection(timeout: 5).connect(port: serving.port) == .refused)

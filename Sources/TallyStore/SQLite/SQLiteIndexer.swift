@@ -257,6 +257,8 @@ extension SQLiteIndexer {
                             do {
                                 try await store.catchUp()
                             } catch {
+                                // A round cut short by the shutdown is no failure: the catch-up below finishes it.
+                                if Task.isCancelled { break }
                                 store.logger.error("the index could not be brought up to date; retrying", metadata: ["error": "\(error)"])
                             }
                         }
