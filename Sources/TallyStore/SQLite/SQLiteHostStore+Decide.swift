@@ -82,8 +82,9 @@ extension SQLiteHostStore {
             memory.prune(indexedUpTo: indexedUpTo)
             return (memory.histogram, memory.pending, memory.newMachines)
         }
-        // Machines the memory does not hold are looked up in the index, whose read starts after `indexedUpTo` was
-        // read: it holds at least everything that was pruned.
+        // Machines the memory does not hold are looked up in the index, whose reads start after `indexedUpTo` was
+        // read: each holds at least everything that was pruned. Each look-up is one statement, so they need no
+        // transaction around them (`unsafeRead`: no BEGIN and COMMIT per batch).
         var missing: Set<MachineKey> = []
         if let certificate = context.certificate {
             for input in batch {
@@ -92,7 +93,7 @@ extension SQLiteHostStore {
                 if snapshot.pending[key] == nil { missing.insert(key) }
             }
         }
-        let looked = missing.isEmpty ? [:] : try index.read { db in try SQLiteIndexer.lastDays(of: missing, db) }
+        let looked = missing.isEmpty ? [:] : try index.unsafeRead { db in try SQLiteIndexer.lastDays(of: missing, db) }
         var counts = BatchCounts(histogram: snapshot.histogram, pending: snapshot.pending, looked: looked, newMachines: snapshot.newMachines,
                                  today: today)
         var decisions: [ActivationDecision] = []
