@@ -110,10 +110,12 @@ struct SharedStoreLiveTests {
         defer { cluster.stop() }
         let host = try await LiveHost(settings: Self.settings(cluster))
         #expect(try Self.post(host, LiveHost.Machine()).count == 1)
-        // A deferred trigger ends the session while it commits: the host cannot know whether the COMMIT took.
+        // A deferred trigger ends the session while it commits: the host cannot know whether the commit took. The
+        // backend acts on its own SIGTERM at its next check for interrupts, which without the sleep can come after
+        // the commit (then the batch is durable and rightly answered); the sleep makes it come before.
         try cluster.psql("""
             CREATE FUNCTION end_session_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;
+            BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5); RETURN NULL; END $$;
             CREATE CONSTRAINT TRIGGER end_session_at_commit AFTER INSERT ON events DEFERRABLE INITIALLY DEFERRED
                 FOR EACH ROW EXECUTE FUNCTION end_session_at_commit();
             """)

@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 import TallyCore
 
-/// A batch's writes in one statement (one round trip inside the deciders' lock, and its own transaction), as
+/// A batch's writes in one statement (one round trip inside the deciders' lock), as
 /// data-modifying CTEs: the 12290 events and the batch's other events (12305, 12306), clients, sightings,
 /// fingerprints, machines per day, new machines, request totals and the host's last answer. No CTE reads what
 /// another writes (they share one snapshot), so this is the same as the statements one after the other; the
@@ -11,9 +11,6 @@ extension PostgresHostStore {
     struct BatchWritten {
         var seqs: [Int64]
         var candidates: [CloneCandidate]
-        /// Classes whose machines per day may have come down to zero (a machine moved to a later day): their
-        /// empty rows go with the unlock.
-        var emptiedClasses: [String]
     }
 
     func writeBatch(_ rows: [LogRow], counts: BatchCounts, otherEvents: [TallyEvent] = [], session: PostgresConnection) async throws -> BatchWritten {
@@ -100,10 +97,12 @@ extension PostgresHostStore {
             throw TallyError(.storeUnavailable, "the store returned \(seqs.count) sequence numbers for \(rows.count) events")
         }
         // A machine per day can only come down to zero with a negative change (a machine moved to a later day).
-        let emptied = changes.contains(where: { $0 < 0 }) ? Array(Set(zip(dayClasses, changes).filter { $0.1 < 0 }.map(\.0))) : []
+        if changes.contains(where: { $0 < 0 }) {
+            let emptied = Array(Set(zip(dayClasses, changes).filter { $0.1 < 0 }.map(\.0)))
+            try await session.query("DELETE FROM machine_days WHERE machines = 0 AND class = ANY(\(emptied)::text[])", logger: logger)
+        }
         let date = rows[0].time
-        return BatchWritten(seqs: seqs.sorted(), candidates: several.sorted().map { CloneCandidate(cmid: $0, day: day, time: date, fingerprints: seen[$0] ?? []) },
-                            emptiedClasses: emptied)
+        return BatchWritten(seqs: seqs.sorted(), candidates: several.sorted().map { CloneCandidate(cmid: $0, day: day, time: date, fingerprints: seen[$0] ?? []) })
     }
 
     /// The batch's write statement, prepared once per session: every value of the batch is one of its arrays.

@@ -3,44 +3,42 @@ import Logging
 import PostgresNIO
 import TallyCore
 
-/// The activation path on PostgreSQL, three round trips per batch, serialized across hosts by the deciders'
-/// advisory lock, on the database's clock, durable when its write statement returns:
+/// The activation path on PostgreSQL, one transaction of four round trips per batch, serialized across hosts by
+/// the deciders' advisory lock, on the database's clock, durable at COMMIT:
 ///
-/// 1. `tally_lock_and_read` takes the lock at session level, then reads the clock and what the decisions need
-///    (one statement, whose query sees every batch decided before: see schema migration 3);
-/// 2. the batch is decided here, and written in one statement outside any explicit transaction, so that statement
-///    is its own transaction, committed (`synchronous_commit = on`) before its answer comes back;
-/// 3. the lock is released.
+/// 1. `BEGIN`;
+/// 2. `tally_lock_and_read` takes the lock (until COMMIT), then reads the clock and what the decisions need (one
+///    statement, whose query sees every batch decided before: see schema migration 3);
+/// 3. the batch is decided here and written in one statement;
+/// 4. `COMMIT`, whose answer comes only once the commit is durable (`synchronous_commit = on`).
 ///
-/// The lock is held from 1 to 3, so no batch of any host is decided between this batch's read and its commit.
-/// A session-level lock outlives a failed statement: on any error the session is closed, which releases it. A
-/// write whose outcome is unknown (the connection lost mid-statement) is answered 503 and never granted; the next
-/// batch reads the counts afresh, so it is decided on whatever the database holds.
+/// The write is not left to an implicit transaction: that one commits at the protocol's Sync, after the statement
+/// reported its rows, so a session lost then would leave a batch answered whose commit nobody saw. A COMMIT that
+/// fails, even with its outcome unknown (the connection lost mid-commit), is answered 503 and never granted; the
+/// next batch reads the counts afresh, so it is decided on whatever the database holds.
 extension PostgresHostStore {
     public func decide(_ batch: [ActivationInput], context: DecisionContext, now: Date) async throws -> [StoredDecision] {
         guard !batch.isEmpty else { return [] }
         return try await pool.withSession("commit \(batch.count) activation(s)") { session in
-            let decided = try await self.decideAndWrite(batch, context: context, now: now, session: session)
-            // Durable now. An unlock that fails leaves the lock with a session nobody may use: close it (the server
-            // then releases the lock); the batch is answered all the same.
+            try await session.query("BEGIN", logger: self.logger)
             do {
-                let unlock = DecidersUnlock.query(emptiedClasses: decided.emptiedClasses)
-                for try await _ in try await session.execute(PostgresPrepared<DecidersUnlock>(unlock), logger: self.logger) {}
+                let decided = try await self.decideAndWrite(batch, context: context, now: now, session: session)
+                try await session.query("COMMIT", logger: self.logger)
+                if !decided.candidates.isEmpty {
+                    self.candidates.withLock { $0 = Array(($0 + decided.candidates).suffix(10_000)) }
+                    self.candidatesArrived.signal()
+                }
+                return decided.stored
             } catch {
-                self.logger.warning("the deciders' lock could not be released; closing the session", metadata: ["error": "\(error)"])
-                try? await session.close()
+                _ = try? await session.query("ROLLBACK", logger: self.logger)
+                throw error
             }
-            if !decided.candidates.isEmpty {
-                self.candidates.withLock { $0 = Array(($0 + decided.candidates).suffix(10_000)) }
-                self.candidatesArrived.signal()
-            }
-            return decided.stored
         }
     }
 
-    /// Lock, clock and reads; decisions; the write (committed when it returns). The lock is still held.
+    /// Inside the batch's transaction: lock, clock and reads; decisions; the write.
     private func decideAndWrite(_ batch: [ActivationInput], context: DecisionContext, now: Date, session: PostgresConnection) async throws
-        -> (stored: [StoredDecision], candidates: [CloneCandidate], emptiedClasses: [String]) {
+        -> (stored: [StoredDecision], candidates: [CloneCandidate]) {
         var keys: Set<MachineKey> = []
         if let certificate = context.certificate {
             for input in batch {
@@ -69,9 +67,9 @@ extension PostgresHostStore {
             events.append(NewMachineBudgetEvent.event(block: report.block, admitted: counts.admitted(report.block, day: report.day),
                                                       budget: context.policy.newMachineBudget, cmid: batch[report.position].request.cmid, time: time))
         }
-        // Every write of the batch, its other events included, in one statement: its own transaction.
+        // Every write of the batch, its other events included, in one statement.
         let written = try await writeBatch(rows, counts: counts, otherEvents: events, session: session)
-        return (zip(decisions, written.seqs).map { StoredDecision(decision: $0, time: time, seq: $1) }, written.candidates, written.emptiedClasses)
+        return (zip(decisions, written.seqs).map { StoredDecision(decision: $0, time: time, seq: $1) }, written.candidates)
     }
 
     /// Event 12305 (and a warning) when the host's clock is more than 5 s off the database's, at most hourly.
@@ -100,7 +98,7 @@ extension PostgresHostStore {
         var ledger: NewMachineLedger
     }
 
-    /// One round trip: the deciders' lock (held by the session from here), the day and the database's clock,
+    /// One round trip: the deciders' lock (held until COMMIT), the day and the database's clock,
     /// the machines per class and last day of the window, the batch's machines' last days, and its address
     /// blocks' budget of new machines today.
     private func lockAndRead(callerDay: Int?, keys: Set<MachineKey>, blocks: Set<String>, session: PostgresConnection) async throws -> DecisionState {
@@ -142,20 +140,6 @@ extension PostgresHostStore {
             """
             SELECT r_kind, r_name, r_other, r_number, r_flag, r_clock
             FROM tally_lock_and_read(\(PostgresSchema.LockKey.deciders), \(Int64(callerDay)), \(Int64(Intervals.countWindowDays)), \(cmids)::text[], \(blocks)::text[])
-            """
-        }
-    }
-
-    /// The batch's last statement, once its write has returned: the rows of machines per day that came down to
-    /// zero go (harmless while they stay: nothing counts them), then the lock is released.
-    enum DecidersUnlock: PostgresPreparedText {
-        static let name = "tally_deciders_unlock"
-        static let sql = query(emptiedClasses: []).sql
-
-        static func query(emptiedClasses: [String]) -> PostgresQuery {
-            """
-            WITH emptied AS (DELETE FROM machine_days WHERE machines = 0 AND class = ANY(\(emptiedClasses)::text[]) RETURNING 1)
-            SELECT pg_advisory_unlock(\(PostgresSchema.LockKey.deciders)) FROM (SELECT COUNT(*) FROM emptied) AS deleted
             """
         }
     }

@@ -64,11 +64,11 @@ enum PostgresSchema {
             """,
         ]),
         (3, "deciders' lock and state in one statement", [
-            // A batch's first statement: the deciders' advisory lock (held by the session until the batch's write
-            // has committed and it unlocks), then the database's clock (or the caller's day, when not negative) and what the decisions read. The function
-            // is VOLATILE, so its query takes its snapshot after the lock is held: it sees every batch decided
-            // before this one. Rows: kind 0 the day and the clock, 1 machines per class and day of the window,
-            // 2 the last day of each asked CMID per class, 3 today's new machines of each asked address block.
+            // A batch's first statement in its transaction: the deciders' advisory lock (held until COMMIT), then
+            // the database's clock (or the caller's day, when not negative) and what the decisions read. The
+            // function is VOLATILE, so its query takes its snapshot after the lock is held: it sees every batch
+            // decided before this one. Rows: kind 0 the day and the clock, 1 machines per class and day of the
+            // window, 2 the last day of each asked CMID per class, 3 today's new machines of each asked block.
             """
             CREATE FUNCTION tally_lock_and_read(lock_key bigint, caller_day bigint, window_days bigint, asked_cmids text[], asked_blocks text[])
             RETURNS TABLE (r_kind integer, r_name text, r_other text, r_number bigint, r_flag bigint, r_clock double precision)
@@ -77,7 +77,7 @@ enum PostgresSchema {
                 clock double precision;
                 today bigint;
             BEGIN
-                PERFORM pg_advisory_lock(lock_key);
+                PERFORM pg_advisory_xact_lock(lock_key);
                 clock := extract(epoch from clock_timestamp());
                 today := CASE WHEN caller_day >= 0 THEN caller_day ELSE floor(clock / 86400)::bigint END;
                 RETURN QUERY
