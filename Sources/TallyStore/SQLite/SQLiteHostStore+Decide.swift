@@ -5,8 +5,9 @@ import TallyCore
 /// The activation path: decide a batch in order, append one log row per request, commit once (synchronous=FULL),
 /// and only then let the memory of decisions know.
 extension SQLiteHostStore {
-    /// Rows written after which the indexer is woken before its timer.
-    static let indexerWakeRows = 16_384
+    /// Rows written after which the indexer is woken before its timer (their decisions, about 130 bytes each, wait
+    /// in the memory until then).
+    static let indexerWakeRows = 65_536
 
     public func decide(_ batch: [ActivationInput], context: DecisionContext, now: Date) async throws -> [StoredDecision] {
         guard !batch.isEmpty else { return [] }

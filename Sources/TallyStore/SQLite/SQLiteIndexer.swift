@@ -235,8 +235,9 @@ extension SQLiteHostStore {
 }
 
 extension SQLiteIndexer {
-    /// Keeps the index behind the log while a host serves: wakes when many rows wait or after `interval`, and
-    /// catches up once more on graceful shutdown, so the store is complete when the host exits.
+    /// Keeps the index behind the log while a host serves: a round when many rows wait (``SQLiteHostStore/indexerWakeRows``),
+    /// or at a tick of `interval` as ``IndexerCadence`` says; once more on graceful shutdown, so the store is complete
+    /// when the host exits.
     struct Service: ServiceLifecycle.Service {
         static let defaultInterval: Duration = .seconds(2)
         let store: SQLiteHostStore
@@ -244,6 +245,7 @@ extension SQLiteIndexer {
 
         func run() async throws {
             let wake = WakeSignal()
+            let cadence = LockedValue(IndexerCadence())
             await withTaskGroup(of: Void.self) { group in
                 // Forwards the store's wake-ups; ends when the store closes or the group is cancelled.
                 group.addTask {
@@ -252,8 +254,10 @@ extension SQLiteIndexer {
                 group.addTask {
                     await cancelWhenGracefulShutdown {
                         while !Task.isCancelled {
-                            await wake.wait(timeout: interval)
+                            let signalled = await wake.wait(timeout: interval)
                             if Task.isCancelled { break }
+                            let rows = store.memory.withLock { $0.unindexedRows }
+                            guard cadence.withLock({ $0.shouldRun(signalled: signalled, rows: rows) }) else { continue }
                             do {
                                 try await store.catchUp()
                             } catch {

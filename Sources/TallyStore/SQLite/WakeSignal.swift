@@ -9,12 +9,21 @@ package final class WakeSignal: Sendable {
 
     package func signal() { signalled.signal() }
 
-    package func wait(timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: timeout) }
-            group.addTask { [signalled] in await signalled.wait() }
-            await group.next()
+    /// Returns whether it was signalled (not the timeout or a cancellation).
+    @discardableResult
+    package func wait(timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            group.addTask { [signalled] in
+                await signalled.wait()
+                return !Task.isCancelled
+            }
+            let signalled = await group.next() ?? false
             group.cancelAll()
+            return signalled
         }
     }
 }
