@@ -145,6 +145,18 @@ public final class LegacyHostStore {
         try queue.close()
     }
 
+    /// An index as a Tally before `log_days` wrote it: without the log's days and results per day.
+    public static func indexWithoutLogDays(path: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: """
+                DROP TABLE log_days; DROP TABLE results_by_day; DROP TABLE log_days_pending;
+                DELETE FROM grdb_migrations WHERE identifier = '3-log-days'
+                """)
+        }
+        try queue.close()
+    }
+
     /// The migration identifiers the file records.
     public static func appliedMigrations(path: String) throws -> [String] {
         let queue = try DatabaseQueue(path: path)

@@ -72,16 +72,33 @@ extension SQLiteHostStore {
     }
 
     public func events(_ query: EventQuery) async throws -> [StoredEvent] {
-        try await logRead("read events") { db in
-            var sql = "SELECT seq, event_id, time, result, fields, \(LogRow.columns) FROM events WHERE 1"
-            var arguments: StatementArguments = []
-            if let since = query.since { sql += " AND time >= ?"; arguments += [since.timeIntervalSince1970] }
-            if let afterSeq = query.afterSeq { sql += " AND seq > ?"; arguments += [afterSeq] }
-            if let id = query.id { sql += " AND event_id = ?"; arguments += [id.rawValue] }
-            sql += " ORDER BY seq LIMIT ?"
-            arguments += [query.limit]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap(SQLiteHostStore.storedEvent)
+        guard let since = query.since?.timeIntervalSince1970 else {
+            return try await logRead("read events") { db in try SQLiteHostStore.events(query, db) }
         }
+        // From a time on: request rows from the first `seq` of those days (``LogDays``), other events by their
+        // own time index; each in `seq` order, merged.
+        try await catchUp()
+        let first = try await indexRead("read the log's days") { db in try LogDays.firstSeq(since: since, db) }
+        return try await logRead("read events") { db in
+            var requests = query
+            requests.afterSeq = max(query.afterSeq ?? 0, first - 1)
+            let fromFirst = try SQLiteHostStore.events(requests, db)
+            let others = query.id == .requestHandled ? [] : try SQLiteHostStore.events(query, db, otherThanRequestsBefore: first)
+            return Array((fromFirst + others).sorted { $0.seq < $1.seq }.prefix(query.limit))
+        }
+    }
+
+    /// Events as `query` asks, in `seq` order; with `otherThanRequestsBefore`, only other events below that `seq`.
+    static func events(_ query: EventQuery, _ db: Database, otherThanRequestsBefore bound: Int64? = nil) throws -> [StoredEvent] {
+        var sql = "SELECT seq, event_id, time, result, fields, \(LogRow.columns) FROM events WHERE 1"
+        var arguments: StatementArguments = []
+        if let bound { sql += " AND event_id != 12290 AND seq < ?"; arguments += [bound] }
+        if let since = query.since { sql += " AND time >= ?"; arguments += [since.timeIntervalSince1970] }
+        if let afterSeq = query.afterSeq { sql += " AND seq > ?"; arguments += [afterSeq] }
+        if let id = query.id { sql += " AND event_id = ?"; arguments += [id.rawValue] }
+        sql += " ORDER BY seq LIMIT ?"
+        arguments += [query.limit]
+        return try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap(SQLiteHostStore.storedEvent)
     }
 
     /// An event row selected as `seq, event_id, time, result, fields, <LogRow.columns>`.
@@ -115,11 +132,9 @@ extension SQLiteHostStore {
     }
 
     public func resultsByDay(since firstDay: Int) async throws -> [DailyResults] {
-        try await logRead("read results by day") { db in
-            try Row.fetchAll(db, sql: """
-                SELECT CAST(time / 86400 AS INTEGER) AS day, result, COUNT(*) FROM events
-                WHERE time >= ? AND event_id = ? AND result IS NOT NULL GROUP BY day, result ORDER BY day
-                """, arguments: [Double(firstDay) * 86_400, EventID.requestHandled.rawValue]).map {
+        try await catchUp()
+        return try await indexRead("read results by day") { db in
+            try Row.fetchAll(db, sql: "SELECT day, result, requests FROM results_by_day WHERE day >= ? ORDER BY day, result", arguments: [firstDay]).map {
                 DailyResults(day: $0[0], result: TallyCore.ResultCode(UInt32(truncatingIfNeeded: $0[1] as Int64)), requests: $0[2])
             }
         }

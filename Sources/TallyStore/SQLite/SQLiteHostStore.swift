@@ -58,6 +58,7 @@ public final class SQLiteHostStore: HostStore {
             index = try SQLiteHostStore.open(indexPath, label: "tally-index", synchronous: 1)
             try SQLiteSchema.migrateIndex(index, path: indexPath)
             try LogSequence.keepAbove(index: index, log: log)
+            try LogDays.fillIfPending(log: log, index: index, indexPath: indexPath)
         } catch let error as TallyError {
             throw error
         } catch {

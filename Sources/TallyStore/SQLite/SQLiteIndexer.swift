@@ -85,6 +85,7 @@ enum SQLiteIndexer {
         var tracked: [String: Bool] = [:]
         var candidates: [String: CloneCandidate] = [:]
         var candidateOrder: [String] = []
+        var logDays = LogDays.Chunk()
 
         init(db: Database) {
             self.db = db
@@ -92,6 +93,7 @@ enum SQLiteIndexer {
 
         mutating func apply(_ row: LogRow) throws {
             totals[Int64(row.result.rawValue), default: 0] += 1
+            logDays.add(row)
             guard row.counted, let productClass = row.productClass else { return }
             let day = CountWindow.day(of: row.time)
             let key = MachineKey(cmid: row.cmid, productClass: productClass)
@@ -160,7 +162,7 @@ enum SQLiteIndexer {
             }
         }
 
-        /// Writes what was summed up: machines per day, request totals.
+        /// Writes what was summed up: machines per day, request totals, the log's days.
         func finish() throws {
             let days = try db.cachedStatement(sql: """
                 INSERT INTO machine_days (class, day, machines) VALUES (?, ?, ?)
@@ -182,6 +184,7 @@ enum SQLiteIndexer {
                 ON CONFLICT (result) DO UPDATE SET requests = requests + excluded.requests
                 """)
             for (result, requests) in totals { try total.execute(arguments: [result, requests]) }
+            try logDays.write(db)
         }
 
         var candidateList: [CloneCandidate] { candidateOrder.compactMap { candidates[$0] } }
