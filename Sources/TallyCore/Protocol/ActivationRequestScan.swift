@@ -19,6 +19,10 @@ package enum ActivationRequestScan {
         case integer(Int64)
         case bool(Bool)
         case null
+
+        var string: String? { if case .string(let text) = self { text } else { nil } }
+        var integer: Int64? { if case .integer(let number) = self { number } else { nil } }
+        var bool: Bool? { if case .bool(let flag) = self { flag } else { nil } }
     }
 
     private struct Scanner {
@@ -42,41 +46,23 @@ package enum ActivationRequestScan {
                 guard take(UInt8(ascii: ":")) else { return nil }
                 skipSpace()
                 guard let value = value() else { return nil }
+                let taken: Bool
                 switch key {
-                case "ver": guard ver == nil, case .integer(let number) = value else { return nil }; ver = number
-                case "clientTime": guard clientTime == nil, case .integer(let number) = value else { return nil }; clientTime = number
-                case "cmid": guard cmid == nil, case .string(let text) = value else { return nil }; cmid = text
-                case "sku": guard sku == nil, case .string(let text) = value else { return nil }; sku = text
-                case "fingerprint": guard fingerprint == nil, case .string(let text) = value else { return nil }; fingerprint = text
-                case "machine": guard machine == nil, case .string(let text) = value else { return nil }; machine = text
-                case "nonce": guard nonce == nil, case .string(let text) = value else { return nil }; nonce = text
-                case "licenseStatus": guard licenseStatus == nil, case .string(let text) = value else { return nil }; licenseStatus = text
-                case "minutesToExpiry":
-                    guard minutesToExpiry == nil else { return nil }
-                    switch value {
-                    case .null: minutesToExpiry = .some(nil)
-                    case .integer(let number):
-                        guard let small = Int32(exactly: number) else { return nil }
-                        minutesToExpiry = small
-                    default: return nil
-                    }
-                case "vm":
-                    guard vm == nil else { return nil }
-                    switch value {
-                    case .null: vm = .some(nil)
-                    case .bool(let flag): vm = flag
-                    default: return nil
-                    }
-                case "hch":
-                    guard hch == nil else { return nil }
-                    switch value {
-                    case .null: hch = .some(nil)
-                    case .string(let text): hch = text
-                    default: return nil
-                    }
+                case "ver": taken = Self.once(&ver, value.integer)
+                case "clientTime": taken = Self.once(&clientTime, value.integer)
+                case "cmid": taken = Self.once(&cmid, value.string)
+                case "sku": taken = Self.once(&sku, value.string)
+                case "fingerprint": taken = Self.once(&fingerprint, value.string)
+                case "machine": taken = Self.once(&machine, value.string)
+                case "nonce": taken = Self.once(&nonce, value.string)
+                case "licenseStatus": taken = Self.once(&licenseStatus, value.string)
+                case "minutesToExpiry": taken = Self.onceOrNull(&minutesToExpiry, value) { $0.integer.flatMap { Int32(exactly: $0) } }
+                case "vm": taken = Self.onceOrNull(&vm, value) { $0.bool }
+                case "hch": taken = Self.onceOrNull(&hch, value) { $0.string }
                 default:
-                    break  // Unknown keys are ignored, as JSONDecoder ignores them.
+                    taken = true  // Unknown keys are ignored, as JSONDecoder ignores them.
                 }
+                guard taken else { return nil }
                 skipSpace()
                 if take(UInt8(ascii: ",")) {
                     skipSpace()
@@ -91,6 +77,25 @@ package enum ActivationRequestScan {
             return ActivationRequestBody(ver: version, cmid: cmid, sku: sku, fingerprint: fingerprint, machine: machine, clientTime: clientTime,
                                          nonce: nonce, licenseStatus: licenseStatus, minutesToExpiry: minutesToExpiry ?? nil, vm: vm ?? nil,
                                          hch: hch ?? nil)
+        }
+
+        /// A required field: set once, from a value of its type.
+        static func once<T>(_ field: inout T?, _ value: T?) -> Bool {
+            guard field == nil, let value else { return false }
+            field = value
+            return true
+        }
+
+        /// An optional field: set once, to `null` or to what `read` takes from the value.
+        static func onceOrNull<T>(_ field: inout T??, _ value: Value, _ read: (Value) -> T?) -> Bool {
+            guard field == nil else { return false }
+            if case .null = value {
+                field = .some(nil)
+                return true
+            }
+            guard let read = read(value) else { return false }
+            field = read
+            return true
         }
 
         func peek() -> UInt8? { at < bytes.count ? bytes[at] : nil }
