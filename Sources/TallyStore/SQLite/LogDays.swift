@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import TallyCore
 
@@ -40,17 +41,14 @@ enum LogDays {
 
     /// The lowest `seq` a request row with a time from `since` on can have: the first of the days from then on, or
     /// the first row the index does not hold yet.
-    static func firstSeq(since: Double, _ db: Database) throws -> Int64 {
-        let day = Int((since / 86_400).rounded(.down))
-        let marker = try Int64.fetchOne(db, sql: "SELECT seq FROM applied WHERE id = 1") ?? 0
-        let first = try Int64.fetchOne(db, sql: "SELECT MIN(first_seq) FROM log_days WHERE day >= ?", arguments: [day])
-        return min(first ?? .max, marker + 1)
+    static func firstSeq(since: Date, _ db: Database) throws -> Int64 {
+        let first = try Int64.fetchOne(db, sql: "SELECT MIN(first_seq) FROM log_days WHERE day >= ?", arguments: [CountWindow.day(of: since)])
+        return min(first ?? .max, try SQLiteIndexer.appliedSeq(db) + 1)
     }
 
     /// The highest `seq` a request row with a time before `cutoff` can have (among those the index holds).
-    static func lastSeq(before cutoff: Double, _ db: Database) throws -> Int64 {
-        let day = Int((cutoff / 86_400).rounded(.down))
-        return try Int64.fetchOne(db, sql: "SELECT MAX(last_seq) FROM log_days WHERE day <= ?", arguments: [day]) ?? 0
+    static func lastSeq(before cutoff: Date, _ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT MAX(last_seq) FROM log_days WHERE day <= ?", arguments: [CountWindow.day(of: cutoff)]) ?? 0
     }
 
     /// Once, at the first open after index migration 3: both tables from the request rows the index holds (rows

@@ -25,7 +25,7 @@ enum LogSequence {
     /// At open: the log is numbered on above what the index has applied, also when it already lost its newest
     /// rows (to a Tally before this floor). Writes only when the floor is below the marker.
     static func keepAbove(index: DatabasePool, log: DatabasePool) throws {
-        let marker = try index.read { try Int64.fetchOne($0, sql: "SELECT seq FROM applied WHERE id = 1") ?? 0 }
+        let marker = try index.read { try SQLiteIndexer.appliedSeq($0) }
         guard try log.read({ try next($0) }) <= marker else { return }
         try log.write { db in
             try db.execute(sql: "UPDATE seq_floor SET seq = MAX(seq, ?) WHERE id = 1", arguments: [marker])

@@ -72,7 +72,7 @@ extension SQLiteHostStore {
     }
 
     public func events(_ query: EventQuery) async throws -> [StoredEvent] {
-        guard let since = query.since?.timeIntervalSince1970 else {
+        guard let since = query.since else {
             return try await logRead("read events") { db in try SQLiteHostStore.events(query, db) }
         }
         // From a time on: request rows from the first `seq` of those days (``LogDays``), other events by their

@@ -12,7 +12,7 @@ extension SQLiteHostStore {
         let indexedUpTo = indexed.withLock { $0 }
         let time = cutoff.timeIntervalSince1970
         do {
-            let last = try await index.read { db in try LogDays.lastSeq(before: time, db) }
+            let last = try await index.read { db in try LogDays.lastSeq(before: cutoff, db) }
             let deleted = try await log.write { db -> Int in
                 try LogSequence.holdBeforeDeleting(db)
                 try db.execute(sql: "DELETE FROM events WHERE event_id = 12290 AND seq <= ? AND time < ?", arguments: [min(last, indexedUpTo), time])

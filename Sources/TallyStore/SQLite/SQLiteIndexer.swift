@@ -45,11 +45,16 @@ enum SQLiteIndexer {
         var candidates: [CloneCandidate] = []
     }
 
+    /// The newest log row the index holds (its applied marker).
+    static func appliedSeq(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT seq FROM applied WHERE id = 1") ?? 0
+    }
+
     /// Applies up to `limit` log rows after the index's last one, in one transaction on the index's writer.
     static func applyChunk(index idb: Database, log: DatabasePool, limit: Int) throws -> Applied {
         var applied = Applied()
         try idb.inTransaction {
-            let after = try Int64.fetchOne(idb, sql: "SELECT seq FROM applied WHERE id = 1") ?? 0
+            let after = try appliedSeq(idb)
             let rows = try log.read { ldb in
                 // A request row of a migrated single-file store keeps its fields as JSON, without the columns of a log
                 // row: what it counted came over with that store's tables, and it is not applied again.
@@ -225,7 +230,7 @@ extension SQLiteHostStore {
             indexed.withLock { $0 = max($0, applied.lastSeq) }
         } else {
             // Nothing left: the index holds every row (written by this process or another).
-            let last = try readIndex("read the index's position") { try Int64.fetchOne($0, sql: "SELECT seq FROM applied WHERE id = 1") ?? 0 }
+            let last = try readIndex("read the index's position") { try SQLiteIndexer.appliedSeq($0) }
             indexed.withLock { $0 = max($0, last) }
         }
         memory.withLock { $0.unindexedRows = max(0, $0.unindexedRows - applied.rows) }
