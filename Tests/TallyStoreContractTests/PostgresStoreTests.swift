@@ -94,8 +94,8 @@ struct PostgresStoreTests {
             for try await store in group { opened.append(store) }
             return opened
         }
-        #expect(stores.map(\.schemaVersion) == [3, 3])
-        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: String(url.split(separator: "/").last!)) == "3")
+        #expect(stores.map(\.schemaVersion) == [4, 4])
+        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: String(url.split(separator: "/").last!)) == "4")
         for store in stores { try await store.close() }
     }
 
@@ -106,7 +106,7 @@ struct PostgresStoreTests {
         try cluster.psql("INSERT INTO tally_schema (version, name, applied) VALUES (99, 'from-the-future', 0)", database: database)
         await #expect(throws: TallyError.self) { _ = try await open("host-2") }
         do { _ = try await open("host-2") } catch let error as TallyError { #expect(error.code == .storeSchemaNewer) }
-        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: database) == "4")
+        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: database) == "5")
     }
 
     @Test("a store of schema version 1 (before the site's report chain) migrates to the newest in place: its site gets an id, its count is kept")
@@ -116,9 +116,9 @@ struct PostgresStoreTests {
         try await store.close()
         let database = String(url.split(separator: "/").last!)
         // What a store written by the first PostgreSQL version holds: no report chain, no site id.
-        try cluster.psql("DROP FUNCTION tally_lock_and_read; DROP TABLE usage_reports; ALTER TABLE site DROP COLUMN site_id; DELETE FROM tally_schema WHERE version >= 2", database: database)
+        try cluster.psql("DROP FUNCTION tally_decide_batch; DROP FUNCTION tally_lock_and_read; DROP TABLE usage_reports; ALTER TABLE site DROP COLUMN site_id; DELETE FROM tally_schema WHERE version >= 2", database: database)
         let reopened = try await open("host-1")
-        #expect(reopened.schemaVersion == 3)
+        #expect(reopened.schemaVersion == 4)
         #expect(try cluster.psql("SELECT length(site_id) FROM site", database: database) == "36")
         #expect(try await reopened.counts(now: Date())["client"] == 1)
         #expect(try await reopened.siteReportChain?.end().seq == 0)

@@ -25,21 +25,20 @@ public struct ActivationPolicy: Sendable {
     public func decide<Counts: CountState>(_ request: PolicyRequest, certificate: HostCertificateClaims?,
                                            intervals: ClientIntervals = ClientIntervals(), counts: inout Counts,
                                            now: Date, from block: AddressBlock? = nil) throws(Counts.LookupFailure) -> ActivationDecision {
-        let answerIntervals = intervals.clamped
-        func refusal(_ code: ResultCode, _ productClass: String? = nil, current: Int = 0, required: Int = 0) -> ActivationDecision {
-            ActivationDecision(code: code, productClass: productClass, currentCount: current, requiredCount: required, counted: false,
-                               intervals: answerIntervals)
+        func outcome(_ code: ResultCode, _ productClass: String? = nil, current: Int = 0, required: Int = 0) -> ActivationDecision {
+            ActivationPolicy.decision(code, productClass: productClass, currentCount: current, requiredCount: required,
+                                      intervals: intervals, certificate: certificate, now: now)
         }
-        guard let certificate, now < certificate.exp.date else { return refusal(.hostNotActivated) }
-        guard let productClass = certificate.productClass(of: request.sku) else { return refusal(.skuNotCovered) }
+        guard let certificate, now < certificate.exp.date else { return outcome(.hostNotActivated) }
+        guard let productClass = certificate.productClass(of: request.sku) else { return outcome(.skuNotCovered) }
         let required = certificate.thr[productClass] ?? Int.max
         let today = CountWindow.day(of: now)
         guard abs(request.clientTime.timeIntervalSince(now)) <= clockSkewTolerance else {
-            return refusal(.clockSkew, productClass, current: counts.count(class: productClass, today: today), required: required)
+            return outcome(.clockSkew, productClass, current: counts.count(class: productClass, today: today), required: required)
         }
         let previous = try counts.lastDay(of: request.cmid, class: productClass)
         if previous == nil, let block, case .refuse = counts.newMachine(from: block, day: today, budget: newMachineBudget) {
-            return refusal(.newMachineBudgetExceeded, productClass, current: counts.count(class: productClass, today: today), required: required)
+            return outcome(.newMachineBudgetExceeded, productClass, current: counts.count(class: productClass, today: today), required: required)
         }
         // An older sighting than the one kept changes nothing (the host's clock was set back).
         if previous.map({ today > $0 }) ?? true {
@@ -49,14 +48,37 @@ public struct ActivationPolicy: Sendable {
         // The count includes the machine asking now, even when its kept sighting lies after `now`.
         let inWindow = counts.count(class: productClass, today: today)
         let current = last == today ? inWindow : inWindow + 1
-        guard current >= required else {
-            return ActivationDecision(code: .countTooLow, productClass: productClass, currentCount: current, requiredCount: required,
+        return outcome(current >= required ? .success : .countTooLow, productClass, current: current, required: required)
+    }
+
+    /// The decision of one outcome of the table: a refusal, C004F038 (counted, below the threshold) or a grant (counted,
+    /// with its ticket's times). ``decide(_:certificate:intervals:counts:now:from:)`` and a store that decides in its own
+    /// engine (PostgreSQL) both make their decisions here, so a decision means the same whoever counted.
+    ///
+    /// - Parameters:
+    ///   - code: the outcome; a refusal before the class is known (C004F041, C004F042) carries no class and zero counts.
+    ///   - certificate: needed for a grant (the ticket never outlives it).
+    public static func decision(_ code: ResultCode, productClass: String?, currentCount: Int, requiredCount: Int, intervals: ClientIntervals,
+                                certificate: HostCertificateClaims?, now: Date) -> ActivationDecision {
+        let answerIntervals = intervals.clamped
+        switch code {
+        case .success:
+            guard let certificate else { return decision(.hostNotActivated, productClass: nil, currentCount: 0, requiredCount: 0,
+                                                         intervals: intervals, certificate: nil, now: now) }
+            let expires = ActivationPolicy.ticketExpiry(now: now, certificate: certificate)
+            let renewAfter = min(now.addingTimeInterval(Double(answerIntervals.renewal) * 60), expires)
+            return ActivationDecision(code: .success, productClass: productClass, currentCount: currentCount, requiredCount: requiredCount,
+                                      counted: true, intervals: answerIntervals,
+                                      ticket: TicketTimes(issuedAt: now, renewAfter: renewAfter, expires: expires))
+        case .countTooLow:
+            return ActivationDecision(code: .countTooLow, productClass: productClass, currentCount: currentCount, requiredCount: requiredCount,
                                       counted: true, intervals: answerIntervals)
+        case .hostNotActivated, .skuNotCovered:
+            return ActivationDecision(code: code, productClass: nil, currentCount: 0, requiredCount: 0, counted: false, intervals: answerIntervals)
+        default:
+            return ActivationDecision(code: code, productClass: productClass, currentCount: currentCount, requiredCount: requiredCount,
+                                      counted: false, intervals: answerIntervals)
         }
-        let expires = ActivationPolicy.ticketExpiry(now: now, certificate: certificate)
-        let renewAfter = min(now.addingTimeInterval(Double(answerIntervals.renewal) * 60), expires)
-        return ActivationDecision(code: .success, productClass: productClass, currentCount: current, requiredCount: required, counted: true,
-                                  intervals: answerIntervals, ticket: TicketTimes(issuedAt: now, renewAfter: renewAfter, expires: expires))
     }
 
     /// The expiry of a ticket granted at `now`: 180 days, never past the certificate.

@@ -3,77 +3,126 @@ import Logging
 import PostgresNIO
 import TallyCore
 
-/// The activation path on PostgreSQL, one transaction of four round trips per batch, serialized across hosts by
-/// the deciders' advisory lock, on the database's clock, durable at COMMIT:
+/// The activation path on PostgreSQL: a batch is one statement, `tally_decide_batch` (schema migration 4), in a
+/// transaction of its own, then one more round trip that proves the commit:
 ///
-/// 1. `BEGIN`;
-/// 2. `tally_lock_and_read` takes the lock (until COMMIT), then reads the clock and what the decisions need (one
-///    statement, whose query sees every batch decided before: see schema migration 3);
-/// 3. the batch is decided here and written in one statement;
-/// 4. `COMMIT`, whose answer comes only once the commit is durable (`synchronous_commit = on`).
+/// 1. the statement takes the deciders' advisory lock (held until its transaction commits), reads the database's
+///    clock, decides the batch's requests in order by ActivationPolicy's table, writes every decision, event and
+///    derived row, and returns the codes, counts and event numbers; its transaction commits at the protocol's
+///    Sync, durably (`synchronous_commit = on`), and only then is the lock released;
+/// 2. the session's next statement: PostgresNIO sends it only after the server's ReadyForQuery, which follows a
+///    commit that succeeded, whereas a commit that failed, or a session lost before it was known, fails it. So
+///    the answers leave only after the commit is known durable.
 ///
-/// The write is not left to an implicit transaction: that one commits at the protocol's Sync, after the statement
-/// reported its rows, so a session lost then would leave a batch answered whose commit nobody saw. A COMMIT that
-/// fails, even with its outcome unknown (the connection lost mid-commit), is answered 503 and never granted; the
-/// next batch reads the counts afresh, so it is decided on whatever the database holds.
+/// No round trip to a host lies inside the lock, so the hosts sharing the store wait for each other only as long
+/// as PostgreSQL takes to decide and commit a batch. A batch whose commit is not known is answered 503 and never
+/// granted; the next batch reads the counts afresh, so it is decided on whatever the database holds.
 extension PostgresHostStore {
     public func decide(_ batch: [ActivationInput], context: DecisionContext, now: Date) async throws -> [StoredDecision] {
         guard !batch.isEmpty else { return [] }
-        return try await pool.withSession("commit \(batch.count) activation(s)") { session in
-            try await session.query("BEGIN", logger: self.logger)
-            do {
-                let decided = try await self.decideAndWrite(batch, context: context, now: now, session: session)
-                try await session.query("COMMIT", logger: self.logger)
-                if !decided.candidates.isEmpty {
-                    self.candidates.withLock { $0 = Array(($0 + decided.candidates).suffix(10_000)) }
-                    self.candidatesArrived.signal()
-                }
-                return decided.stored
-            } catch {
-                _ = try? await session.query("ROLLBACK", logger: self.logger)
-                throw error
+        let values = decideValues(batch, context: context, now: now)
+        let decided = try await pool.withSession("commit \(batch.count) activation(s)") { session in
+            let decided = try await self.decideAndWrite(values, session: session)
+            let skew = self.configuration.clock == .database ? self.skewToReport(host: now, database: decided.clock) : nil
+            // The round trip that proves the commit (see above); a skew warning's event when one is due.
+            if let skew {
+                try await PostgresHostStore.insert([skew], hostID: self.configuration.hostID, session: session, logger: self.logger)
+            } else {
+                try await session.query("SELECT 1", logger: self.logger)
             }
+            return decided
         }
+        guard decided.rows.count == batch.count else {
+            throw TallyError(.storeUnavailable, "the store returned \(decided.rows.count) decisions for \(batch.count) requests")
+        }
+        let time = Date(timeIntervalSince1970: decided.clock)
+        var seen: [String: [String]] = [:]
+        var stored: [StoredDecision] = []
+        stored.reserveCapacity(batch.count)
+        for (index, input) in batch.enumerated() {
+            let row = decided.rows[index]
+            let decision = ActivationPolicy.decision(row.code, productClass: values.classes[index].isEmpty ? nil : values.classes[index],
+                                                     currentCount: row.count, requiredCount: Int(clamping: values.required[index]),
+                                                     intervals: context.intervals, certificate: context.certificate, now: time)
+            if decision.counted, !(seen[input.request.cmid]?.contains(input.request.fingerprint) ?? false) {
+                seen[input.request.cmid, default: []].append(input.request.fingerprint)
+            }
+            stored.append(StoredDecision(decision: decision, time: time, seq: row.seq))
+        }
+        let day = CountWindow.day(of: time)
+        let arrived = decided.several.sorted().map { CloneCandidate(cmid: $0, day: day, time: time, fingerprints: seen[$0] ?? []) }
+        if !arrived.isEmpty {
+            candidates.withLock { $0 = Array(($0 + arrived).suffix(10_000)) }
+            candidatesArrived.signal()
+        }
+        return stored
     }
 
-    /// Inside the batch's transaction: lock, clock and reads; decisions; the write.
-    private func decideAndWrite(_ batch: [ActivationInput], context: DecisionContext, now: Date, session: PostgresConnection) async throws
-        -> (stored: [StoredDecision], candidates: [CloneCandidate]) {
-        var keys: Set<MachineKey> = []
-        if let certificate = context.certificate {
-            for input in batch {
-                if let productClass = certificate.productClass(of: input.request.sku) { keys.insert(MachineKey(cmid: input.request.cmid, productClass: productClass)) }
+    /// The statement's arguments for a batch (see ``DecideBatch``).
+    private func decideValues(_ batch: [ActivationInput], context: DecisionContext, now: Date) -> DecideBatch.Values {
+        var values = DecideBatch.Values()
+        values.callerTime = configuration.clock == .database ? -1 : now.timeIntervalSince1970
+        values.hostID = configuration.hostID
+        values.certificateExpires = context.certificate.map { $0.exp.date.timeIntervalSince1970 }
+        values.skewTolerance = context.policy.clockSkewTolerance
+        values.budget = Int64(context.policy.newMachineBudget.perAddress)
+        // For the fields that come from the request (the decision's two counts are left out below).
+        let placeholder = ActivationDecision(code: .success, productClass: nil, currentCount: 0, requiredCount: 0, counted: false)
+        for input in batch {
+            let request = input.request
+            let productClass = context.certificate?.productClass(of: request.sku)
+            values.cmids.append(request.cmid)
+            values.skus.append(request.sku)
+            values.classes.append(productClass ?? "")
+            values.required.append(productClass.map { Int64(clamping: context.certificate?.thr[$0] ?? Int.max) } ?? 0)
+            values.clientTimes.append(request.clientTime.timeIntervalSince1970)
+            values.blocks.append(AddressBlock(address: input.address).description)
+            values.fingerprints.append(request.fingerprint)
+            values.machines.append(input.machine)
+            values.licenseStatuses.append(input.licenseStatus)
+            // The 12290 event's fields but the two counts, which the statement appends with the closing brace.
+            var fields = LogRow(input: input, decision: placeholder, time: now).fields
+            fields["minCount"] = nil
+            fields["currentCount"] = nil
+            fields["host"] = configuration.hostID
+            var text = String(decoding: JSONObjectWriter.object(fields), as: UTF8.self)
+            assert(text.hasSuffix("}") && fields.count > 0)
+            text.removeLast()
+            values.fieldTexts.append(text)
+        }
+        return values
+    }
+
+    struct DecidedBatch: Sendable {
+        struct Row: Sendable {
+            var code: ResultCode
+            var count: Int
+            var seq: Int64
+        }
+        var clock: Double
+        var rows: [Row]
+        var several: [String]
+    }
+
+    /// The one statement of a batch: lock, clock, decisions and writes; committed at its Sync.
+    private func decideAndWrite(_ values: DecideBatch.Values, session: PostgresConnection) async throws -> DecidedBatch {
+        var clock = 0.0
+        var several: [String] = []
+        var rows = [DecidedBatch.Row?](repeating: nil, count: values.cmids.count)
+        for try await row in try await session.execute(PostgresPrepared<DecideBatch>(DecideBatch.query(values)), logger: logger) {
+            let (position, code, count, seq, text, rowClock) = try row.decode((Int, Int64, Int64, Int64, String?, Double).self)
+            clock = rowClock
+            if position == -1, let text { several.append(text) }
+            if position >= 1, position <= rows.count {
+                rows[position - 1] = DecidedBatch.Row(code: ResultCode(UInt32(truncatingIfNeeded: code)), count: Int(count), seq: seq)
             }
         }
-        let callerDay = configuration.clock == .database ? nil : CountWindow.day(of: now)
-        let state = try await lockAndRead(callerDay: callerDay, keys: keys, blocks: Set(batch.map { AddressBlock(address: $0.address).description }),
-                                          session: session)
-        let time = configuration.clock == .database ? state.clock : now
-        let today = state.today
-        var events: [TallyEvent] = []
-        if configuration.clock == .database, let skew = skewToReport(host: now, database: state.clock) { events.append(skew) }
-
-        var counts = BatchCounts(histogram: state.histogram, pending: [:], looked: state.looked, newMachines: state.ledger, today: today)
-        var decisions: [ActivationDecision] = []
-        decisions.reserveCapacity(batch.count)
-        for (position, input) in batch.enumerated() {
-            counts.position = position
-            decisions.append(context.policy.decide(input.request, certificate: context.certificate, intervals: context.intervals,
-                                                   counts: &counts, now: time, from: AddressBlock(address: input.address)))
-        }
-
-        let rows = zip(batch, decisions).map { LogRow(input: $0, decision: $1, time: time) }
-        for report in counts.budgetReports {
-            events.append(NewMachineBudgetEvent.event(block: report.block, admitted: counts.admitted(report.block, day: report.day),
-                                                      budget: context.policy.newMachineBudget, cmid: batch[report.position].request.cmid, time: time))
-        }
-        // Every write of the batch, its other events included, in one statement.
-        let written = try await writeBatch(rows, counts: counts, otherEvents: events, session: session)
-        return (zip(decisions, written.seqs).map { StoredDecision(decision: $0, time: time, seq: $1) }, written.candidates)
+        return DecidedBatch(clock: clock, rows: rows.compactMap { $0 }, several: several)
     }
 
     /// Event 12305 (and a warning) when the host's clock is more than 5 s off the database's, at most hourly.
-    private func skewToReport(host: Date, database: Date) -> TallyEvent? {
+    private func skewToReport(host: Date, database: Double) -> TallyEvent? {
+        let database = Date(timeIntervalSince1970: database)
         let skew = host.timeIntervalSince(database)
         guard abs(skew) > PostgresHostStore.clockSkewWarning else { return nil }
         let due = skewWarned.withLock { last -> Bool in
@@ -87,59 +136,36 @@ extension PostgresHostStore {
         return TallyEvent(id: .storeClockSkew, time: database, fields: ["host": configuration.hostID, "seconds": String(Int(skew.rounded()))])
     }
 
-    // MARK: Reads
+    /// `tally_decide_batch` (schema migration 4), prepared once per session.
+    enum DecideBatch: PostgresPreparedText {
+        static let name = "tally_decide_batch"
+        static let sql = query(Values()).sql
 
-    /// What a batch's decisions read, after the lock (see ``LockAndRead``).
-    struct DecisionState {
-        var today: Int
-        var clock: Date
-        var histogram: [String: [Int: Int]] = [:]
-        var looked: [MachineKey: Int?] = [:]
-        var ledger: NewMachineLedger
-    }
-
-    /// One round trip: the deciders' lock (held until COMMIT), the day and the database's clock,
-    /// the machines per class and last day of the window, the batch's machines' last days, and its address
-    /// blocks' budget of new machines today.
-    private func lockAndRead(callerDay: Int?, keys: Set<MachineKey>, blocks: Set<String>, session: PostgresConnection) async throws -> DecisionState {
-        var today = callerDay ?? 0
-        var clock = Date()
-        var histogram: [String: [Int: Int]] = [:]
-        var looked: [MachineKey: Int?] = [:]
-        var admitted: [AddressBlock: Int] = [:]
-        var refused: Set<AddressBlock> = []
-        let query = LockAndRead.query(callerDay: callerDay ?? -1, cmids: Array(Set(keys.map(\.cmid))), blocks: Array(blocks))
-        for try await row in try await session.execute(PostgresPrepared<LockAndRead>(query), logger: logger) {
-            let (kind, text, other, number, flag, seconds) = try row.decode((Int, String, String, Int, Int, Double).self)
-            switch kind {
-            case 0:
-                today = number
-                clock = Date(timeIntervalSince1970: seconds)
-            case 1:
-                histogram[text, default: [:]][number] = flag
-            case 2:
-                let key = MachineKey(cmid: text, productClass: other)
-                if keys.contains(key) { looked[key] = number }
-            default:
-                let parsed = AddressBlock(address: text)
-                admitted[parsed, default: 0] += number
-                if flag != 0 { refused.insert(parsed) }
-            }
+        /// The statement's arguments, one array per request field (empty for placeholder values).
+        struct Values: Sendable {
+            /// −1: the database's clock decides.
+            var callerTime = -1.0
+            var hostID = ""
+            var certificateExpires: Double?
+            var skewTolerance = 0.0
+            var budget: Int64 = 0
+            var cmids: [String] = [], skus: [String] = [], classes: [String] = [], required: [Int64] = [], clientTimes: [Double] = []
+            var blocks: [String] = [], fingerprints: [String] = [], machines: [String] = [], licenseStatuses: [String] = []
+            var fieldTexts: [String] = []
         }
-        return DecisionState(today: today, clock: clock, histogram: histogram, looked: looked,
-                             ledger: NewMachineLedger(day: today, admitted: admitted, refused: refused))
-    }
 
-    /// The batch's first statement: `tally_lock_and_read` (schema migration 3).
-    enum LockAndRead: PostgresPreparedText {
-        static let name = "tally_lock_and_read"
-        static let sql = query(callerDay: 0, cmids: [], blocks: []).sql
+        /// The result codes the statement decides, in the order of its `codes` argument.
+        static let codes: [Int64] = [ResultCode.success, .countTooLow, .hostNotActivated, .skuNotCovered, .clockSkew, .newMachineBudgetExceeded]
+            .map { Int64($0.rawValue) }
 
-        /// `callerDay` −1: the database's clock decides the day.
-        static func query(callerDay: Int, cmids: [String], blocks: [String]) -> PostgresQuery {
+        static func query(_ v: Values) -> PostgresQuery {
             """
-            SELECT r_kind, r_name, r_other, r_number, r_flag, r_clock
-            FROM tally_lock_and_read(\(PostgresSchema.LockKey.deciders), \(Int64(callerDay)), \(Int64(Intervals.countWindowDays)), \(cmids)::text[], \(blocks)::text[])
+            SELECT r_position, r_code, r_current, r_seq, r_text, r_clock
+            FROM tally_decide_batch(\(PostgresSchema.LockKey.deciders), \(v.callerTime), \(v.hostID), \(v.certificateExpires)::float8,
+                \(Intervals.activationValidity), \(v.skewTolerance), \(v.budget),
+                \(v.cmids)::text[], \(v.skus)::text[], \(v.classes)::text[], \(v.required)::bigint[], \(v.clientTimes)::float8[], \(v.blocks)::text[],
+                \(v.fingerprints)::text[], \(v.machines)::text[], \(v.licenseStatuses)::text[], \(v.fieldTexts)::text[],
+                \(codes)::bigint[], \(LicenseStatus.licensed.rawValue), \(Int64(Intervals.countWindowDays)))
             """
         }
     }

@@ -6,13 +6,13 @@ import TallyCore
 
 /// The store shared by several hosts, in PostgreSQL: one count per class, one client inventory, one event log.
 ///
-/// Unlike the SQLite store it keeps no decision memory: each batch is decided in one transaction that first
-/// takes the deciders' advisory lock (so the batches of every host are decided one at a time, in one order) and
-/// the database's `now()` (one clock), reads what the batch's decisions need (the machines per last day of the
-/// window, the batch's machines' last days, its address blocks' budget), writes the decisions, their 12290 events
-/// and the derived tables, and commits with `synchronous_commit = on`. A batch is answered only after its
-/// COMMIT returned; one whose COMMIT failed (even with the outcome unknown) is answered 503 and never granted,
-/// and the next batch reads the counts afresh, so it is decided on whatever the database holds.
+/// Unlike the SQLite store it keeps no decision memory: each batch is one statement in a transaction of its own
+/// (`tally_decide_batch`, see ``decide(_:context:now:)``) that first takes the deciders' advisory lock (so the
+/// batches of every host are decided one at a time, in one order) and the database's clock (one clock), decides
+/// the batch's requests by the activation policy's table against the counts in the tables, writes the decisions,
+/// their 12290 events and the derived tables, and commits with `synchronous_commit = on`. A batch is answered
+/// only once its commit is known; one whose commit failed (even with the outcome unknown) is answered 503 and
+/// never granted, and the next batch reads the counts afresh, so it is decided on whatever the database holds.
 public final class PostgresHostStore: HostStore {
     public let configuration: PostgresStoreConfiguration
     /// The schema version the store had once this host opened it.
