@@ -107,8 +107,10 @@ enum PostgresSchema {
             // its closing brace); `codes` are the result codes success, C004F038, C004F041, C004F042, C004F06C and
             // C0A7000E, the licence state of a granted client, and the window's days. Rows: position 0 the clock;
             // 1… each request's code, count and event sequence number; −1 a CMID with several fingerprints.
-            // tally_lock_and_read stays: a host of schema 3 still running beside this one decides under the same
-            // lock on the same tables.
+            // Its statements are planned once per session (a generic plan; planning the write for each batch took
+            // longer than running it), and never as a scan of a whole table: every table is read by its keys, so a
+            // plan made while a table was small stays right once it is large. tally_lock_and_read stays: a host of
+            // schema 3 still running beside this one decides under the same lock on the same tables.
             """
             CREATE FUNCTION tally_decide_batch(lock_key bigint, caller_time double precision, host text,
                 certificate_expires double precision, ticket_validity double precision, skew_tolerance double precision, budget bigint,
@@ -116,28 +118,38 @@ enum PostgresSchema {
                 prints text[], machine_names text[], license_statuses text[], field_texts text[],
                 codes bigint[], licensed text, window_days bigint)
             RETURNS TABLE (r_position integer, r_code bigint, r_current bigint, r_seq bigint, r_text text, r_clock double precision)
-            LANGUAGE plpgsql VOLATILE AS $$
+            LANGUAGE plpgsql VOLATILE SET plan_cache_mode = auto SET enable_seqscan = off AS $$
             DECLARE
                 clock double precision;
                 today bigint;
                 n integer := coalesce(array_length(cmids, 1), 0);
                 i integer; j integer; k integer; b integer;
-                cls text; previous bigint; found_local boolean; refuse boolean; res bigint; cnt bigint; ticket double precision;
-                row_machines bigint; row_refused boolean;
+                cls text; previous bigint; refuse boolean; res bigint; cnt bigint; ticket double precision;
                 out_codes bigint[] := '{}'; out_current bigint[] := '{}'; out_fields text[] := '{}';
-                class_names text[] := '{}'; class_counts bigint[] := '{}';
-                local_cmids text[] := '{}'; local_classes text[] := '{}'; local_days bigint[] := '{}';
-                block_names text[] := '{}'; block_before bigint[] := '{}'; block_added bigint[] := '{}';
-                block_refused_before boolean[] := '{}'; block_refused boolean[] := '{}';
+                class_names text[]; class_counts bigint[];
+                last_cmids text[]; last_classes text[]; last_days bigint[];
+                block_names text[]; block_before bigint[]; block_added bigint[]; block_refused_before boolean[]; block_refused boolean[];
                 report_positions integer[] := '{}'; report_blocks integer[] := '{}';
                 d_classes text[] := '{}'; d_days bigint[] := '{}'; d_changes bigint[] := '{}';
                 c_cmids text[] := '{}'; c_skus text[] := '{}'; c_classes text[] := '{}'; c_prints text[] := '{}'; c_machines text[] := '{}';
                 c_results bigint[] := '{}'; c_tickets double precision[] := '{}'; c_statuses text[] := '{}';
-                seqs bigint[];
             BEGIN
                 PERFORM pg_advisory_xact_lock(lock_key);
                 clock := CASE WHEN caller_time >= 0 THEN caller_time ELSE extract(epoch from clock_timestamp()) END;
                 today := floor(clock / 86400)::bigint;
+                -- What the decisions read, in three statements whatever the batch's size: the machines of the window
+                -- per class, the last day of each asked CMID per class, and today's new machines of each asked block.
+                SELECT coalesce(array_agg(w.class), '{}'), coalesce(array_agg(w.machines), '{}') INTO class_names, class_counts
+                    FROM (SELECT m.class, sum(m.machines)::bigint AS machines FROM machine_days m
+                          WHERE m.class = ANY(classes) AND m.day BETWEEN today - window_days + 1 AND today GROUP BY m.class) AS w;
+                SELECT coalesce(array_agg(l.cmid), '{}'), coalesce(array_agg(l.class), '{}'), coalesce(array_agg(l.last_day), '{}')
+                    INTO last_cmids, last_classes, last_days
+                    FROM (SELECT c.cmid, c.class, max(c.last_day)::bigint AS last_day FROM clients c WHERE c.cmid = ANY(cmids) GROUP BY c.cmid, c.class) AS l;
+                SELECT coalesce(array_agg(nm.block), '{}'), coalesce(array_agg(nm.machines::bigint), '{}'), coalesce(array_agg(nm.refused), '{}')
+                    INTO block_names, block_before, block_refused_before
+                    FROM new_machines nm WHERE nm.day = today AND nm.block = ANY(blocks);
+                block_added := array_fill(0::bigint, ARRAY[coalesce(array_length(block_names, 1), 0)]);
+                block_refused := array_fill(false, ARRAY[coalesce(array_length(block_names, 1), 0)]);
                 FOR i IN 1..n LOOP
                     cls := NULLIF(classes[i], '');
                     cnt := 0;
@@ -149,40 +161,31 @@ enum PostgresSchema {
                     ELSE
                         k := array_position(class_names, cls);
                         IF k IS NULL THEN
-                            SELECT coalesce(sum(m.machines), 0) INTO cnt FROM machine_days m
-                                WHERE m.class = cls AND m.day BETWEEN today - window_days + 1 AND today;
                             class_names := class_names || cls;
-                            class_counts := class_counts || cnt;
+                            class_counts := class_counts || 0::bigint;
                             k := array_length(class_names, 1);
                         END IF;
                         IF abs(client_times[i] - clock) > skew_tolerance THEN
                             res := codes[5];
                             cnt := class_counts[k];
                         ELSE
-                            -- The machine's last day: this batch's, else the store's.
+                            -- The machine's last day: the latest of the store's and this batch's.
                             previous := NULL;
-                            found_local := false;
-                            FOR j IN REVERSE coalesce(array_length(local_cmids, 1), 0)..1 LOOP
-                                IF local_cmids[j] = cmids[i] AND local_classes[j] = cls THEN
-                                    previous := local_days[j];
-                                    found_local := true;
+                            FOR j IN REVERSE coalesce(array_length(last_cmids, 1), 0)..1 LOOP
+                                IF last_cmids[j] = cmids[i] AND last_classes[j] = cls THEN
+                                    previous := last_days[j];
                                     EXIT;
                                 END IF;
                             END LOOP;
-                            IF NOT found_local THEN
-                                SELECT max(c.last_day) INTO previous FROM clients c WHERE c.cmid = cmids[i] AND c.class = cls;
-                            END IF;
                             -- A machine new to its class, within its block's budget of the day (NewMachineLedger.decide).
                             refuse := false;
                             IF previous IS NULL THEN
                                 b := array_position(block_names, blocks[i]);
                                 IF b IS NULL THEN
-                                    SELECT nm.machines, nm.refused INTO row_machines, row_refused FROM new_machines nm
-                                        WHERE nm.day = today AND nm.block = blocks[i];
                                     block_names := block_names || blocks[i];
-                                    block_before := block_before || coalesce(row_machines, 0);
+                                    block_before := block_before || 0::bigint;
                                     block_added := block_added || 0::bigint;
-                                    block_refused_before := block_refused_before || coalesce(row_refused, false);
+                                    block_refused_before := block_refused_before || false;
                                     block_refused := block_refused || false;
                                     b := array_length(block_names, 1);
                                 END IF;
@@ -203,9 +206,9 @@ enum PostgresSchema {
                             ELSE
                                 -- An older sighting than the one kept changes nothing (the clock was set back).
                                 IF previous IS NULL OR today > previous THEN
-                                    local_cmids := local_cmids || cmids[i];
-                                    local_classes := local_classes || cls;
-                                    local_days := local_days || today;
+                                    last_cmids := last_cmids || cmids[i];
+                                    last_classes := last_classes || cls;
+                                    last_days := last_days || today;
                                     IF previous IS NOT NULL THEN
                                         d_classes := d_classes || cls; d_days := d_days || previous; d_changes := d_changes || (-1)::bigint;
                                     END IF;
@@ -235,54 +238,78 @@ enum PostgresSchema {
                         || CASE WHEN res = codes[3] OR res = codes[4] THEN 0 ELSE required[i] END || '"}');
                 END LOOP;
 
-                WITH inserted AS (
-                    INSERT INTO events (event_id, time, result, fields, host_id)
-                    SELECT 12290, clock, r, f, host FROM unnest(out_codes, out_fields) WITH ORDINALITY AS t(r, f, p) ORDER BY p
-                    RETURNING seq)
-                SELECT array_agg(seq ORDER BY seq) INTO seqs FROM inserted;
-                INSERT INTO events (event_id, time, result, fields, host_id)
-                    SELECT 12306, clock, codes[6], json_build_object('address', block_names[rb], 'admitted', (block_before[rb] + block_added[rb])::text,
-                        'budget', budget::text, 'day', today::text, 'cmid', cmids[rp])::text, host
-                    FROM unnest(report_positions, report_blocks) WITH ORDINALITY AS t(rp, rb, p) ORDER BY p;
-                INSERT INTO clients (cmid, sku, class, fingerprint, machine, first_seen, last_seen, last_day, last_result, requests, ticket_expires, license_status)
-                    SELECT c, s, k2, f, m, clock, clock, today, r, q, x, l FROM (
-                        SELECT DISTINCT ON (c, s) c, s, k2, f, m, r, count(*) OVER w AS q, max(x) OVER w AS x, l
-                        FROM unnest(c_cmids, c_skus, c_classes, c_prints, c_machines, c_results, c_tickets, c_statuses)
-                            WITH ORDINALITY AS t(c, s, k2, f, m, r, x, l, p)
-                        WINDOW w AS (PARTITION BY c, s)
-                        ORDER BY c, s, p DESC) AS latest
-                    ON CONFLICT (cmid, sku) DO UPDATE SET class = excluded.class, fingerprint = excluded.fingerprint, machine = excluded.machine,
-                        last_seen = excluded.last_seen, last_day = GREATEST(clients.last_day, excluded.last_day), last_result = excluded.last_result,
-                        requests = clients.requests + excluded.requests, ticket_expires = COALESCE(excluded.ticket_expires, clients.ticket_expires),
-                        license_status = excluded.license_status;
-                INSERT INTO sightings (day, sku, cmid, class)
-                    SELECT today, s, c, k2 FROM unnest(c_skus, c_cmids, c_classes) AS t(s, c, k2)
-                    ON CONFLICT DO NOTHING;
-                INSERT INTO fingerprints (cmid, fingerprint, machine, last_day)
-                    SELECT DISTINCT ON (c, f) c, f, m, today FROM unnest(c_cmids, c_prints, c_machines) WITH ORDINALITY AS t(c, f, m, p)
-                    ORDER BY c, f, p DESC
-                    ON CONFLICT (cmid, fingerprint) DO UPDATE SET machine = excluded.machine, last_day = GREATEST(fingerprints.last_day, excluded.last_day);
-                INSERT INTO machine_days (class, day, machines)
-                    SELECT k2, d, sum(m) FROM unnest(d_classes, d_days, d_changes) AS t(k2, d, m) GROUP BY k2, d HAVING sum(m) != 0
-                    ON CONFLICT (class, day) DO UPDATE SET machines = machine_days.machines + excluded.machines;
-                IF -1 = ANY(d_changes) THEN
-                    DELETE FROM machine_days WHERE machines = 0 AND class = ANY(d_classes);
-                END IF;
-                INSERT INTO new_machines (day, block, machines, refused)
-                    SELECT today, nb, na, nr FROM unnest(block_names, block_added, block_refused) AS t(nb, na, nr) WHERE na > 0 OR nr
-                    ON CONFLICT (day, block) DO UPDATE SET machines = new_machines.machines + excluded.machines, refused = new_machines.refused OR excluded.refused;
-                INSERT INTO request_totals (result, requests)
-                    SELECT r, count(*) FROM unnest(out_codes) AS t(r) GROUP BY r
-                    ON CONFLICT (result) DO UPDATE SET requests = request_totals.requests + excluded.requests;
-                UPDATE hosts SET last_answer = clock WHERE host_id = host;
-
+                -- Every write in one statement (its data-modifying CTEs share one snapshot and none reads another's
+                -- rows), whose rows are the function's: the clock, each request's code, count and event number in
+                -- request order, and the CMIDs with several fingerprints (the table's and the batch's).
                 RETURN QUERY
+                    WITH inserted_events AS (
+                        INSERT INTO events (event_id, time, result, fields, host_id)
+                        SELECT 12290, clock, r, f, host FROM unnest(out_codes, out_fields) WITH ORDINALITY AS t(r, f, p) ORDER BY p
+                        RETURNING seq),
+                    inserted_reports AS (
+                        INSERT INTO events (event_id, time, result, fields, host_id)
+                        SELECT 12306, clock, codes[6], json_build_object('address', block_names[rb], 'admitted', (block_before[rb] + block_added[rb])::text,
+                            'budget', budget::text, 'day', today::text, 'cmid', cmids[rp])::text, host
+                        FROM unnest(report_positions, report_blocks) WITH ORDINALITY AS t(rp, rb, p) ORDER BY p
+                        RETURNING 1),
+                    written_clients AS (
+                        INSERT INTO clients (cmid, sku, class, fingerprint, machine, first_seen, last_seen, last_day, last_result, requests,
+                                             ticket_expires, license_status)
+                        SELECT c, s, k2, f, m, clock, clock, today, r, q, x, l FROM (
+                            SELECT DISTINCT ON (c, s) c, s, k2, f, m, r, count(*) OVER w AS q, max(x) OVER w AS x, l
+                            FROM unnest(c_cmids, c_skus, c_classes, c_prints, c_machines, c_results, c_tickets, c_statuses)
+                                WITH ORDINALITY AS t(c, s, k2, f, m, r, x, l, p)
+                            WINDOW w AS (PARTITION BY c, s)
+                            ORDER BY c, s, p DESC) AS latest
+                        ON CONFLICT (cmid, sku) DO UPDATE SET class = excluded.class, fingerprint = excluded.fingerprint, machine = excluded.machine,
+                            last_seen = excluded.last_seen, last_day = GREATEST(clients.last_day, excluded.last_day), last_result = excluded.last_result,
+                            requests = clients.requests + excluded.requests, ticket_expires = COALESCE(excluded.ticket_expires, clients.ticket_expires),
+                            license_status = excluded.license_status
+                        RETURNING 1),
+                    written_sightings AS (
+                        INSERT INTO sightings (day, sku, cmid, class)
+                        SELECT today, s, c, k2 FROM unnest(c_skus, c_cmids, c_classes) AS t(s, c, k2)
+                        ON CONFLICT DO NOTHING
+                        RETURNING 1),
+                    written_fingerprints AS (
+                        INSERT INTO fingerprints (cmid, fingerprint, machine, last_day)
+                        SELECT DISTINCT ON (c, f) c, f, m, today FROM unnest(c_cmids, c_prints, c_machines) WITH ORDINALITY AS t(c, f, m, p)
+                        ORDER BY c, f, p DESC
+                        ON CONFLICT (cmid, fingerprint) DO UPDATE SET machine = excluded.machine,
+                            last_day = GREATEST(fingerprints.last_day, excluded.last_day)
+                        RETURNING cmid, fingerprint),
+                    written_days AS (
+                        INSERT INTO machine_days (class, day, machines)
+                        SELECT k2, d, sum(m) FROM unnest(d_classes, d_days, d_changes) AS t(k2, d, m) GROUP BY k2, d HAVING sum(m) != 0
+                        ON CONFLICT (class, day) DO UPDATE SET machines = machine_days.machines + excluded.machines
+                        RETURNING 1),
+                    written_ledger AS (
+                        INSERT INTO new_machines (day, block, machines, refused)
+                        SELECT today, nb, na, nr FROM unnest(block_names, block_added, block_refused) AS t(nb, na, nr) WHERE na > 0 OR nr
+                        ON CONFLICT (day, block) DO UPDATE SET machines = new_machines.machines + excluded.machines,
+                            refused = new_machines.refused OR excluded.refused
+                        RETURNING 1),
+                    written_totals AS (
+                        INSERT INTO request_totals (result, requests)
+                        SELECT r, count(*) FROM unnest(out_codes) AS t(r) GROUP BY r
+                        ON CONFLICT (result) DO UPDATE SET requests = request_totals.requests + excluded.requests
+                        RETURNING 1),
+                    written_host AS (
+                        UPDATE hosts SET last_answer = clock WHERE host_id = host RETURNING 1)
                     SELECT 0, 0::bigint, 0::bigint, 0::bigint, NULL::text, clock
                     UNION ALL
-                    SELECT p::integer, r, cur, seqs[p], NULL::text, clock FROM unnest(out_codes, out_current) WITH ORDINALITY AS t(r, cur, p)
+                    SELECT t.p::integer, t.r, t.cur, e.seq, NULL::text, clock
+                        FROM unnest(out_codes, out_current) WITH ORDINALITY AS t(r, cur, p)
+                        JOIN (SELECT seq, row_number() OVER (ORDER BY seq) AS p FROM inserted_events) AS e ON e.p = t.p
                     UNION ALL
-                    SELECT -1, 0::bigint, 0::bigint, 0::bigint, fp.cmid, clock FROM fingerprints fp
-                        WHERE fp.cmid = ANY(c_cmids) GROUP BY fp.cmid HAVING count(*) > 1;
+                    SELECT -1, 0::bigint, 0::bigint, 0::bigint, f.cmid, clock FROM (
+                        SELECT fp.cmid, fp.fingerprint FROM fingerprints fp WHERE fp.cmid = ANY(c_cmids)
+                        UNION SELECT wf.cmid, wf.fingerprint FROM written_fingerprints wf) AS f
+                    GROUP BY f.cmid HAVING count(*) > 1;
+                -- A machine moved to a later day can leave a day of its class with no machine.
+                IF -1 = ANY(d_changes) THEN
+                    DELETE FROM machine_days md WHERE md.machines = 0 AND md.class = ANY(d_classes);
+                END IF;
             END
             $$
             """,
