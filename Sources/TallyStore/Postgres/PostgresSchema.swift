@@ -118,21 +118,21 @@ enum PostgresSchema {
                 prints text[], machine_names text[], license_statuses text[], field_texts text[],
                 codes bigint[], licensed text, window_days bigint)
             RETURNS TABLE (r_position integer, r_code bigint, r_current bigint, r_seq bigint, r_text text, r_clock double precision)
-            LANGUAGE plpgsql VOLATILE SET plan_cache_mode = auto SET enable_seqscan = off AS $$
+            LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
             DECLARE
                 clock double precision;
                 today bigint;
                 n integer := coalesce(array_length(cmids, 1), 0);
                 i integer; j integer; k integer; b integer;
                 cls text; previous bigint; refuse boolean; res bigint; cnt bigint; ticket double precision;
-                out_codes bigint[] := '{}'; out_current bigint[] := '{}'; out_fields text[] := '{}';
+                out_codes bigint[] := array_fill(0::bigint, ARRAY[n]); out_current bigint[] := array_fill(0::bigint, ARRAY[n]);
+                out_min bigint[] := array_fill(0::bigint, ARRAY[n]); out_counted boolean[] := array_fill(false, ARRAY[n]);
+                out_tickets double precision[] := array_fill(NULL::float8, ARRAY[n]); out_statuses text[] := array_fill(NULL::text, ARRAY[n]);
                 class_names text[]; class_counts bigint[];
                 last_cmids text[]; last_classes text[]; last_days bigint[];
                 block_names text[]; block_before bigint[]; block_added bigint[]; block_refused_before boolean[]; block_refused boolean[];
                 report_positions integer[] := '{}'; report_blocks integer[] := '{}';
                 d_classes text[] := '{}'; d_days bigint[] := '{}'; d_changes bigint[] := '{}';
-                c_cmids text[] := '{}'; c_skus text[] := '{}'; c_classes text[] := '{}'; c_prints text[] := '{}'; c_machines text[] := '{}';
-                c_results bigint[] := '{}'; c_tickets double precision[] := '{}'; c_statuses text[] := '{}';
             BEGIN
                 PERFORM pg_advisory_xact_lock(lock_key);
                 clock := CASE WHEN caller_time >= 0 THEN caller_time ELSE extract(epoch from clock_timestamp()) END;
@@ -225,17 +225,15 @@ enum PostgresSchema {
                                 ELSE
                                     res := codes[2];
                                 END IF;
-                                c_cmids := c_cmids || cmids[i]; c_skus := c_skus || skus[i]; c_classes := c_classes || cls;
-                                c_prints := c_prints || prints[i]; c_machines := c_machines || machine_names[i];
-                                c_results := c_results || res; c_tickets := c_tickets || ticket;
-                                c_statuses := c_statuses || CASE WHEN ticket IS NULL THEN license_statuses[i] ELSE licensed END;
+                                out_counted[i] := true;
+                                out_tickets[i] := ticket;
+                                out_statuses[i] := CASE WHEN ticket IS NULL THEN license_statuses[i] ELSE licensed END;
                             END IF;
                         END IF;
                     END IF;
-                    out_codes := out_codes || res;
-                    out_current := out_current || cnt;
-                    out_fields := out_fields || (field_texts[i] || ',"currentCount":"' || cnt || '","minCount":"'
-                        || CASE WHEN res = codes[3] OR res = codes[4] THEN 0 ELSE required[i] END || '"}');
+                    out_codes[i] := res;
+                    out_current[i] := cnt;
+                    IF cls IS NOT NULL AND res != codes[3] THEN out_min[i] := required[i]; END IF;
                 END LOOP;
 
                 -- Every write in one statement (its data-modifying CTEs share one snapshot and none reads another's
@@ -244,7 +242,8 @@ enum PostgresSchema {
                 RETURN QUERY
                     WITH inserted_events AS (
                         INSERT INTO events (event_id, time, result, fields, host_id)
-                        SELECT 12290, clock, r, f, host FROM unnest(out_codes, out_fields) WITH ORDINALITY AS t(r, f, p) ORDER BY p
+                        SELECT 12290, clock, r, f || ',"currentCount":"' || cur || '","minCount":"' || mc || '"}', host
+                        FROM unnest(out_codes, out_current, out_min, field_texts) WITH ORDINALITY AS t(r, cur, mc, f, p) ORDER BY p
                         RETURNING seq),
                     inserted_reports AS (
                         INSERT INTO events (event_id, time, result, fields, host_id)
@@ -257,8 +256,9 @@ enum PostgresSchema {
                                              ticket_expires, license_status)
                         SELECT c, s, k2, f, m, clock, clock, today, r, q, x, l FROM (
                             SELECT DISTINCT ON (c, s) c, s, k2, f, m, r, count(*) OVER w AS q, max(x) OVER w AS x, l
-                            FROM unnest(c_cmids, c_skus, c_classes, c_prints, c_machines, c_results, c_tickets, c_statuses)
-                                WITH ORDINALITY AS t(c, s, k2, f, m, r, x, l, p)
+                            FROM unnest(cmids, skus, classes, prints, machine_names, out_codes, out_tickets, out_statuses, out_counted)
+                                WITH ORDINALITY AS t(c, s, k2, f, m, r, x, l, counted, p)
+                            WHERE counted
                             WINDOW w AS (PARTITION BY c, s)
                             ORDER BY c, s, p DESC) AS latest
                         ON CONFLICT (cmid, sku) DO UPDATE SET class = excluded.class, fingerprint = excluded.fingerprint, machine = excluded.machine,
@@ -268,13 +268,13 @@ enum PostgresSchema {
                         RETURNING 1),
                     written_sightings AS (
                         INSERT INTO sightings (day, sku, cmid, class)
-                        SELECT today, s, c, k2 FROM unnest(c_skus, c_cmids, c_classes) AS t(s, c, k2)
+                        SELECT today, s, c, k2 FROM unnest(skus, cmids, classes, out_counted) AS t(s, c, k2, counted) WHERE counted
                         ON CONFLICT DO NOTHING
                         RETURNING 1),
                     written_fingerprints AS (
                         INSERT INTO fingerprints (cmid, fingerprint, machine, last_day)
-                        SELECT DISTINCT ON (c, f) c, f, m, today FROM unnest(c_cmids, c_prints, c_machines) WITH ORDINALITY AS t(c, f, m, p)
-                        ORDER BY c, f, p DESC
+                        SELECT DISTINCT ON (c, f) c, f, m, today FROM unnest(cmids, prints, machine_names, out_counted) WITH ORDINALITY AS t(c, f, m, counted, p)
+                        WHERE counted ORDER BY c, f, p DESC
                         ON CONFLICT (cmid, fingerprint) DO UPDATE SET machine = excluded.machine,
                             last_day = GREATEST(fingerprints.last_day, excluded.last_day)
                         RETURNING cmid, fingerprint),
@@ -303,7 +303,8 @@ enum PostgresSchema {
                         JOIN (SELECT seq, row_number() OVER (ORDER BY seq) AS p FROM inserted_events) AS e ON e.p = t.p
                     UNION ALL
                     SELECT -1, 0::bigint, 0::bigint, 0::bigint, f.cmid, clock FROM (
-                        SELECT fp.cmid, fp.fingerprint FROM fingerprints fp WHERE fp.cmid = ANY(c_cmids)
+                        SELECT fp.cmid, fp.fingerprint FROM fingerprints fp
+                            WHERE fp.cmid = ANY(ARRAY(SELECT c FROM unnest(cmids, out_counted) AS t(c, counted) WHERE counted))
                         UNION SELECT wf.cmid, wf.fingerprint FROM written_fingerprints wf) AS f
                     GROUP BY f.cmid HAVING count(*) > 1;
                 -- A machine moved to a later day can leave a day of its class with no machine.
