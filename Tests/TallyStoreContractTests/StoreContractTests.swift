@@ -14,6 +14,12 @@ struct StoreContractTests {
         try await StoreContract(kind, fixture: try ActivatedHost()).decidesInOrder()
     }
 
+    @Test("decisions as the policy's table takes them: duplicates, an uncovered SKU, clock skew, the budget, later days, a clock set back, the window, grants, no certificate",
+          arguments: StoreKind.allCases)
+    func decidesAsThePolicy(_ kind: StoreKind) async throws {
+        try await StoreContract(kind, fixture: try ActivatedHost()).decidesAsThePolicy()
+    }
+
     @Test("decisions and events are durable: read back after a restart with their sequence numbers", arguments: StoreKind.allCases)
     func durable(_ kind: StoreKind) async throws {
         try await StoreContract(kind, fixture: try ActivatedHost()).keepsDecisionsAndEvents()
