@@ -237,13 +237,17 @@ enum PostgresSchema {
                 END LOOP;
 
                 -- Every write in one statement (its data-modifying CTEs share one snapshot and none reads another's
-                -- rows), whose rows are the function's: the clock, each request's code, count and event number in
+                -- rows; the batch's requests are unnested once, for all of them), whose rows are the function's: the clock, each request's code, count and event number in
                 -- request order, and the CMIDs with several fingerprints (the table's and the batch's).
                 RETURN QUERY
-                    WITH inserted_events AS (
+                    WITH requests AS MATERIALIZED (
+                        SELECT * FROM unnest(cmids, skus, classes, prints, machine_names, out_codes, out_current, out_min, field_texts,
+                                             out_tickets, out_statuses, out_counted)
+                            WITH ORDINALITY AS t(c, s, k2, f, m, r, cur, mc, ft, x, l, counted, p)),
+                    inserted_events AS (
                         INSERT INTO events (event_id, time, result, fields, host_id)
-                        SELECT 12290, clock, r, f || ',"currentCount":"' || cur || '","minCount":"' || mc || '"}', host
-                        FROM unnest(out_codes, out_current, out_min, field_texts) WITH ORDINALITY AS t(r, cur, mc, f, p) ORDER BY p
+                        SELECT 12290, clock, r, ft || ',"currentCount":"' || cur || '","minCount":"' || mc || '"}', host
+                        FROM requests ORDER BY p
                         RETURNING seq),
                     inserted_reports AS (
                         INSERT INTO events (event_id, time, result, fields, host_id)
@@ -256,9 +260,7 @@ enum PostgresSchema {
                                              ticket_expires, license_status)
                         SELECT c, s, k2, f, m, clock, clock, today, r, q, x, l FROM (
                             SELECT DISTINCT ON (c, s) c, s, k2, f, m, r, count(*) OVER w AS q, max(x) OVER w AS x, l
-                            FROM unnest(cmids, skus, classes, prints, machine_names, out_codes, out_tickets, out_statuses, out_counted)
-                                WITH ORDINALITY AS t(c, s, k2, f, m, r, x, l, counted, p)
-                            WHERE counted
+                            FROM requests WHERE counted
                             WINDOW w AS (PARTITION BY c, s)
                             ORDER BY c, s, p DESC) AS latest
                         ON CONFLICT (cmid, sku) DO UPDATE SET class = excluded.class, fingerprint = excluded.fingerprint, machine = excluded.machine,
@@ -268,13 +270,12 @@ enum PostgresSchema {
                         RETURNING 1),
                     written_sightings AS (
                         INSERT INTO sightings (day, sku, cmid, class)
-                        SELECT today, s, c, k2 FROM unnest(skus, cmids, classes, out_counted) AS t(s, c, k2, counted) WHERE counted
+                        SELECT today, s, c, k2 FROM requests WHERE counted
                         ON CONFLICT DO NOTHING
                         RETURNING 1),
                     written_fingerprints AS (
                         INSERT INTO fingerprints (cmid, fingerprint, machine, last_day)
-                        SELECT DISTINCT ON (c, f) c, f, m, today FROM unnest(cmids, prints, machine_names, out_counted) WITH ORDINALITY AS t(c, f, m, counted, p)
-                        WHERE counted ORDER BY c, f, p DESC
+                        SELECT DISTINCT ON (c, f) c, f, m, today FROM requests WHERE counted ORDER BY c, f, p DESC
                         ON CONFLICT (cmid, fingerprint) DO UPDATE SET machine = excluded.machine,
                             last_day = GREATEST(fingerprints.last_day, excluded.last_day)
                         RETURNING cmid, fingerprint),
@@ -291,7 +292,7 @@ enum PostgresSchema {
                         RETURNING 1),
                     written_totals AS (
                         INSERT INTO request_totals (result, requests)
-                        SELECT r, count(*) FROM unnest(out_codes) AS t(r) GROUP BY r
+                        SELECT r, count(*) FROM requests GROUP BY r
                         ON CONFLICT (result) DO UPDATE SET requests = request_totals.requests + excluded.requests
                         RETURNING 1),
                     written_host AS (
@@ -299,12 +300,12 @@ enum PostgresSchema {
                     SELECT 0, 0::bigint, 0::bigint, 0::bigint, NULL::text, clock
                     UNION ALL
                     SELECT t.p::integer, t.r, t.cur, e.seq, NULL::text, clock
-                        FROM unnest(out_codes, out_current) WITH ORDINALITY AS t(r, cur, p)
+                        FROM requests AS t
                         JOIN (SELECT seq, row_number() OVER (ORDER BY seq) AS p FROM inserted_events) AS e ON e.p = t.p
                     UNION ALL
                     SELECT -1, 0::bigint, 0::bigint, 0::bigint, f.cmid, clock FROM (
                         SELECT fp.cmid, fp.fingerprint FROM fingerprints fp
-                            WHERE fp.cmid = ANY(ARRAY(SELECT c FROM unnest(cmids, out_counted) AS t(c, counted) WHERE counted))
+                            WHERE fp.cmid = ANY(ARRAY(SELECT c FROM requests WHERE counted))
                         UNION SELECT wf.cmid, wf.fingerprint FROM written_fingerprints wf) AS f
                     GROUP BY f.cmid HAVING count(*) > 1;
                 -- A machine moved to a later day can leave a day of its class with no machine.
