@@ -27,7 +27,7 @@ struct DecisionMemoryTests {
         let neverKey = MachineKey(cmid: "never", productClass: "client")
         var memory = DecisionMemory()
         memory.histogram = ["client": [Self.today - 5: 1, Self.today - 2: 1]]
-        memory.pending = [pendingKey: (Self.today - 2, 7)]
+        memory.remember(pendingKey, day: Self.today - 2, seq: 7)
         var batch = BatchCounts(histogram: memory.histogram, pending: memory.pending,
                                 looked: [indexedKey: Self.today - 5, neverKey: nil], newMachines: memory.newMachines, today: Self.today)
         #expect(batch.lastDay(of: "pending", class: "client") == Self.today - 2)
@@ -59,14 +59,45 @@ struct DecisionMemoryTests {
     @Test("pruning forgets the pending decisions the index holds, only forward")
     func prune() {
         var memory = DecisionMemory()
-        for seq in 1...5 { memory.pending[MachineKey(cmid: "m\(seq)", productClass: "client")] = (Self.today, Int64(seq)) }
+        for seq in 1...5 { memory.remember(MachineKey(cmid: "m\(seq)", productClass: "client"), day: Self.today, seq: Int64(seq)) }
         memory.prune(indexedUpTo: 3)
         #expect(Set(memory.pending.keys.map(\.cmid)) == ["m4", "m5"])
-        #expect(memory.prunedUpTo == 3)
-        memory.pending[MachineKey(cmid: "m2", productClass: "client")] = (Self.today, 2)
         memory.prune(indexedUpTo: 2)
-        #expect(memory.pending.count == 3, "pruning back to an older position changed the memory")
+        #expect(memory.pending.count == 2, "pruning back to an older position changed the memory")
         memory.prune(indexedUpTo: 10)
+        #expect(memory.pending.isEmpty)
+    }
+
+    @Test("a machine decided again is kept until the index holds its newer row")
+    func pruneRedecided() {
+        var memory = DecisionMemory()
+        let key = MachineKey(cmid: "again", productClass: "client")
+        memory.remember(key, day: Self.today - 1, seq: 1)
+        memory.remember(MachineKey(cmid: "other", productClass: "client"), day: Self.today, seq: 2)
+        memory.remember(key, day: Self.today, seq: 3)
+        memory.prune(indexedUpTo: 2)
+        #expect(memory.pending[key]?.seq == 3 && memory.pending[key]?.day == Self.today)
+        #expect(memory.pending.count == 1)
+        memory.prune(indexedUpTo: 3)
+        #expect(memory.pending.isEmpty)
+    }
+
+    @Test("one prune forgets a bounded number of decisions; the next batches forget the rest")
+    func pruneBounded() {
+        var memory = DecisionMemory(reserving: 16)
+        for seq in 1...5_000 { memory.remember(MachineKey(cmid: "m\(seq)", productClass: "client"), day: Self.today, seq: Int64(seq)) }
+        memory.prune(indexedUpTo: 5_000, limit: 2_048)
+        #expect(memory.pending.count == 5_000 - 2_048)
+        #expect(memory.pending[MachineKey(cmid: "m2048", productClass: "client")] == nil)
+        #expect(memory.pending[MachineKey(cmid: "m2049", productClass: "client")] != nil, "the oldest went first")
+        memory.prune(indexedUpTo: 5_000, limit: 2_048)
+        memory.prune(indexedUpTo: 5_000, limit: 2_048)
+        #expect(memory.pending.isEmpty)
+        // Decided after it all was forgotten: kept, and pruned as before.
+        memory.remember(MachineKey(cmid: "later", productClass: "client"), day: Self.today, seq: 5_001)
+        memory.prune(indexedUpTo: 5_000)
+        #expect(memory.pending.count == 1)
+        memory.prune(indexedUpTo: 5_001)
         #expect(memory.pending.isEmpty)
     }
 }

@@ -76,6 +76,7 @@ public final class CommitPipeline: Service, Sendable {
     }
 
     private func commitLoop() async {
+        var pacing = CommitPacing()
         while true {
             let settings = state.settings
             let maxBatch = max(1, settings.groupCommitMaxBatch)
@@ -87,9 +88,17 @@ public final class CommitPipeline: Service, Sendable {
                 if next.drained { return }
                 // Cancelled (the service group was cancelled, not shut down gracefully): take nothing more.
                 if Task.isCancelled { stopAccepting() }
+                pacing.wentIdle()
                 await wake.wait()
                 continue
             }
+            let minInterval = Duration.microseconds(Int64(settings.groupCommitMinIntervalMicroseconds))
+            if let due = pacing.start(count: batch.count, maxBatch: maxBatch, minInterval: minInterval, now: .now) {
+                // As precise as a blocking sleep here (about 60 µs late), without holding the thread.
+                try? await Task.sleep(until: due, tolerance: .zero, clock: .continuous)
+                batch += queue.withLockedValue { $0.takeMore(upTo: maxBatch - batch.count) }
+            }
+            pacing.started(at: .now)
             if settings.groupCommitMaxWaitMicroseconds > 0, batch.count < maxBatch {
                 try? await Task.sleep(for: .microseconds(settings.groupCommitMaxWaitMicroseconds))
                 let room = maxBatch - batch.count

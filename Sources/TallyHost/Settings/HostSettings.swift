@@ -25,6 +25,9 @@ public struct HostSettings: Sendable, Equatable {
     public var groupCommitMaxBatch = 256
     /// Group commit: how long to wait for more requests before committing a batch that is not full, µs.
     public var groupCommitMaxWaitMicroseconds = 0
+    /// Group commit under load: a small batch starts at least this long after the previous commit began, µs
+    /// (``CommitPacing``).
+    public var groupCommitMinIntervalMicroseconds = 1000
     /// Events older than this many days are deleted.
     public var eventRetentionDays = 400
     /// Clients and sightings whose last day is older than this many days are deleted; usage reports cannot reach

@@ -78,6 +78,8 @@ extension BenchHost {
             results: Dictionary(uniqueKeysWithValues: result.results.map { (Self.hex($0.key), $0.value) }),
             formats: Dictionary(uniqueKeysWithValues: result.formats.map { ($0.key.rawValue, $0.value) }),
             errors: result.errors, unreadable: result.unreadable, countCheck: "")
+        figures.over2MillisecondsPercent = 100 * Double(result.over2Milliseconds) / Double(max(result.answers, 1))
+        figures.machine = result.machine
         for (key, value) in warmup.errors { figures.errors["warm-up: " + key, default: 0] += value }
         let lost = result.errors.values.reduce(0, +) + warmup.errors.values.reduce(0, +)
         figures.countCheck = Self.countCheck(warmup.grantCounts + result.grantCounts, known: known, lost: lost)

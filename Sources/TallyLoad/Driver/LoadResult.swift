@@ -9,6 +9,8 @@ public struct LoadResult: Sendable {
     public var p50: Double
     public var p99: Double
     public var max: Double
+    /// Answers that took more than 2 ms.
+    public var over2Milliseconds: Int
     /// Answers by HTTP status.
     public var statuses: [Int: Int]
     /// HTTP 200 answers by result code (`res`).
@@ -25,6 +27,8 @@ public struct LoadResult: Sendable {
     public var driverCPUSeconds: Double
     /// The user-space part of it (the rest is the kernel's).
     public var driverUserCPUSeconds: Double
+    /// The machine during the run (``MachineStalls``); `nil` when the probe thread could not start.
+    public var machine: MachineStalls?
 
     /// Answers with result 0.
     public var grants: Int { results[0] ?? 0 }

@@ -74,6 +74,7 @@ final class LoadRun {
         let expected = Int(configuration.duration * 20_000)
         latencies.reserveCapacity(min(configuration.requestLimit ?? expected, 2_000_000))
         grantCounts.reserveCapacity(min(configuration.requestLimit ?? expected, 2_000_000))
+        let probe = StallProbe()
         let cpuStart = Clocks.threadCPU()
         let userStart = Clocks.threadUserCPU()
         start = Clocks.monotonic()
@@ -85,6 +86,7 @@ final class LoadRun {
             if paced { idle.append(index) } else { issue(index, began: start) }
         }
         loop()
+        let machine = probe.stop()
         let elapsed = max(lastAnswer - start, 1e-9)
         latencies.sort()
         func percentile(_ p: Double) -> Double {
@@ -98,9 +100,10 @@ final class LoadRun {
             connection.fd = -1
         }
         return LoadResult(answers: latencies.count, seconds: elapsed, p50: percentile(0.5), p99: percentile(0.99),
-                          max: latencies.last ?? 0, statuses: statuses, results: results, formats: formats, unreadable: unreadable,
+                          max: latencies.last ?? 0, over2Milliseconds: latencies.count - (latencies.firstIndex { $0 > 0.002 } ?? latencies.count),
+                          statuses: statuses, results: results, formats: formats, unreadable: unreadable,
                           errors: errors, grantCounts: grantCounts, driverCPUSeconds: Clocks.threadCPU() - cpuStart,
-                          driverUserCPUSeconds: Clocks.threadUserCPU() - userStart)
+                          driverUserCPUSeconds: Clocks.threadUserCPU() - userStart, machine: machine)
     }
 
     var mayIssue: Bool {

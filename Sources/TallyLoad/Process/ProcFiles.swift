@@ -47,7 +47,11 @@ public enum ProcFiles {
 
     /// The contents of /proc/PID/NAME (or /proc/self/NAME), or `nil` when it cannot be read.
     public static func read(_ name: String, pid: Int32? = nil) -> String? {
-        let path = "/proc/" + (pid.map { String($0) } ?? "self") + "/" + name
+        read(path: "/proc/" + (pid.map { String($0) } ?? "self") + "/" + name)
+    }
+
+    /// The contents of a file of /proc (read in chunks: its size is not known ahead), or `nil`.
+    static func read(path: String) -> String? {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

@@ -50,6 +50,10 @@ public struct LoadFigures: Sendable, Codable, Equatable {
     /// host's `tally_store_round_trips_total` read just before and just after the load.
     public var hosts: Int? = nil
     public var storeRoundTripsPerGrant: Double? = nil
+    /// The share of answers that took more than 2 ms, in percent.
+    public var over2MillisecondsPercent: Double? = nil
+    /// The machine during the load: late wake-ups of a sleeping probe thread and steal time (``MachineStalls``).
+    public var machine: MachineStalls? = nil
 
     public var label: String {
         (hosts.map { $0 == 1 ? "PostgreSQL, one host, " : "PostgreSQL, \($0) hosts together, " } ?? "")
@@ -91,6 +95,10 @@ public struct LoadFigures: Sendable, Codable, Equatable {
         for figure in figures { result[keyPath: figure] = middle(runs.map { $0[keyPath: figure] }) }
         result.pacedRate = runs.compactMap(\.pacedRate).isEmpty ? nil : middle(runs.compactMap(\.pacedRate))
         result.storeRoundTripsPerGrant = runs.compactMap(\.storeRoundTripsPerGrant).isEmpty ? nil : middle(runs.compactMap(\.storeRoundTripsPerGrant))
+        result.over2MillisecondsPercent = runs.compactMap(\.over2MillisecondsPercent).isEmpty ? nil : middle(runs.compactMap(\.over2MillisecondsPercent))
+        // The machine of the round whose p99 is the median's (or nearest it): the stalls that came with that tail.
+        let p99 = result.p99Milliseconds
+        result.machine = runs.min { abs($0.p99Milliseconds - p99) < abs($1.p99Milliseconds - p99) }?.machine
         result.hostRSSKilobytesAfterLoad = Int(middle(runs.map { Double($0.hostRSSKilobytesAfterLoad) }))
         result.hostPeakRSSKilobytes = Int(middle(runs.map { Double($0.hostPeakRSSKilobytes) }))
         result.answers = runs.reduce(0) { $0 + $1.answers }

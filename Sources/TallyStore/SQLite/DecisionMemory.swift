@@ -11,23 +11,57 @@ struct MachineKey: Hashable, Sendable {
 /// is a sum over it), and the last days that decisions set and the index does not hold yet.
 ///
 /// Only the log's writer changes it (one batch at a time); readers of the count take the same lock.
+///
+/// Nothing a batch does to it costs time in proportion to the machines it holds: a dictionary that grows
+/// rehashes every entry, and at 25,000 pending machines that held one batch, and every request behind it, for
+/// 5 ms; so `pending` is reserved up front (storage no machine has touched costs no memory), and pruning walks
+/// the decisions in the order they were written, a bounded number per batch, instead of copying what is left.
 struct DecisionMemory: Sendable {
     /// Class → last day → machines whose last day it is.
     var histogram: [String: [Int: Int]] = [:]
     /// Last days decided after the newest log row the index holds, with the log row that set them.
-    var pending: [MachineKey: (day: Int, seq: Int64)] = [:]
-    /// `pending` holds nothing the index has up to this row.
-    var prunedUpTo: Int64 = 0
+    private(set) var pending: [MachineKey: (day: Int, seq: Int64)] = [:]
+    /// Every decision `pending` took, in the order of its log rows, from `orderStart` on; one that a later
+    /// decision of the same machine replaced is passed over when pruned.
+    private var order: [(key: MachineKey, seq: Int64)] = []
+    private var orderStart = 0
     /// Log rows written since the indexer last caught up (to wake it).
     var unindexedRows = 0
     /// Today's new machines per address block and the blocks refused (day 0: not loaded yet).
     var newMachines = NewMachineLedger(day: 0)
 
-    /// Forgets the pending last days the index now holds.
-    mutating func prune(indexedUpTo: Int64) {
-        guard indexedUpTo > prunedUpTo else { return }
-        pending = pending.filter { $0.value.seq > indexedUpTo }
-        prunedUpTo = indexedUpTo
+    /// Pending machines reserved for: the indexer is woken at 65,536 rows waiting, and rows go on arriving
+    /// while it runs.
+    static let reservedPending = 98_304
+    /// Pending decisions forgotten per batch at most, so that the batch after the indexer caught up with
+    /// 65,536 rows does not forget them all at once (the rest are still right: the index holds the same).
+    static let pruneLimit = 2_048
+
+    init(reserving capacity: Int = DecisionMemory.reservedPending) {
+        pending.reserveCapacity(capacity)
+        order.reserveCapacity(capacity)
+    }
+
+    /// Takes the last day a committed decision (log row `seq`) set for `key`.
+    mutating func remember(_ key: MachineKey, day: Int, seq: Int64) {
+        pending[key] = (day, seq)
+        order.append((key, seq))
+    }
+
+    /// Forgets pending last days the index now holds (of log rows up to `indexedUpTo`), oldest first, at most `limit`.
+    mutating func prune(indexedUpTo: Int64, limit: Int = DecisionMemory.pruneLimit) {
+        var walked = 0
+        while orderStart < order.count, walked < limit, order[orderStart].seq <= indexedUpTo {
+            let (key, seq) = order[orderStart]
+            if pending[key]?.seq == seq { pending.removeValue(forKey: key) }
+            orderStart += 1
+            walked += 1
+        }
+        // The walked front goes once it is half the array, so each entry is moved at most once more.
+        if orderStart > 0, orderStart * 2 >= order.count {
+            order.removeFirst(orderStart)
+            orderStart = 0
+        }
     }
 
     /// Distinct machines of each class in the window that ends on `today`.
@@ -101,7 +135,7 @@ extension DecisionMemory {
     /// Takes a committed batch's changes; `seqs` are the log rows of the batch's requests, by position.
     mutating func merge(local: [MachineKey: (day: Int, position: Int)], deltas: [String: [Int: Int]], newMachines: NewMachineLedger, seqs: [Int64]) {
         self.newMachines.add(newMachines)
-        for (key, change) in local { pending[key] = (change.day, seqs[change.position]) }
+        for (key, change) in local { remember(key, day: change.day, seq: seqs[change.position]) }
         for (productClass, days) in deltas {
             for (day, delta) in days where delta != 0 {
                 let machines = (histogram[productClass]?[day] ?? 0) + delta
