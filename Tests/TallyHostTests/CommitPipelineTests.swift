@@ -175,4 +175,26 @@ struct CommitQueueTests {
         queue.finishedBatch()
         #expect(queue.drained)
     }
+
+    @Test("a paced batch is woken once, by the item that makes enough wait; not before, not after it stops waiting")
+    func pacedWake() {
+        var queue = CommitQueue<Int>()
+        #expect(queue.submit(1) == .queuedWake)
+        #expect(queue.takeBatch(maxBatch: 10) == [1])
+        #expect(queue.submit(2) == .queued)
+        let early = queue.wake(whenWaiting: 3)
+        #expect(!early)
+        #expect(queue.submit(3) == .queued)
+        #expect(queue.submit(4) == .queuedWake, "the third waiting item did not wake the paced batch")
+        #expect(queue.submit(5) == .queued, "woken twice")
+        let already = queue.wake(whenWaiting: 3)
+        #expect(already, "enough already waited")
+        queue.stopWaking()
+        #expect(queue.takeMore(upTo: 10) == [2, 3, 4, 5])
+        let none = queue.wake(whenWaiting: 2)
+        #expect(!none)
+        queue.stopWaking()
+        #expect(queue.submit(6) == .queued)
+        #expect(queue.submit(7) == .queued, "woken after the wait was over")
+    }
 }

@@ -94,9 +94,13 @@ public final class CommitPipeline: Service, Sendable {
             }
             let minInterval = Duration.microseconds(Int64(settings.groupCommitMinIntervalMicroseconds))
             if let due = pacing.start(count: batch.count, maxBatch: maxBatch, minInterval: minInterval, now: .now) {
-                // As precise as a blocking sleep here (about 60 µs late), without holding the thread.
-                try? await Task.sleep(until: due, tolerance: .zero, clock: .continuous)
-                batch += queue.withLockedValue { $0.takeMore(upTo: maxBatch - batch.count) }
+                // Until `due`, or until enough requests wait to make the batch one that goes at once.
+                let needed = min(CommitPacing.enough, maxBatch) - batch.count
+                if !queue.withLockedValue({ $0.wake(whenWaiting: needed) }) { await waitForMore(until: due) }
+                batch += queue.withLockedValue { queue in
+                    queue.stopWaking()
+                    return queue.takeMore(upTo: maxBatch - batch.count)
+                }
             }
             pacing.started(at: .now)
             if settings.groupCommitMaxWaitMicroseconds > 0, batch.count < maxBatch {
@@ -106,6 +110,17 @@ public final class CommitPipeline: Service, Sendable {
             }
             await commit(batch)
             queue.withLockedValue { $0.finishedBatch() }
+        }
+    }
+
+    /// A paced batch's wait: `due` (as precise as a blocking sleep here, about 60 µs late, without holding the
+    /// thread), or the queue's wake-up when enough requests wait, whichever comes first.
+    private func waitForMore(until due: ContinuousClock.Instant) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(until: due, tolerance: .zero, clock: .continuous) }
+            group.addTask { [wake] in await wake.wait() }
+            await group.next()
+            group.cancelAll()
         }
     }
 

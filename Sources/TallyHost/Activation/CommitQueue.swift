@@ -7,6 +7,8 @@ struct CommitQueue<Item: Sendable>: Sendable {
     private(set) var waiting: [Item] = []
     private(set) var committing = false
     private(set) var accepting = true
+    /// While a paced batch waits (``CommitPacing``): wake the committer once this many items wait.
+    private(set) var wakeWhenWaiting: Int?
 
     /// What to do with a submitted item.
     enum Submitted: Equatable {
@@ -21,8 +23,23 @@ struct CommitQueue<Item: Sendable>: Sendable {
     mutating func submit(_ item: Item) -> Submitted {
         guard accepting else { return .refused }
         waiting.append(item)
+        if let needed = wakeWhenWaiting, waiting.count >= needed {
+            wakeWhenWaiting = nil
+            return .queuedWake
+        }
         return committing || waiting.count > 1 ? .queued : .queuedWake
     }
+
+    /// A paced batch waits for `needed` more items at most: whether they already wait; if not, the submit that
+    /// brings the count to `needed` answers `queuedWake`, once.
+    mutating func wake(whenWaiting needed: Int) -> Bool {
+        if waiting.count >= needed { return true }
+        wakeWhenWaiting = needed
+        return false
+    }
+
+    /// The paced wait is over.
+    mutating func stopWaking() { wakeWhenWaiting = nil }
 
     /// The next batch, at most `maxBatch` items in arrival order, or `nil` when nothing waits. The queue is then
     /// committing until ``finishedBatch()``.
