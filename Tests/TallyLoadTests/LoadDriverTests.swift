@@ -26,6 +26,13 @@ struct LoadDriverTests {
         #expect(result.p99 <= result.max)
         #expect(result.driverCPUSeconds > 0)
         #expect(BenchHost.countCheck(result.grantCounts, known: 27, lost: 0) == "ok")
+        // Answers over 2 ms agree with the slowest one; the machine's probe ran beside the load.
+        #expect((result.over2Milliseconds > 0) == (result.max > 0.002))
+        #expect(result.over2Milliseconds <= result.answers)
+        let machine = try #require(result.machine)
+        #expect(machine.lateWakeups <= machine.wakeups)
+        #expect(machine.longestLateMilliseconds <= machine.lateMilliseconds || machine.lateWakeups == 0)
+        #expect(machine.stealMilliseconds != nil, "/proc/stat was not read")
     }
 
     @Test("several hosts driven together: the connections shared out evenly, every answer of both counted")

@@ -26,6 +26,17 @@ struct ProcessReadersTests {
         #expect(ProcFiles.cpuSeconds(statText: "garbage") == nil)
     }
 
+    @Test("/proc/stat: the steal time is the eighth number of the cpu line, in clock ticks; this machine's is read")
+    func stealTime() throws {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let text = "cpu  2135678 539 190631 7409902 119074 0 41015 4465 0 0\ncpu0 951290 237 78273 3888782 9443 0 25190 2218 0 0\n"
+        #expect(MachineStalls.stealSeconds(procStat: text) == 4465 / ticks)
+        #expect(MachineStalls.stealSeconds(procStat: "cpu0 1 2 3\n") == nil)
+        #expect(MachineStalls.stealSeconds(procStat: "cpu  1 2 3\n") == nil)
+        let now = try #require(MachineStalls.stealSecondsNow())
+        #expect(now >= 0)
+    }
+
     @Test("stat of this process grows with the CPU it burns")
     func statOfSelf() throws {
         let before = try #require(ProcFiles.cpuSeconds(statText: ProcFiles.read("stat") ?? ""))

@@ -12,9 +12,8 @@
 /// So a batch that gathered while the previous commit ran, and holds fewer than ``enough`` requests, starts
 /// `minInterval` after the previous commit began, with what arrived meanwhile, or as soon as it would hold
 /// ``enough`` (the queue wakes the committer then: a busy host's clients come back within the interval, and
-/// waiting out the rest of it would only hold them). A request that finds the
-/// committer idle is committed at once (a client alone never waits), and so is a batch of ``enough`` or more
-/// (a busy host's batches are that big without waiting, so it keeps most of its rate).
+/// waiting out the rest of it would only hold them). A request that finds the committer idle is committed at
+/// once (a client alone never waits), and so is a batch of ``enough`` or more.
 struct CommitPacing: Sendable {
     /// Requests in a batch that is committed without waiting.
     static let enough = 8

@@ -24,8 +24,9 @@ extension HostSettings {
         HostSetting("group-commit-min-interval-us", \.groupCommitMinIntervalMicroseconds, key: "groupCommitMinIntervalMicroseconds", .integer(0...100_000),
                     applies: .onSIGHUP, example: "500",
                     help: "under load, microseconds at least from the start of one commit (one flush of the disk) to the next, for a batch of "
-                        + "fewer than \(CommitPacing.enough) requests that gathered while the previous one was committed; a request that finds "
-                        + "the host idle is committed at once; 0: the next commit starts as soon as the previous one ends"),
+                        + "fewer than \(CommitPacing.enough) requests that gathered while the previous one was committed (it starts early once "
+                        + "\(CommitPacing.enough) wait); a request that finds the host idle is committed at once; 0: the next commit starts as "
+                        + "soon as the previous one ends"),
         HostSetting("wal-checkpoint", \.walCheckpoint, .choice(["commit", "background"]),
                     applies: .atRestart, example: "background",
                     help: "no longer used: the store's logs are always copied back by a service of their own, off the commit path (kept so settings files of earlier versions load)"),
