@@ -72,3 +72,34 @@ struct BenchFiguresTests {
         #expect(report.text.contains("No problems"))
     }
 }
+
+@Suite("The host's own latency histogram, from Prometheus text")
+struct HostLatencyTests {
+    static func text(_ buckets: [(String, Int)], count: Int, host: String? = "h1") -> String {
+        let labels = host.map { "host=\"\($0)\"," } ?? ""
+        return "# TYPE tally_activation_latency_seconds histogram\n"
+            + buckets.map { "tally_activation_latency_seconds_bucket{\(labels)le=\"\($0.0)\"} \($0.1)" }.joined(separator: "\n")
+            + "\ntally_activation_latency_seconds_sum{\(labels.dropLast())} 1.5\ntally_activation_latency_seconds_count{\(labels.dropLast())} \(count)\n"
+            + "tally_group_commit_batch_size_bucket{\(labels)le=\"0.002\"} 999\n"
+    }
+
+    @Test("buckets and count are read, with or without the host label; other series are not")
+    func parse() throws {
+        let latency = try #require(HostLatency(prometheus: Self.text([("0.002", 90), ("0.01", 99), ("+Inf", 100)], count: 100)))
+        #expect(latency.buckets == [0.002: 90, 0.01: 99, .infinity: 100])
+        #expect(latency.count == 100)
+        let unlabelled = try #require(HostLatency(prometheus: Self.text([("0.002", 3)], count: 4, host: nil)))
+        #expect(unlabelled.buckets == [0.002: 3] && unlabelled.count == 4)
+        #expect(HostLatency(prometheus: "tally_store_round_trips_total 5\n") == nil)
+    }
+
+    @Test("the share over a bound counts only what came between the two readings")
+    func between() {
+        let before = HostLatency(buckets: [0.002: 90, 0.01: 99], count: 100)
+        let after = HostLatency(buckets: [0.002: 170, 0.01: 195], count: 200)
+        #expect(HostLatency.percentOver(0.002, from: before, to: after) == 20)
+        #expect(HostLatency.percentOver(0.01, from: before, to: after) == 4)
+        #expect(HostLatency.percentOver(0.003, from: before, to: after) == nil, "not a bucket's bound")
+        #expect(HostLatency.percentOver(0.002, from: after, to: after) == nil, "nothing came")
+    }
+}

@@ -15,7 +15,8 @@ extension BenchHost {
               keep: Bool, profile perf: String? = nil, profiled: ((ProfileBreakdown) -> Void)? = nil) throws(BenchError) -> LoadFigures {
         let directory = try copyTemplate(keepAlive ? "keepalive" : "new")
         defer { remove(directory, keep: keep) }
-        let host = try serve(directory)
+        // Paced: with the admin port, so the host's own latency histogram can be read beside the driver's.
+        let host = try serve(directory, admin: rate != nil)
         defer { _ = host.process.stop(signal: SIGKILL) }
         let template = request(keepAlive: keepAlive)
         func drive(_ configuration: LoadConfiguration) throws(BenchError) -> LoadResult {
@@ -37,7 +38,9 @@ extension BenchHost {
         guard let cpuBefore = ProcFiles.cpuSeconds(statText: host.read("stat")), let ioBefore = ProcFiles.io(text: host.read("io")) else {
             throw BenchError("\(label): cannot read /proc/\(host.pid)/stat and io")
         }
+        let latencyBefore = rate == nil ? nil : hostLatency(host)
         let result = try drive(LoadConfiguration(port: host.port, connections: connections, template: template, duration: seconds, rate: rate))
+        let latencyAfter = rate == nil ? nil : hostLatency(host)
         let cpuAfterLoad = ProcFiles.cpuSeconds(statText: host.read("stat")) ?? cpuBefore
         let ioAfterLoad = ProcFiles.io(text: host.read("io")) ?? ioBefore
         let rss = ProcFiles.statusKilobytes("VmRSS", text: host.read("status")) ?? 0
@@ -80,6 +83,10 @@ extension BenchHost {
             errors: result.errors, unreadable: result.unreadable, countCheck: "")
         figures.over2MillisecondsPercent = 100 * Double(result.over2Milliseconds) / Double(max(result.answers, 1))
         figures.machine = result.machine
+        if let latencyBefore, let latencyAfter {
+            figures.hostOver2MillisecondsPercent = HostLatency.percentOver(0.002, from: latencyBefore, to: latencyAfter)
+            figures.hostOver10MillisecondsPercent = HostLatency.percentOver(0.01, from: latencyBefore, to: latencyAfter)
+        }
         for (key, value) in warmup.errors { figures.errors["warm-up: " + key, default: 0] += value }
         let lost = result.errors.values.reduce(0, +) + warmup.errors.values.reduce(0, +)
         figures.countCheck = Self.countCheck(warmup.grantCounts + result.grantCounts, known: known, lost: lost)

@@ -54,6 +54,8 @@ extension BenchRow {
             add("\(name): p99 (from when due)", "ms", { $0.paced?.p99Milliseconds })
             add("\(name): max (from when due)", "ms", { $0.paced?.maxMilliseconds })
             add("\(name): answers over 2 ms", "%", { $0.paced?.over2MillisecondsPercent })
+            add("\(name): the host's pipeline (entry to commit) over 2 ms", "%", { $0.paced?.hostOver2MillisecondsPercent })
+            add("\(name): the host's pipeline (entry to commit) over 10 ms", "%", { $0.paced?.hostOver10MillisecondsPercent })
             add("\(name): host CPU per activation, until exit", "µs", { $0.paced?.hostCPUMicrosecondsPerGrant })
             add("\(name): the machine: 1 ms sleeps woken over 2 ms late", "", { $0.paced?.machine.map { Double($0.lateWakeups) } })
             add("\(name): the machine: the latest such wake-up, late by", "ms", { $0.paced?.machine?.longestLateMilliseconds })

@@ -54,6 +54,10 @@ public struct LoadFigures: Sendable, Codable, Equatable {
     public var over2MillisecondsPercent: Double? = nil
     /// The machine during the load: late wake-ups of a sleeping probe thread and steal time (``MachineStalls``).
     public var machine: MachineStalls? = nil
+    /// Paced runs: the share of activations whose time in the host's commit pipeline (entry to commit, its
+    /// `tally_activation_latency_seconds`) was over 2 ms and over 10 ms, in percent.
+    public var hostOver2MillisecondsPercent: Double? = nil
+    public var hostOver10MillisecondsPercent: Double? = nil
 
     public var label: String {
         (hosts.map { $0 == 1 ? "PostgreSQL, one host, " : "PostgreSQL, \($0) hosts together, " } ?? "")
@@ -98,6 +102,8 @@ public struct LoadFigures: Sendable, Codable, Equatable {
         result.over2MillisecondsPercent = runs.compactMap(\.over2MillisecondsPercent).isEmpty ? nil : middle(runs.compactMap(\.over2MillisecondsPercent))
         // The machine of the round whose p99 is the median's (or nearest it): the stalls that came with that tail.
         let p99 = result.p99Milliseconds
+        result.hostOver2MillisecondsPercent = runs.compactMap(\.hostOver2MillisecondsPercent).isEmpty ? nil : middle(runs.compactMap(\.hostOver2MillisecondsPercent))
+        result.hostOver10MillisecondsPercent = runs.compactMap(\.hostOver10MillisecondsPercent).isEmpty ? nil : middle(runs.compactMap(\.hostOver10MillisecondsPercent))
         result.machine = runs.min { abs($0.p99Milliseconds - p99) < abs($1.p99Milliseconds - p99) }?.machine
         result.hostRSSKilobytesAfterLoad = Int(middle(runs.map { Double($0.hostRSSKilobytesAfterLoad) }))
         result.hostPeakRSSKilobytes = Int(middle(runs.map { Double($0.hostPeakRSSKilobytes) }))
