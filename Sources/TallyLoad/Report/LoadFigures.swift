@@ -100,10 +100,10 @@ public struct LoadFigures: Sendable, Codable, Equatable {
         result.pacedRate = runs.compactMap(\.pacedRate).isEmpty ? nil : middle(runs.compactMap(\.pacedRate))
         result.storeRoundTripsPerGrant = runs.compactMap(\.storeRoundTripsPerGrant).isEmpty ? nil : middle(runs.compactMap(\.storeRoundTripsPerGrant))
         result.over2MillisecondsPercent = runs.compactMap(\.over2MillisecondsPercent).isEmpty ? nil : middle(runs.compactMap(\.over2MillisecondsPercent))
-        // The machine of the round whose p99 is the median's (or nearest it): the stalls that came with that tail.
-        let p99 = result.p99Milliseconds
         result.hostOver2MillisecondsPercent = runs.compactMap(\.hostOver2MillisecondsPercent).isEmpty ? nil : middle(runs.compactMap(\.hostOver2MillisecondsPercent))
         result.hostOver10MillisecondsPercent = runs.compactMap(\.hostOver10MillisecondsPercent).isEmpty ? nil : middle(runs.compactMap(\.hostOver10MillisecondsPercent))
+        // The machine of the round whose p99 is the median's (or nearest it): the stalls that came with that tail.
+        let p99 = result.p99Milliseconds
         result.machine = runs.min { abs($0.p99Milliseconds - p99) < abs($1.p99Milliseconds - p99) }?.machine
         result.hostRSSKilobytesAfterLoad = Int(middle(runs.map { Double($0.hostRSSKilobytesAfterLoad) }))
         result.hostPeakRSSKilobytes = Int(middle(runs.map { Double($0.hostPeakRSSKilobytes) }))
