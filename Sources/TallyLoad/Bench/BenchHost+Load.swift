@@ -81,8 +81,7 @@ extension BenchHost {
             results: Dictionary(uniqueKeysWithValues: result.results.map { (Self.hex($0.key), $0.value) }),
             formats: Dictionary(uniqueKeysWithValues: result.formats.map { ($0.key.rawValue, $0.value) }),
             errors: result.errors, unreadable: result.unreadable, countCheck: "")
-        figures.over2MillisecondsPercent = 100 * Double(result.over2Milliseconds) / Double(max(result.answers, 1))
-        figures.machine = result.machine
+        figures.takeTail(of: result)
         if let latencyBefore, let latencyAfter {
             figures.hostOver2MillisecondsPercent = HostLatency.percentOver(0.002, from: latencyBefore, to: latencyAfter)
             figures.hostOver10MillisecondsPercent = HostLatency.percentOver(0.01, from: latencyBefore, to: latencyAfter)

@@ -90,8 +90,7 @@ extension BenchHost {
             formats: Dictionary(uniqueKeysWithValues: result.formats.map { ($0.key.rawValue, $0.value) }),
             errors: result.errors, unreadable: result.unreadable, countCheck: "",
             hosts: count, storeRoundTripsPerGrant: Double(tripsAfter - tripsBefore) / grants)
-        figures.over2MillisecondsPercent = 100 * Double(result.over2Milliseconds) / Double(max(result.answers, 1))
-        figures.machine = result.machine
+        figures.takeTail(of: result)
         for (key, value) in warmup.errors { figures.errors["warm-up: " + key, default: 0] += value }
         let lost = result.errors.values.reduce(0, +) + warmup.errors.values.reduce(0, +)
         figures.countCheck = Self.countCheck(warmup.grantCounts + result.grantCounts, known: known, lost: lost)
@@ -104,17 +103,23 @@ extension BenchHost {
     /// `tally_store_round_trips_total` from the host's `/metrics`.
     func storeRoundTrips(_ host: RunningHost) throws(BenchError) -> Int {
         guard let adminPort = host.adminPort else { throw BenchError("\(label): the host has no admin port to read /metrics from") }
-        let request = Array("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-        guard let exchange = Exchange.send(request, port: adminPort), exchange.status == 200 else {
+        guard let text = metricsText(host) else {
             throw BenchError("\(label): GET /metrics failed on the admin port \(adminPort); the host's log: \(host.logTail)")
         }
-        guard let value = Self.metric("tally_store_round_trips_total", in: String(decoding: exchange.body, as: UTF8.self)) else {
+        guard let value = Self.metric("tally_store_round_trips_total", in: text) else {
             throw BenchError("\(label): /metrics has no tally_store_round_trips_total (a host from before it was counted?)")
         }
         return value
     }
 
-    /// The value of an unlabelled series in Prometheus text.
+    /// The host's `/metrics` (Prometheus text) from its admin port; `nil` without an admin port or a 200 answer.
+    func metricsText(_ host: RunningHost) -> String? {
+        guard let adminPort = host.adminPort else { return nil }
+        let request = Array("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        guard let exchange = Exchange.send(request, port: adminPort), exchange.status == 200 else { return nil }
+        return String(decoding: exchange.body, as: UTF8.self)
+    }
+
     /// The sample `name` in Prometheus text, with or without labels (a host labels its series with its id).
     static func metric(_ name: String, in text: String) -> Int? {
         for line in text.split(separator: "\n") where line.hasPrefix(name + " ") || line.hasPrefix(name + "{") {

@@ -46,9 +46,6 @@ struct HostLatency: Equatable {
 extension BenchHost {
     /// The host's latency histogram from its `/metrics`, or `nil` when it has no admin port or no histogram.
     func hostLatency(_ host: RunningHost) -> HostLatency? {
-        guard let adminPort = host.adminPort else { return nil }
-        let request = Array("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-        guard let exchange = Exchange.send(request, port: adminPort), exchange.status == 200 else { return nil }
-        return HostLatency(prometheus: String(decoding: exchange.body, as: UTF8.self))
+        metricsText(host).flatMap { HostLatency(prometheus: $0) }
     }
 }

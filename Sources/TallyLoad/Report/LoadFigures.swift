@@ -59,6 +59,12 @@ public struct LoadFigures: Sendable, Codable, Equatable {
     public var hostOver2MillisecondsPercent: Double? = nil
     public var hostOver10MillisecondsPercent: Double? = nil
 
+    /// The driver's view of the tail beside the latencies: answers over 2 ms and what the machine did.
+    mutating func takeTail(of result: LoadResult) {
+        over2MillisecondsPercent = 100 * Double(result.over2Milliseconds) / Double(max(result.answers, 1))
+        machine = result.machine
+    }
+
     public var label: String {
         (hosts.map { $0 == 1 ? "PostgreSQL, one host, " : "PostgreSQL, \($0) hosts together, " } ?? "")
             + mode + " ×\(connections)" + (pacedRate.map { " paced at \(Int($0.rounded()))/s" } ?? "")
