@@ -96,8 +96,8 @@ public protocol HostStore: AnyObject, Sendable {
     /// host's own `report-chain.json` is the chain.
     var siteReportChain: (any SiteReportChain)? { get }
 
-    /// The host listens at `address` (its real port once bound): a store shared by several hosts lists it with
-    /// the site's hosts. Nothing for a store of one host.
+    /// The host listens at `address` (its real port once bound) and is about to serve: a store shared by several
+    /// hosts lists it with the site's hosts; the SQLite store lays out its write-ahead log.
     func serving(at address: String) async throws
 
     /// Round trips to a database server so far (queries sent and answered, sessions' startups included), for

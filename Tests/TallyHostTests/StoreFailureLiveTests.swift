@@ -80,9 +80,16 @@ struct CheckpointLiveTests {
             pages = try host.sqlite.autocheckpointPages()
         }
         #expect(pages == 0)
+        // Serving, the log's WAL is laid out to a cycle of the checkpoint service (16,384 frames of 4 KiB pages);
+        // a graceful stop empties it, and the next start lays it out again.
+        let wal = host.fixture.host.directory.file(HostRuntime.storeFile).path + "-wal"
+        func walSize() -> Int { (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? NSNumber)?.intValue ?? 0 }
+        #expect(walSize() >= 16_384 * 4_120)
         try await host.restart()
+        #expect(walSize() >= 16_384 * 4_120)
         #expect(try await host.count("client") == 60)
         await host.stop()
+        #expect(walSize() == 0)
         let store = try SQLiteHostStore(path: host.fixture.host.directory.file(HostRuntime.storeFile).path)
         #expect(try store.autocheckpointPages() == 1000)
         #expect(try await store.totals().values.reduce(0, +) == 60)

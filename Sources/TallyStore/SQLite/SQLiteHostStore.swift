@@ -111,6 +111,20 @@ public final class SQLiteHostStore: HostStore {
         try log.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = \(on ? 1 : 0)") }
     }
 
+    /// The host is about to serve: the log's WAL is laid out to a checkpoint cycle's size (``WALPreallocation``).
+    /// A WAL that cannot be extended (a full disk) only costs speed: a warning, and the host serves.
+    public func serving(at address: String) async throws {
+        let started = ContinuousClock.now
+        do {
+            if case .extended(let from, let to) = try WALPreallocation.extend(log, path: path) {
+                logger.info("laid out the log's write-ahead log", metadata: ["from": "\(from)", "bytes": "\(to)",
+                                                                            "duration": "\(started.duration(to: .now))"])
+            }
+        } catch {
+            logger.warning("could not lay out the log's write-ahead log; commits extend it as they go", metadata: ["error": "\(error)"])
+        }
+    }
+
     public func services() -> [any Service] {
         [SQLiteIndexer.Service(store: self), SQLiteCheckpointService(store: self)]
     }

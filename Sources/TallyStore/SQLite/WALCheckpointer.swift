@@ -28,8 +28,10 @@ struct SQLiteCheckpointService: Service {
                 try? await Task.sleep(for: interval)
             }
         }
-        // What is left is copied back before the host exits.
+        // What is left is copied back before the host exits, and the log's WAL is emptied: the next start lays it
+        // out again (``WALPreallocation``).
         for queue in queues { await SQLiteCheckpointService.checkpoint(queue) }
+        _ = try? await queues[0].writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         try? await store.log.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_autocheckpoint = 1000") }
         try? await store.index.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_autocheckpoint = 1000") }
         for queue in queues { try? queue.close() }
