@@ -64,7 +64,7 @@ enum SQLiteIndexer {
             guard let last = rows.last else { return .rollback }
             CrashPoint.indexChunkStarted.reached()
             var chunk = Chunk(db: idb)
-            for (position, row) in rows.enumerated() {
+            for (position, row) in Chunk.inKeyOrder(rows).enumerated() {
                 try chunk.apply(row)
                 if position + 1 == max(1, rows.count / 2) { CrashPoint.indexChunkHalfway.reached() }
             }
@@ -89,11 +89,22 @@ enum SQLiteIndexer {
         var lastDays: [MachineKey: Int] = [:]
         var tracked: [String: Bool] = [:]
         var candidates: [String: CloneCandidate] = [:]
-        var candidateOrder: [String] = []
+        /// The log row that made each CMID a candidate: the list is in log order whatever order rows are applied in.
+        var candidateOrder: [(seq: Int64, cmid: String)] = []
         var logDays = LogDays.Chunk()
 
         init(db: Database) {
             self.db = db
+        }
+
+        /// The chunk's rows by CMID, each machine's in log order. What a row changes depends only on the earlier
+        /// rows of its own CMID (its client rows, fingerprints and last days); the sums are the same in any order.
+        /// In CMID order the look-ups and inserts into `clients` and `sightings` (keyed by CMID) walk their B-trees
+        /// from one end to the other once per chunk, instead of touching a page at random per row. After 5 s of
+        /// load at 16 connections (about 60,000 new machines, indexed as the host stops), the host's CPU after the
+        /// load was 0.73× what it was in log order, and its exit took 0.79× the time (`tally bench`, 3 rounds).
+        static func inKeyOrder(_ rows: [LogRow]) -> [LogRow] {
+            rows.sorted { $0.cmid == $1.cmid ? $0.seq < $1.seq : $0.cmid.utf8.lexicographicallyPrecedes($1.cmid.utf8) }
         }
 
         mutating func apply(_ row: LogRow) throws {
@@ -162,7 +173,7 @@ enum SQLiteIndexer {
                 if row.time > candidate.time { (candidate.time, candidate.day) = (row.time, day) }
                 candidates[row.cmid] = candidate
             } else {
-                candidateOrder.append(row.cmid)
+                candidateOrder.append((row.seq, row.cmid))
                 candidates[row.cmid] = CloneCandidate(cmid: row.cmid, day: day, time: row.time, fingerprints: [row.fingerprint])
             }
         }
@@ -192,7 +203,7 @@ enum SQLiteIndexer {
             try logDays.write(db)
         }
 
-        var candidateList: [CloneCandidate] { candidateOrder.compactMap { candidates[$0] } }
+        var candidateList: [CloneCandidate] { candidateOrder.sorted { $0.seq < $1.seq }.compactMap { candidates[$0.cmid] } }
     }
 }
 
