@@ -12,7 +12,7 @@ import Glibc
 /// it over (``SQLiteCheckpointService/restartFrames``); from then on commits overwrite it. While it grows, each
 /// commit's `fdatasync` also writes the file's new size and its new blocks' metadata, a second synchronous write
 /// to the disk: on ext4 here that was `ext4_write_inode` and `fsync_buffers_list`, about a tenth of the host's CPU
-/// at one connection, for every commit of the first 16,384 after a start with a small WAL. (PostgreSQL fills its
+/// at one connection, for every commit until the WAL first held 16,384 frames after a start. (PostgreSQL fills its
 /// WAL segments with zeros before use for the same reason.)
 ///
 /// So a serving host appends zeros to the WAL up to a whole cycle's size, once, with the log's write lock held
@@ -23,7 +23,7 @@ import Glibc
 /// truncates the WAL (`wal_checkpoint(TRUNCATE)`), so each start lays it out anew: pages a copy of the state
 /// directory (a restore, the benchmark's template) left in the cache in large folios are not what commits write to.
 enum WALPreallocation {
-    /// Frames laid out: a cycle, and as many again as commits may add in a checkpoint round before the RESTART.
+    /// Frames laid out: a cycle, and an eighth more for what commits add in the checkpoint round that restarts it.
     static let frames = SQLiteCheckpointService.restartFrames + SQLiteCheckpointService.restartFrames / 8
 
     /// What was done to a WAL.
@@ -62,8 +62,8 @@ enum WALPreallocation {
         guard fstat(descriptor, &status) == 0 else { throw WALPreallocationError(path: path, call: "fstat", code: errno) }
         let start = Int(status.st_size)
         guard start < size else { return .unchanged }
-        // One page per call: the kernel caches a write in a folio as large as the write (ext4 on Linux 6.16 and
-        // later), and a commit that then changes 4 KiB of a 1 MiB folio writes the whole folio to the disk at its
+        // One page per call: the kernel caches a write in a folio as large as the write (ext4 on this machine's
+        // Linux 6.18), and a commit that then changes 4 KiB of a 1 MiB folio writes the whole folio to the disk at its
         // fdatasync. Zeros written a megabyte at a time made every commit here write 70 KB instead of 9 KB.
         let chunk = [UInt8](repeating: 0, count: 4096)
         var offset = start

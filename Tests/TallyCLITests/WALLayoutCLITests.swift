@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `tally host serve` where the log's write-ahead log cannot be laid out: a file-size limit (`ulimit -f`, with
+/// SIGXFSZ ignored, as a disk that fills up answers a write) below the layout's 72 MiB but above what the host's
+/// files need otherwise.
+@Suite("CLI: host serve when the WAL cannot be laid out (ulimit -f)", .serialized)
+struct WALLayoutCLITests {
+    @Test("the host says why in one warning, takes the zeros back, and activates clients; after a graceful stop every answer is stored")
+    func fileSizeLimit() throws {
+        let cli = CLIRunner()
+        defer { cli.cleanUp() }
+        try HostServeCLITests.activatedHost(cli)
+        let profile = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cli.path("v/client-profile.json")))) as! [String: Any]
+        let setupKey = try #require((profile["skus"] as? [[String: Any]])?.first { $0["id"] as? String == "studio-server" }?["setupKey"] as? String)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // 16,384 blocks: 8 MiB in dash's 512-byte blocks (16 MiB in 1 KiB ones); an ignored signal stays ignored
+        // across exec, so a write past the limit fails with EFBIG instead of killing the host.
+        process.arguments = ["-c", #"trap '' XFSZ && ulimit -f 16384 && exec "$0" host serve --state-dir "$1" --listen 127.0.0.1:0 --admin-listen none --log-level info"#,
+                             CLIRunner.binary, cli.path("h")]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        var text = ""
+        while !text.contains("listening on 127.0.0.1:") || !text.hasSuffix("\n") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let line = text.split(separator: "\n").first { $0.hasPrefix("listening on ") }.map(String.init) ?? ""
+        let port = Int(line.split(separator: ":").last ?? "") ?? 0
+        #expect(port > 0, "\(text)")
+
+        for i in 1...5 {
+            let env = ["TALLY_MACHINE_NAME": "pc-\(i)", "TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json")]
+            let dir = "c\(i)"
+            #expect(try cli.run(["client", "ipk", setupKey, "--profile", "v/client-profile.json", "--state-dir", dir], environment: env).status == 0)
+            #expect(try cli.run(["client", "skms", "127.0.0.1:\(port)", "--state-dir", dir], environment: env).status == 0)
+            let ato = try cli.run(["client", "ato", "--state-dir", dir], environment: env)
+            #expect(ato.status == (i < 5 ? 1 : 0), "\(ato.stdout)\(ato.stderr)")
+        }
+        // The WAL holds what the host wrote, not the zeros it could not finish.
+        let wal = (try FileManager.default.attributesOfItem(atPath: cli.path("h/host.sqlite-wal"))[.size] as? NSNumber)?.intValue ?? -1
+        #expect(wal >= 0 && wal < 8 << 20)
+        process.terminate()
+        process.waitUntilExit()
+        text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(text)")
+        let warnings = text.split(separator: "\n").filter { $0.contains("could not lay out the log's write-ahead log") }
+        #expect(warnings.count == 1, "\(text)")
+        #expect(warnings.first?.contains("File too large") == true, "\(text)")
+
+        let clients = try cli.run("host", "clients", "--json", "--state-dir", "h").json()["clients"] as? [[String: Any]]
+        #expect(clients?.count == 5)
+    }
+}
