@@ -77,6 +77,8 @@ let package = Package(
         .target(
             name: "TallyStore",
             dependencies: ["TallyCore", .product(name: "GRDB", package: "GRDB.swift"),
+                           // SQLite's C API, for the statements run once per request (BoundStatement).
+                           .product(name: "GRDBSQLite", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -170,7 +172,7 @@ let package = Package(
         .testTarget(
             name: "TallyStoreContractTests",
             dependencies: ["TallyCore", "TallyStore", "TallyHost", "TallyTestSupport", "TallyPostgresTestSupport",
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -51,12 +51,27 @@ struct LogRow: Sendable, Equatable {
         try db.cachedStatement(sql: "INSERT INTO events (seq, event_id, \(columns)) VALUES (?, 12290, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
     }
 
-    /// Inserts the row as `seq` (see ``LogSequence``).
-    func insert(_ statement: Statement, seq: Int64) throws {
-        try statement.execute(arguments: [
-            seq, time.timeIntervalSince1970, Int64(result.rawValue), cmid, sku, productClass, fingerprint, machine, clientTime, licenseStatus,
-            minCount, currentCount, minutesToExpiry.map { Int64($0) }, vm, address, counted, ticketExpires?.timeIntervalSince1970,
-        ])
+    /// Inserts the row as `seq` (see ``LogSequence``) with ``insertStatement(_:)``.
+    func insert(_ statement: Statement, seq: Int64, _ db: Database) throws {
+        var bound = BoundStatement(statement, db)
+        bound.bind(seq)
+        bound.bind(time.timeIntervalSince1970)
+        bound.bind(Int64(result.rawValue))
+        bound.bind(cmid)
+        bound.bind(sku)
+        bound.bind(productClass)
+        bound.bind(fingerprint)
+        bound.bind(machine)
+        bound.bind(clientTime)
+        bound.bind(licenseStatus)
+        bound.bind(minCount)
+        bound.bind(currentCount)
+        bound.bind(minutesToExpiry.map { Int64($0) })
+        bound.bind(vm)
+        bound.bind(address)
+        bound.bind(counted)
+        bound.bind(ticketExpires?.timeIntervalSince1970)
+        try bound.execute()
     }
 
     /// A row selected as `seq, …` with ``columns`` from index `first` on.
@@ -78,6 +93,28 @@ struct LogRow: Sendable, Equatable {
         address = row[first + 13]
         counted = row[first + 14]
         ticketExpires = (row[first + 15] as Double?).map { Date(timeIntervalSince1970: $0) }
+    }
+
+    /// The current row of a statement that selected `seq, …` with ``columns`` (the indexer's read of the log).
+    init(columns handle: OpaquePointer) {
+        typealias C = BoundStatement
+        seq = C.int64(handle, 0)
+        time = Date(timeIntervalSince1970: C.double(handle, 1))
+        result = TallyCore.ResultCode(UInt32(truncatingIfNeeded: C.int64(handle, 2)))
+        cmid = C.text(handle, 3)
+        sku = C.text(handle, 4)
+        productClass = C.isNull(handle, 5) ? nil : C.text(handle, 5)
+        fingerprint = C.text(handle, 6)
+        machine = C.text(handle, 7)
+        clientTime = C.int64(handle, 8)
+        licenseStatus = C.text(handle, 9)
+        minCount = C.int(handle, 10)
+        currentCount = C.int(handle, 11)
+        minutesToExpiry = C.isNull(handle, 12) ? nil : Int32(truncatingIfNeeded: C.int64(handle, 12))
+        vm = C.isNull(handle, 13) ? nil : C.int64(handle, 13) != 0
+        address = C.text(handle, 14)
+        counted = C.int64(handle, 15) != 0
+        ticketExpires = C.isNull(handle, 16) ? nil : Date(timeIntervalSince1970: C.double(handle, 16))
     }
 
     /// The 12290 event's fields, as every version of the host has shown them.

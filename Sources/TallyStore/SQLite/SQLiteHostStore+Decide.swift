@@ -34,7 +34,7 @@ extension SQLiteHostStore {
             let statement = try LogRow.insertStatement(db)
             var seq = try LogSequence.next(db)
             for (input, decision) in zip(batch, decided.decisions) {
-                try LogRow(input: input, decision: decision, time: now).insert(statement, seq: seq)
+                try LogRow(input: input, decision: decision, time: now).insert(statement, seq: seq, db)
                 seqs.append(seq)
                 seq += 1
             }

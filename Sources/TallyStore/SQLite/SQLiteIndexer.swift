@@ -58,8 +58,14 @@ enum SQLiteIndexer {
             let rows = try log.read { ldb in
                 // A request row of a migrated single-file store keeps its fields as JSON, without the columns of a log
                 // row: what it counted came over with that store's tables, and it is not applied again.
-                try Row.fetchAll(ldb, sql: "SELECT seq, \(LogRow.columns) FROM events WHERE seq > ? AND event_id = 12290 AND fields IS NULL ORDER BY seq LIMIT ?",
-                                 arguments: [after, limit]).map { LogRow(row: $0) }
+                var select = BoundStatement(try ldb.cachedStatement(sql: """
+                    SELECT seq, \(LogRow.columns) FROM events WHERE seq > ? AND event_id = 12290 AND fields IS NULL ORDER BY seq LIMIT ?
+                    """), ldb)
+                select.bind(after)
+                select.bind(limit)
+                var rows: [LogRow] = []
+                try select.forEachRow { rows.append(LogRow(columns: $0)) }
+                return rows
             }
             guard let last = rows.last else { return .rollback }
             CrashPoint.indexChunkStarted.reached()
@@ -114,9 +120,14 @@ enum SQLiteIndexer {
             let day = CountWindow.day(of: row.time)
             let key = MachineKey(cmid: row.cmid, productClass: productClass)
             // The machine's rows before this request changes them: its last day in the class, its fingerprints.
-            let known = try Row.fetchAll(db.cachedStatement(sql: "SELECT class, last_day, fingerprint, machine FROM clients WHERE cmid = ?"),
-                                         arguments: [row.cmid])
-            let previous = lastDays[key] ?? known.filter { ($0[0] as String) == productClass }.map { $0[1] as Int }.max()
+            var known: [KnownClient] = []
+            var lookup = BoundStatement(try db.cachedStatement(sql: "SELECT class, last_day, fingerprint, machine FROM clients WHERE cmid = ?"), db)
+            lookup.bind(row.cmid)
+            try lookup.forEachRow { handle in
+                known.append(KnownClient(productClass: BoundStatement.text(handle, 0), lastDay: BoundStatement.int(handle, 1),
+                                         fingerprint: BoundStatement.text(handle, 2), machine: BoundStatement.text(handle, 3)))
+            }
+            let previous = lastDays[key] ?? known.filter { $0.productClass == productClass }.map(\.lastDay).max()
             if previous == nil { newMachines[day, default: [:]][AddressBlock(address: row.address).description, default: 0] += 1 }
             if previous.map({ day > $0 }) ?? true {
                 if let previous { histogram[productClass, default: [:]][previous, default: 0] -= 1 }
@@ -124,22 +135,44 @@ enum SQLiteIndexer {
                 lastDays[key] = day
             }
             try trackFingerprint(row, day: day, known: known)
-            try db.cachedStatement(sql: """
+            var client = BoundStatement(try db.cachedStatement(sql: """
                 INSERT INTO clients (cmid, sku, class, fingerprint, machine, first_seen, last_seen, last_day, last_result, requests, ticket_expires, license_status)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
                 ON CONFLICT (cmid, sku) DO UPDATE SET class = excluded.class, fingerprint = excluded.fingerprint,
                     machine = excluded.machine, last_seen = excluded.last_seen, last_day = MAX(last_day, excluded.last_day),
                     last_result = excluded.last_result, requests = requests + 1,
                     ticket_expires = COALESCE(excluded.ticket_expires, ticket_expires), license_status = excluded.license_status
-                """).execute(arguments: [row.cmid, row.sku, productClass, row.fingerprint, row.machine, row.time.timeIntervalSince1970,
-                                         row.time.timeIntervalSince1970, day, Int64(row.result.rawValue), row.ticketExpires?.timeIntervalSince1970,
-                                         row.clientLicenseStatus])
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO sightings (day, sku, cmid, class) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [day, row.sku, row.cmid, productClass])
+                """), db)
+            client.bind(row.cmid)
+            client.bind(row.sku)
+            client.bind(productClass)
+            client.bind(row.fingerprint)
+            client.bind(row.machine)
+            client.bind(row.time.timeIntervalSince1970)
+            client.bind(row.time.timeIntervalSince1970)
+            client.bind(day)
+            client.bind(Int64(row.result.rawValue))
+            client.bind(row.ticketExpires?.timeIntervalSince1970)
+            client.bind(row.clientLicenseStatus)
+            try client.execute()
+            var sighting = BoundStatement(try db.cachedStatement(sql: "INSERT OR IGNORE INTO sightings (day, sku, cmid, class) VALUES (?, ?, ?, ?)"), db)
+            sighting.bind(day)
+            sighting.bind(row.sku)
+            sighting.bind(row.cmid)
+            sighting.bind(productClass)
+            try sighting.execute()
+        }
+
+        /// A client row of the machine, as the look-up before each request reads it.
+        struct KnownClient {
+            var productClass: String
+            var lastDay: Int
+            var fingerprint: String
+            var machine: String
         }
 
         /// A CMID with one fingerprint has no `fingerprints` rows; the first request with another starts tracking it.
-        private mutating func trackFingerprint(_ row: LogRow, day: Int, known: [Row]) throws {
+        private mutating func trackFingerprint(_ row: LogRow, day: Int, known: [KnownClient]) throws {
             let upsert = try db.cachedStatement(sql: """
                 INSERT INTO fingerprints (cmid, fingerprint, machine, last_day) VALUES (?, ?, ?, ?)
                 ON CONFLICT (cmid, fingerprint) DO UPDATE SET machine = excluded.machine, last_day = MAX(last_day, excluded.last_day)
@@ -156,13 +189,13 @@ enum SQLiteIndexer {
                 isTracked = try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM fingerprints WHERE cmid = ? LIMIT 1"), arguments: [row.cmid]) != nil
             }
             if !isTracked {
-                let others = known.filter { ($0[2] as String) != row.fingerprint }
+                let others = known.filter { $0.fingerprint != row.fingerprint }
                 guard !others.isEmpty else {
                     tracked[row.cmid] = false
                     return
                 }
                 for other in others {
-                    try upsert.execute(arguments: [row.cmid, other[2] as String, other[3] as String, other[1] as Int])
+                    try upsert.execute(arguments: [row.cmid, other.fingerprint, other.machine, other.lastDay])
                 }
                 isTracked = true
             }
