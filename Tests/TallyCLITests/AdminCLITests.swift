@@ -34,8 +34,7 @@ struct AdminCLITests {
 
     /// Installs the server-class setup key on `count` simulated machines and activates each once.
     static func activateMachines(_ cli: CLIRunner, port: Int, names: [String]) throws {
-        let profile = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cli.path("v/client-profile.json")))) as! [String: Any]
-        let setupKey = try #require((profile["skus"] as? [[String: Any]])?.first { $0["id"] as? String == "studio-server" }?["setupKey"] as? String)
+        let setupKey = try HostServeCLITests.serverSetupKey(cli)
         for (index, name) in names.enumerated() {
             let env = ["TALLY_MACHINE_NAME": name, "TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json")]
             let dir = "c\(index)"

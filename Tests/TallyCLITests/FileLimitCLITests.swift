@@ -11,9 +11,15 @@ import Glibc
 struct FileLimitCLITests {
     /// Starts `sh -c 'ulimit -n 256; exec tally host serve …'` and reads its output until it listens.
     static func serveUnderLimit(_ cli: CLIRunner) throws -> (Process, port: Int, output: Pipe, seen: String) {
+        try serveInShell(cli, setup: "ulimit -n 256", options: "--threads 1")
+    }
+
+    /// Starts `sh -c 'SETUP && exec tally host serve … OPTIONS'` (a limit a manual start would set) and reads its
+    /// output until it listens.
+    static func serveInShell(_ cli: CLIRunner, setup: String, options: String = "") throws -> (Process, port: Int, output: Pipe, seen: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", #"ulimit -n 256 && exec "$0" host serve --state-dir "$1" --listen 127.0.0.1:0 --admin-listen none --log-level info --threads 1"#,
+        process.arguments = ["-c", setup + #" && exec "$0" host serve --state-dir "$1" --listen 127.0.0.1:0 --admin-listen none --log-level info "# + options,
                              CLIRunner.binary, cli.path("h")]
         let output = Pipe()
         process.standardOutput = output

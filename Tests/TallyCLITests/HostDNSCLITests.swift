@@ -209,8 +209,7 @@ struct HostDNSCLITests {
             #expect(help.contains(word), "tally client --help lacks \(word)")
         }
 
-        let profile = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cli.path("v/client-profile.json")))) as! [String: Any]
-        let setupKey = try #require((profile["skus"] as? [[String: Any]])?.first { $0["id"] as? String == "studio-server" }?["setupKey"] as? String)
+        let setupKey = try HostServeCLITests.serverSetupKey(cli)
         // A resolv.conf naming no name server: without stored servers discovery has none to ask.
         _ = FileManager.default.createFile(atPath: cli.path("empty-resolv.conf"), contents: Data("# no name servers\n".utf8))
         let env = ["TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json"), "TALLY_RESOLV_CONF": cli.path("empty-resolv.conf")]

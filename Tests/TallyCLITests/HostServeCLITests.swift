@@ -20,6 +20,12 @@ struct HostServeCLITests {
         #expect(try cli.run("host", "set", "dns-publishing", "off", "--state-dir", "h").status == 0)
     }
 
+    /// The setup key of the studio-server SKU, from the client profile `activatedHost` made.
+    static func serverSetupKey(_ cli: CLIRunner) throws -> String {
+        let profile = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cli.path("v/client-profile.json")))) as! [String: Any]
+        return try #require((profile["skus"] as? [[String: Any]])?.first { $0["id"] as? String == "studio-server" }?["setupKey"] as? String)
+    }
+
     /// Starts `tally host serve` on port 0 and reads the port from its first line.
     static func serve(_ cli: CLIRunner) throws -> (Process, Int, Pipe) {
         let process = Process()
@@ -47,8 +53,7 @@ struct HostServeCLITests {
         let cli = CLIRunner()
         defer { cli.cleanUp() }
         try Self.activatedHost(cli)
-        let profile = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cli.path("v/client-profile.json")))) as! [String: Any]
-        let setupKey = try #require((profile["skus"] as? [[String: Any]])?.first { $0["id"] as? String == "studio-server" }?["setupKey"] as? String)
+        let setupKey = try HostServeCLITests.serverSetupKey(cli)
 
         let (server, port, _) = try Self.serve(cli)
         defer { if server.isRunning { server.terminate() } }

@@ -104,8 +104,7 @@ struct SettingsCLITests {
         defer { cli.cleanUp() }
         try HostServeCLITests.activatedHost(cli)
         let directory = StateDirectory(cli.path("h"))
-        let profile = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cli.path("v/client-profile.json")))) as! [String: Any]
-        let setupKey = try #require((profile["skus"] as? [[String: Any]])?.first { $0["id"] as? String == "studio-server" }?["setupKey"] as? String)
+        let setupKey = try HostServeCLITests.serverSetupKey(cli)
         #expect(try cli.run(["client", "ipk", setupKey, "--profile", "v/client-profile.json", "--state-dir", "c"],
                             environment: ["TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json")]).status == 0)
 

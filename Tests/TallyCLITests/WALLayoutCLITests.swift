@@ -15,28 +15,13 @@ struct WALLayoutCLITests {
         let cli = CLIRunner()
         defer { cli.cleanUp() }
         try HostServeCLITests.activatedHost(cli)
-        let profile = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cli.path("v/client-profile.json")))) as! [String: Any]
-        let setupKey = try #require((profile["skus"] as? [[String: Any]])?.first { $0["id"] as? String == "studio-server" }?["setupKey"] as? String)
+        let setupKey = try HostServeCLITests.serverSetupKey(cli)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
         // 16,384 blocks: 8 MiB in dash's 512-byte blocks (16 MiB in 1 KiB ones); an ignored signal stays ignored
         // across exec, so a write past the limit fails with EFBIG instead of killing the host.
-        process.arguments = ["-c", #"trap '' XFSZ && ulimit -f 16384 && exec "$0" host serve --state-dir "$1" --listen 127.0.0.1:0 --admin-listen none --log-level info"#,
-                             CLIRunner.binary, cli.path("h")]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
+        let (process, port, output, seen) = try FileLimitCLITests.serveInShell(cli, setup: "trap '' XFSZ && ulimit -f 16384")
         defer { if process.isRunning { process.terminate() } }
-        var text = ""
-        while !text.contains("listening on 127.0.0.1:") || !text.hasSuffix("\n") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        let line = text.split(separator: "\n").first { $0.hasPrefix("listening on ") }.map(String.init) ?? ""
-        let port = Int(line.split(separator: ":").last ?? "") ?? 0
+        var text = seen
         #expect(port > 0, "\(text)")
 
         for i in 1...5 {
