@@ -32,16 +32,20 @@ struct AdminCLITests {
         return (process, port, admin)
     }
 
-    /// Installs the server-class setup key on `count` simulated machines and activates each once.
-    static func activateMachines(_ cli: CLIRunner, port: Int, names: [String]) throws {
+    /// Installs the server-class setup key on simulated machines named `names` and activates each once; returns
+    /// each `client ato`'s exit status (0 activated, 1 refused).
+    @discardableResult
+    static func activateMachines(_ cli: CLIRunner, port: Int, names: [String]) throws -> [Int32] {
         let setupKey = try HostServeCLITests.serverSetupKey(cli)
+        var statuses: [Int32] = []
         for (index, name) in names.enumerated() {
             let env = ["TALLY_MACHINE_NAME": name, "TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json")]
             let dir = "c\(index)"
             #expect(try cli.run(["client", "ipk", setupKey, "--profile", "v/client-profile.json", "--state-dir", dir], environment: env).status == 0)
             #expect(try cli.run(["client", "skms", "127.0.0.1:\(port)", "--state-dir", dir], environment: env).status == 0)
-            try cli.run(["client", "ato", "--state-dir", dir], environment: env)
+            statuses.append(try cli.run(["client", "ato", "--state-dir", dir], environment: env).status)
         }
+        return statuses
     }
 
     static func writeToken(_ cli: CLIRunner) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TallyTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,6 @@ struct WALLayoutCLITests {
         let cli = CLIRunner()
         defer { cli.cleanUp() }
         try HostServeCLITests.activatedHost(cli)
-        let setupKey = try HostServeCLITests.serverSetupKey(cli)
 
         // 16,384 blocks: 8 MiB in dash's 512-byte blocks (16 MiB in 1 KiB ones); an ignored signal stays ignored
         // across exec, so a write past the limit fails with EFBIG instead of killing the host.
@@ -24,16 +24,10 @@ struct WALLayoutCLITests {
         var text = seen
         #expect(port > 0, "\(text)")
 
-        for i in 1...5 {
-            let env = ["TALLY_MACHINE_NAME": "pc-\(i)", "TALLY_CLIENT_PROFILE": cli.path("v/client-profile.json")]
-            let dir = "c\(i)"
-            #expect(try cli.run(["client", "ipk", setupKey, "--profile", "v/client-profile.json", "--state-dir", dir], environment: env).status == 0)
-            #expect(try cli.run(["client", "skms", "127.0.0.1:\(port)", "--state-dir", dir], environment: env).status == 0)
-            let ato = try cli.run(["client", "ato", "--state-dir", dir], environment: env)
-            #expect(ato.status == (i < 5 ? 1 : 0), "\(ato.stdout)\(ato.stderr)")
-        }
+        // Five machines through the threshold of 5: four refused (count too low), the fifth activated.
+        #expect(try AdminCLITests.activateMachines(cli, port: port, names: (1...5).map { "pc-\($0)" }) == [1, 1, 1, 1, 0])
         // The WAL holds what the host wrote, not the zeros it could not finish.
-        let wal = (try FileManager.default.attributesOfItem(atPath: cli.path("h/host.sqlite-wal"))[.size] as? NSNumber)?.intValue ?? -1
+        let wal = fileSize(cli.path("h/host.sqlite-wal")) ?? -1
         #expect(wal >= 0 && wal < 8 << 20)
         process.terminate()
         process.waitUntilExit()

@@ -9,10 +9,6 @@ import TallyTestSupport
 /// recovery reads up to the first zero frame).
 @Suite("SQLite store: the log's WAL laid out with zeros before serving")
 struct WALPreallocationTests {
-    static func size(_ path: String) throws -> Int {
-        (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? -1
-    }
-
     @Test("serving(at:) extends the WAL to a checkpoint cycle; later commits do not make it longer; every decision survives a reopen")
     func laidOut() async throws {
         let fixture = try ActivatedHost()
@@ -20,23 +16,23 @@ struct WALPreallocationTests {
         let wal = fixture.temp.path("host.sqlite") + "-wal"
         var store = try await contract.open()
         let before = try await store.decide((1...3).map { contract.input("before-\($0)") }, context: contract.context, now: contract.now)
-        let small = try Self.size(wal)
+        let small = fileSize(wal) ?? -1
         #expect(small > 0 && small < 4 << 20)
 
         try await store.serving(at: "127.0.0.1:1688")
-        let laidOut = try Self.size(wal)
+        let laidOut = fileSize(wal) ?? -1
         // 16,384 frames of a 4 KiB page and its 24-byte header at least (a cycle of the checkpoint service).
         #expect(laidOut >= 16_384 * (4_096 + 24))
         // A second call (a restart over a long WAL) writes nothing.
         try await store.serving(at: "127.0.0.1:1688")
-        #expect(try Self.size(wal) == laidOut)
+        #expect(fileSize(wal) == laidOut)
 
         var after: [StoredDecision] = []
         for batch in contract.batches((1...40).map { contract.input("after-\($0)") }, of: 5) {
             after += try await store.decide(batch, context: contract.context, now: contract.now)
         }
         #expect(after.map(\.decision.currentCount) == Array(4...43))
-        #expect(try Self.size(wal) == laidOut)
+        #expect(fileSize(wal) == laidOut)
         try await store.close()
 
         store = try await contract.open()

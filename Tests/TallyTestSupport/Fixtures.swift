@@ -18,6 +18,11 @@ public final class TemporaryDirectory: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
+/// The size of the file at `path` in bytes; `nil` when there is none.
+public func fileSize(_ path: String) -> Int? {
+    (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
+}
+
 /// A vendor and a host in temporary directories, the host activated.
 public struct ActivatedHost {
     public let temp = TemporaryDirectory()

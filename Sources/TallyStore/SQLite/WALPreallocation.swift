@@ -34,8 +34,8 @@ enum WALPreallocation {
         case unchanged
     }
 
-    /// Extends the WAL of `pool`'s database at `path` to `frames` frames with zeros, under the write lock.
-    static func extend(_ pool: DatabasePool, path: String, frames: Int = WALPreallocation.frames) throws -> Outcome {
+    /// Extends the WAL of `pool`'s database at `path` to ``frames`` frames with zeros, under the write lock.
+    static func extend(_ pool: DatabasePool, path: String) throws -> Outcome {
         try pool.writeWithoutTransaction { db in
             let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
             // The WAL's header (32 bytes), then frames of a 24-byte header and a page.
