@@ -94,8 +94,8 @@ struct PostgresStoreTests {
             for try await store in group { opened.append(store) }
             return opened
         }
-        #expect(stores.map(\.schemaVersion) == [4, 4])
-        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: String(url.split(separator: "/").last!)) == "4")
+        #expect(stores.map(\.schemaVersion) == [5, 5])
+        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: String(url.split(separator: "/").last!)) == "5")
         for store in stores { try await store.close() }
     }
 
@@ -106,7 +106,7 @@ struct PostgresStoreTests {
         try cluster.psql("INSERT INTO tally_schema (version, name, applied) VALUES (99, 'from-the-future', 0)", database: database)
         await #expect(throws: TallyError.self) { _ = try await open("host-2") }
         do { _ = try await open("host-2") } catch let error as TallyError { #expect(error.code == .storeSchemaNewer) }
-        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: database) == "5")
+        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: database) == "6")
     }
 
     @Test("a store of schema version 1 (before the site's report chain) migrates to the newest in place: its site gets an id, its count is kept")
@@ -116,11 +116,21 @@ struct PostgresStoreTests {
         try await store.close()
         let database = String(url.split(separator: "/").last!)
         // What a store written by the first PostgreSQL version holds: no report chain, no site id.
-        try cluster.psql("DROP FUNCTION tally_decide_batch; DROP FUNCTION tally_lock_and_read; DROP TABLE usage_reports; ALTER TABLE site DROP COLUMN site_id; DELETE FROM tally_schema WHERE version >= 2", database: database)
+        try cluster.psql("""
+            DROP FUNCTION tally_derive; DROP TABLE machine_last; DROP TABLE derived;
+            ALTER TABLE events DROP COLUMN sku, DROP COLUMN cmid, DROP COLUMN class, DROP COLUMN fingerprint, DROP COLUMN machine, DROP COLUMN counted,
+                DROP COLUMN ticket_expires, DROP COLUMN license_status;
+            DROP FUNCTION tally_decide_batch; DROP FUNCTION tally_lock_and_read; DROP TABLE usage_reports; ALTER TABLE site DROP COLUMN site_id;
+            DELETE FROM tally_schema WHERE version >= 2
+            """, database: database)
         let reopened = try await open("host-1")
-        #expect(reopened.schemaVersion == 4)
+        #expect(reopened.schemaVersion == 5)
         #expect(try cluster.psql("SELECT length(site_id) FROM site", database: database) == "36")
         #expect(try await reopened.counts(now: Date())["client"] == 1)
+        // Version 5 decides from machine_last, made from the clients: the machine asking again is the same one.
+        let again = try await reopened.decide([input("c-1"), input("c-2")], context: context, now: Date())
+        #expect(again.map(\.decision.currentCount) == [1, 2])
+        #expect(try await reopened.clients(ClientQuery(limit: 10)).first { $0.cmid == "c-1" }?.requests == 2)
         #expect(try await reopened.siteReportChain?.end().seq == 0)
         try await reopened.close()
     }
@@ -243,8 +253,11 @@ struct PostgresStoreTests {
                             machine: "pc-\(fingerprint)", licenseStatus: "Initial grace", address: "192.0.2.8")
         }
         _ = try await a.decide([machine("first")], context: context, now: now)
+        try await a.catchUp()
         #expect(a.takeCloneCandidates().isEmpty)
         _ = try await b.decide([machine("second")], context: context, now: now)
+        // The candidate is found where the fingerprints are derived from the log: by the host that derives them.
+        try await b.catchUp()
         let candidates = b.takeCloneCandidates()
         #expect(candidates.map(\.cmid) == ["imaged"])
         let event: @Sendable (CloneReport, Date) -> TallyEvent = { report, time in

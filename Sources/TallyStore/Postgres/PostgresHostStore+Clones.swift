@@ -61,7 +61,8 @@ extension PostgresHostStore {
     }
 
     public func clonedImages(since firstDay: Int, limit: Int = 20) async throws -> [ClonedImage] {
-        try await pool.withSession("list cloned images", deadline: .seconds(10)) { session in
+        try await catchUp()
+        return try await pool.withSession("list cloned images", deadline: .seconds(10)) { session in
             var cmids: [String] = []
             for try await cmid in try await session.query("SELECT cmid FROM clone_report_days ORDER BY day DESC, cmid", logger: self.logger).decode(String.self) {
                 cmids.append(cmid)

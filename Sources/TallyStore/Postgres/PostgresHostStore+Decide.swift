@@ -3,12 +3,13 @@ import Logging
 import PostgresNIO
 import TallyCore
 
-/// The activation path on PostgreSQL: a batch is one statement, `tally_decide_batch` (schema migration 4), in a
+/// The activation path on PostgreSQL: a batch is one statement, `tally_decide_batch` (schema migration 5), in a
 /// transaction of its own, then one more round trip that proves the commit:
 ///
 /// 1. the statement takes the deciders' advisory lock (held until its transaction commits), reads the database's
-///    clock, decides the batch's requests in order by ActivationPolicy's table, writes every decision, event and
-///    derived row, and returns the codes, counts and event numbers; its transaction commits at the protocol's
+///    clock, decides the batch's requests in order by ActivationPolicy's table, writes its 12290 events and what
+///    the next decisions read (the client inventory is derived from the events behind it: ``catchUp()``), and
+///    returns the codes, counts and event numbers; its transaction commits at the protocol's
 ///    Sync, durably (`synchronous_commit = on`), and only then is the lock released;
 /// 2. the session's next statement: PostgresNIO sends it only after the server's ReadyForQuery, which follows a
 ///    commit that succeeded, whereas a commit that failed, or a session lost before it was known, fails it. So
@@ -36,24 +37,14 @@ extension PostgresHostStore {
             throw TallyError(.storeUnavailable, "the store returned \(decided.rows.count) decisions for \(batch.count) requests")
         }
         let time = Date(timeIntervalSince1970: decided.clock)
-        var seen: [String: [String]] = [:]
         var stored: [StoredDecision] = []
         stored.reserveCapacity(batch.count)
-        for (index, input) in batch.enumerated() {
+        for index in batch.indices {
             let row = decided.rows[index]
             let decision = ActivationPolicy.decision(row.code, productClass: values.classes[index].isEmpty ? nil : values.classes[index],
                                                      currentCount: row.count, requiredCount: Int(clamping: values.required[index]),
                                                      intervals: context.intervals, certificate: context.certificate, now: time)
-            if decision.counted, !(seen[input.request.cmid]?.contains(input.request.fingerprint) ?? false) {
-                seen[input.request.cmid, default: []].append(input.request.fingerprint)
-            }
             stored.append(StoredDecision(decision: decision, time: time, seq: row.seq))
-        }
-        let day = CountWindow.day(of: time)
-        let arrived = decided.several.sorted().map { CloneCandidate(cmid: $0, day: day, time: time, fingerprints: seen[$0] ?? []) }
-        if !arrived.isEmpty {
-            candidates.withLock { $0 = Array(($0 + arrived).suffix(10_000)) }
-            candidatesArrived.signal()
         }
         return stored
     }
@@ -101,23 +92,20 @@ extension PostgresHostStore {
         }
         var clock: Double
         var rows: [Row]
-        var several: [String]
     }
 
     /// The one statement of a batch: lock, clock, decisions and writes; committed at its Sync.
     private func decideAndWrite(_ values: DecideBatch.Values, session: PostgresConnection) async throws -> DecidedBatch {
         var clock = 0.0
-        var several: [String] = []
         var rows = [DecidedBatch.Row?](repeating: nil, count: values.cmids.count)
         for try await row in try await session.execute(PostgresPrepared<DecideBatch>(DecideBatch.query(values)), logger: logger) {
-            let (position, code, count, seq, text, rowClock) = try row.decode((Int, Int64, Int64, Int64, String?, Double).self)
+            let (position, code, count, seq, _, rowClock) = try row.decode((Int, Int64, Int64, Int64, String?, Double).self)
             clock = rowClock
-            if position == -1, let text { several.append(text) }
             if position >= 1, position <= rows.count {
                 rows[position - 1] = DecidedBatch.Row(code: ResultCode(UInt32(truncatingIfNeeded: code)), count: Int(count), seq: seq)
             }
         }
-        return DecidedBatch(clock: clock, rows: rows.compactMap { $0 }, several: several)
+        return DecidedBatch(clock: clock, rows: rows.compactMap { $0 })
     }
 
     /// Event 12305 (and a warning) when the host's clock is more than 5 s off the database's, at most hourly.
@@ -136,7 +124,7 @@ extension PostgresHostStore {
         return TallyEvent(id: .storeClockSkew, time: database, fields: ["host": configuration.hostID, "seconds": String(Int(skew.rounded()))])
     }
 
-    /// `tally_decide_batch` (schema migration 4), prepared once per session.
+    /// `tally_decide_batch` (schema migration 5; 4 had the same arguments), prepared once per session.
     enum DecideBatch: PostgresPreparedText {
         static let name = "tally_decide_batch"
         static let sql = query(Values()).sql

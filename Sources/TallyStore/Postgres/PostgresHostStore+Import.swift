@@ -99,12 +99,15 @@ extension PostgresHostStore {
                 ON CONFLICT (cmid, fingerprint) DO UPDATE SET last_day = GREATEST(fingerprints.last_day, excluded.last_day)
                 """, logger: logger)
         }
-        // Machines per class and last day, made again from the clients: a machine both stores know is one.
-        try await session.query("DELETE FROM machine_days", logger: logger)
+        // The last day of each machine per class, then the machines per class and last day made again from them: a
+        // machine both stores know is one.
         try await session.query("""
-            INSERT INTO machine_days (class, day, machines)
-            SELECT class, last_day, COUNT(*) FROM (SELECT cmid, class, MAX(last_day) AS last_day FROM clients GROUP BY cmid, class) AS m GROUP BY class, last_day
+            INSERT INTO machine_last (cmid, class, last_day) SELECT cmid, class, MAX(last_day) FROM clients GROUP BY cmid, class
+            ON CONFLICT (cmid, class) DO UPDATE SET last_day = GREATEST(machine_last.last_day, excluded.last_day)
             """, logger: logger)
+        try await session.query("DELETE FROM machine_days", logger: logger)
+        try await session.query("INSERT INTO machine_days (class, day, machines) SELECT class, last_day, COUNT(*) FROM machine_last GROUP BY class, last_day",
+                                logger: logger)
         if !data.totals.isEmpty {
             try await session.query("""
                 INSERT INTO request_totals (result, requests) SELECT r, n FROM unnest(\(data.totals.map { $0.0 })::bigint[], \(data.totals.map { $0.1 })::bigint[]) AS t(r, n)

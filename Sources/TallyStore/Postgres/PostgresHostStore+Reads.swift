@@ -13,7 +13,8 @@ extension PostgresHostStore {
     }
 
     public func totals() async throws -> [TallyCore.ResultCode: Int] {
-        try await pool.withSession("read the request totals") { session in
+        try await catchUp()
+        return try await pool.withSession("read the request totals") { session in
             var totals: [TallyCore.ResultCode: Int] = [:]
             for try await (result, requests) in try await session.query("SELECT result, requests FROM request_totals", logger: self.logger)
                 .decode((Int64, Int64).self) {
@@ -24,7 +25,8 @@ extension PostgresHostStore {
     }
 
     public func clients(_ query: ClientQuery) async throws -> [ClientRecord] {
-        try await pool.withSession("list clients") { session in
+        try await catchUp()
+        return try await pool.withSession("list clients") { session in
             var sql = PostgresSQL("""
                 SELECT cmid, sku, class, fingerprint, machine, first_seen, last_seen, last_result, requests, ticket_expires, license_status FROM clients WHERE true
                 """)
@@ -47,7 +49,8 @@ extension PostgresHostStore {
     }
 
     public func clientCount() async throws -> Int {
-        try await count("count clients", "SELECT COUNT(*) FROM clients")
+        try await catchUp()
+        return try await count("count clients", "SELECT COUNT(*) FROM clients")
     }
 
     public func eventCount() async throws -> Int {
@@ -62,7 +65,8 @@ extension PostgresHostStore {
     }
 
     public func usage(fromDay: Int, toDay: Int) async throws -> [DailyUsage] {
-        try await pool.withSession("read usage") { session in
+        try await catchUp()
+        return try await pool.withSession("read usage") { session in
             var usage: [DailyUsage] = []
             for try await (day, sku, productClass, machines) in try await session.query("""
                 SELECT day, sku, class, COUNT(*) FROM sightings WHERE day BETWEEN \(fromDay) AND \(toDay) GROUP BY day, sku, class ORDER BY day, sku, class
@@ -152,7 +156,8 @@ extension PostgresHostStore {
 
     /// The hosts that have used the store: id, address, when each started and last answered.
     public func hosts() async throws -> [StoreHost] {
-        try await pool.withSession("list the hosts sharing the store") { session in
+        try await catchUp()
+        return try await pool.withSession("list the hosts sharing the store") { session in
             var hosts: [StoreHost] = []
             for try await (id, address, started, last) in try await session.query("""
                 SELECT host_id, address, started, last_answer FROM hosts ORDER BY host_id

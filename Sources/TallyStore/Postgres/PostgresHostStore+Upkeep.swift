@@ -7,13 +7,16 @@ import TallyCore
 /// lock, so with several hosts one sweeps at a time.
 extension PostgresHostStore {
     public func deleteEvents(before cutoff: Date) async throws -> Int {
-        try await pool.withMaintenanceSession("delete old events") { [self] session in
+        try await catchUp()
+        return try await pool.withMaintenanceSession("delete old events") { [self] session in
             try await session.query("BEGIN", logger: logger)
             do {
                 try await PostgresHostStore.takeMaintenanceLock(session, logger: logger)
                 var deleted = 0
                 for try await count in try await session.query("""
-                    WITH gone AS (DELETE FROM events WHERE time < \(cutoff.timeIntervalSince1970) RETURNING 1) SELECT COUNT(*) FROM gone
+                    WITH gone AS (DELETE FROM events WHERE time < \(cutoff.timeIntervalSince1970)
+                        AND (event_id != 12290 OR seq <= (SELECT seq FROM derived WHERE id = 1)) RETURNING 1)
+                    SELECT COUNT(*) FROM gone
                     """, logger: logger).decode(Int64.self) {
                     deleted = Int(count)
                 }
@@ -27,7 +30,8 @@ extension PostgresHostStore {
     }
 
     public func deleteClients(before day: Int) async throws -> Int {
-        try await pool.withMaintenanceSession("delete old clients") { [self] session in
+        try await catchUp()
+        return try await pool.withMaintenanceSession("delete old clients") { [self] session in
             try await session.query("BEGIN", logger: logger)
             do {
                 try await PostgresHostStore.takeMaintenanceLock(session, logger: logger)
@@ -39,6 +43,7 @@ extension PostgresHostStore {
                 }
                 try await session.query("DELETE FROM sightings WHERE day < \(day)", logger: logger)
                 try await session.query("DELETE FROM fingerprints WHERE last_day < \(day)", logger: logger)
+                try await session.query("DELETE FROM machine_last WHERE last_day < \(day)", logger: logger)
                 try await session.query("DELETE FROM machine_days WHERE day < \(day)", logger: logger)
                 try await session.query("DELETE FROM new_machines WHERE day < \(day)", logger: logger)
                 try await session.query("COMMIT", logger: logger)
@@ -58,7 +63,8 @@ extension PostgresHostStore {
     }
 
     public func tableCounts() async throws -> TableCounts {
-        try await pool.withMaintenanceSession("count rows") { [self] session in
+        try await catchUp()
+        return try await pool.withMaintenanceSession("count rows") { [self] session in
             var counts: TableCounts = [:]
             for table in ["clients", "sightings", "fingerprints", "machine_days", "request_totals", "events"] {
                 for try await count in try await session.query(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(table)"), logger: logger).decode(Int64.self) {

@@ -9,10 +9,12 @@ import TallyCore
 /// Unlike the SQLite store it keeps no decision memory: each batch is one statement in a transaction of its own
 /// (`tally_decide_batch`, see ``decide(_:context:now:)``) that first takes the deciders' advisory lock (so the
 /// batches of every host are decided one at a time, in one order) and the database's clock (one clock), decides
-/// the batch's requests by the activation policy's table against the counts in the tables, writes the decisions,
-/// their 12290 events and the derived tables, and commits with `synchronous_commit = on`. A batch is answered
+/// the batch's requests by the activation policy's table against the counts in the tables, writes their 12290
+/// events and what the next decisions read, and commits with `synchronous_commit = on`. A batch is answered
 /// only once its commit is known; one whose commit failed (even with the outcome unknown) is answered 503 and
 /// never granted, and the next batch reads the counts afresh, so it is decided on whatever the database holds.
+/// The client inventory (clients, sightings, fingerprints, totals) is derived from the 12290 events behind the
+/// decisions (``catchUp()``).
 public final class PostgresHostStore: HostStore {
     public let configuration: PostgresStoreConfiguration
     /// The schema version the store had once this host opened it.
@@ -80,7 +82,7 @@ public final class PostgresHostStore: HostStore {
         throw failure
     }
 
-    public func services() -> [any Service] { [] }
+    public func services() -> [any Service] { [DeriveService(store: self)] }
 
     public func takeCloneCandidates() -> [CloneCandidate] {
         candidates.withLock { candidates in
@@ -91,9 +93,12 @@ public final class PostgresHostStore: HostStore {
 
     public func cloneCandidatesArrive() async { await candidatesArrived.wait() }
 
-    public func catchUp() async throws {}
-
-    public func close() async throws { await pool.close() }
+    public func close() async throws {
+        // What this host decided reaches the client inventory before it goes (a store that went away: the next
+        // host's round or read derives it).
+        try? await catchUp()
+        await pool.close()
+    }
 
     /// Round trips to PostgreSQL of every session so far (``PostgresRoundTrips``).
     public var roundTrips: Int? { pool.roundTrips.total }

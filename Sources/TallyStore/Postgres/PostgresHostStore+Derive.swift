@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import TallyCore
+
+/// The client inventory behind the event log (schema version 5, ``PostgresSchema/derivedBehindTheLog``): clients,
+/// sightings, fingerprints, request totals and the hosts' last answers are brought up to date from the log's
+/// 12290 events by `tally_derive`, thousands of events per statement, by one host at a time. A serving host does
+/// it in the background (``DeriveService``); every read of those tables does it first, so what a reader sees
+/// never waits for a round, whichever host decided.
+extension PostgresHostStore {
+    /// Events per round: a round holds the deriving lock (never the deciders') for a few tens of milliseconds.
+    static let deriveChunk = 5_000
+
+    /// Brings the derived tables up to date with every event committed so far (waiting for another host's round).
+    public func catchUp() async throws {
+        try await pool.withMaintenanceSession("bring the client inventory up to date") { session in
+            while try await self.deriveRound(wait: true, session: session) >= PostgresHostStore.deriveChunk {}
+        }
+    }
+
+    /// One round; returns the events it read (−1: another host is running one, and `wait` is false). The clone
+    /// candidates it finds go to clone detection.
+    @discardableResult
+    func deriveRound(wait: Bool, session: PostgresConnection) async throws -> Int {
+        var applied = 0
+        var found: [CloneCandidate] = []
+        let rows = try await session.query("""
+            SELECT r_cmid, r_prints, r_time, r_applied FROM tally_derive(\(PostgresSchema.LockKey.deriving), \(wait), \(Int32(PostgresHostStore.deriveChunk)))
+            """, logger: logger)
+        for try await (cmid, prints, time, count) in rows.decode((String?, [String]?, Double, Int64).self) {
+            if let cmid {
+                let seen = Date(timeIntervalSince1970: time)
+                found.append(CloneCandidate(cmid: cmid, day: CountWindow.day(of: seen), time: seen, fingerprints: (prints ?? []).sorted()))
+            } else {
+                applied = Int(count)
+            }
+        }
+        if !found.isEmpty {
+            let arrived = found.sorted { $0.cmid < $1.cmid }
+            candidates.withLock { $0 = Array(($0 + arrived).suffix(10_000)) }
+            candidatesArrived.signal()
+        }
+        return applied
+    }
+
+    /// Derives in the background while the host serves: a round every `interval` (rounds another host is running
+    /// are left to it), and the rest once the host stops. A failed round (the store down) is retried at the next.
+    struct DeriveService: Service {
+        let store: PostgresHostStore
+        var interval: Duration = .milliseconds(500)
+
+        func run() async throws {
+            await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    guard !Task.isCancelled else { break }
+                    await store.backgroundRound()
+                }
+            }
+        }
+    }
+
+    func backgroundRound() async {
+        do {
+            try await pool.withMaintenanceSession("derive the client inventory") { session in
+                while try await self.deriveRound(wait: false, session: session) >= PostgresHostStore.deriveChunk {}
+            }
+        } catch {
+            logger.debug("deriving the client inventory failed; retried at the next round", metadata: ["error": "\(error)"])
+        }
+    }
+}
