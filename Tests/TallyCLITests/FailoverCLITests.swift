@@ -93,6 +93,9 @@ struct FailoverCLITests {
         for answer in results.values {
             #expect(answer.result == (answer.count < 25 ? ResultCode.countTooLow.hex : ResultCode.success.hex), "\(answer)")
         }
+        // The client inventory is derived from the event log behind the answers; reading it through a host derives first.
+        let listed = try cli.run("host", "clients", "--state-dir", "h3", "--json", "--limit", "100").json()["clients"] as? [[String: Any]]
+        #expect(Set((listed ?? []).compactMap { $0["cmid"] as? String }).count == 40)
         #expect(try cluster.psql("SELECT COUNT(*) FROM clients") == "40")
         #expect(try cluster.psql("SELECT COUNT(DISTINCT host_id) FROM events WHERE event_id = 12290") == "3")
         let status = try cli.run("host", "status", "--state-dir", "h3", "--json").json()
@@ -141,6 +144,8 @@ struct FailoverCLITests {
         #expect(again.status == 200 && again.count == 25 && again.result == ResultCode.success.hex, "\(again)")
         answered += 1
         #expect(try cluster.psql("SELECT COUNT(*) FROM events WHERE event_id = 12290") == String(answered))
+        let listed = try cli.run("host", "clients", "--state-dir", "h2", "--json", "--limit", "100").json()["clients"] as? [[String: Any]]
+        #expect(Set((listed ?? []).compactMap { $0["cmid"] as? String }).count == 25)
         #expect(try cluster.psql("SELECT COUNT(*) FROM clients") == "25")
         #expect(try cluster.psql("SELECT SUM(machines) FROM machine_days") == "25")
         let status = try cli.run("host", "status", "--state-dir", "h2", "--json").json()
