@@ -117,7 +117,7 @@ struct PostgresStoreTests {
         let database = String(url.split(separator: "/").last!)
         // What a store written by the first PostgreSQL version holds: no report chain, no site id.
         try cluster.psql("""
-            DROP FUNCTION tally_derive; DROP TABLE machine_last; DROP TABLE derived;
+            DROP FUNCTION tally_derive; DROP TABLE machine_last; DROP TABLE derived; CREATE INDEX clients_by_cmid_class ON clients (cmid, class, last_day);
             ALTER TABLE events DROP COLUMN sku, DROP COLUMN cmid, DROP COLUMN class, DROP COLUMN fingerprint, DROP COLUMN machine, DROP COLUMN counted,
                 DROP COLUMN ticket_expires, DROP COLUMN license_status;
             DROP FUNCTION tally_decide_batch; DROP FUNCTION tally_lock_and_read; DROP TABLE usage_reports; ALTER TABLE site DROP COLUMN site_id;
@@ -241,6 +241,35 @@ struct PostgresStoreTests {
         #expect(next.first?.decision.currentCount == 16)
         for store in [first, second] { try await store.close() }
         try await target.close()
+    }
+
+    @Test("a round that derives the inventory and fails (a write refused) moves nothing: decisions go on, and the next round applies every event once")
+    func failedDeriveRoundMovesNothing() async throws {
+        let store = try await open("host-1")
+        let database = String(url.split(separator: "/").last!)
+        _ = try await store.decide([input("d-1"), input("d-2")], context: context, now: Date())
+        try await store.catchUp()
+        let mark = try cluster.psql("SELECT seq FROM derived", database: database)
+        // The inventory's writes fail from now on, as a full disk or a broken table would make them.
+        try cluster.psql("""
+            CREATE FUNCTION refuse_sighting() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no space left for sightings'; END $$;
+            CREATE TRIGGER refuse_sighting BEFORE INSERT ON sightings FOR EACH ROW EXECUTE FUNCTION refuse_sighting();
+            """, database: database)
+        let decided = try await store.decide([input("d-3"), input("d-2")], context: context, now: Date())
+        #expect(decided.map(\.decision.currentCount) == [3, 3])
+        await #expect(throws: TallyError.self) { _ = try await store.clients(ClientQuery(limit: 10)) }
+        #expect(try cluster.psql("SELECT seq FROM derived", database: database) == mark)
+        #expect(try cluster.psql("SELECT COUNT(*) FROM clients", database: database) == "2")
+        #expect(try cluster.psql("SELECT SUM(requests) FROM request_totals", database: database) == "2")
+        // Deciding never waited for the inventory: the count goes on.
+        #expect(try await store.decide([input("d-4")], context: context, now: Date()).first?.decision.currentCount == 4)
+        try cluster.psql("DROP TRIGGER refuse_sighting ON sightings", database: database)
+        let clients = try await store.clients(ClientQuery(limit: 10))
+        #expect(clients.map(\.cmid).sorted() == ["d-1", "d-2", "d-3", "d-4"])
+        #expect(clients.first { $0.cmid == "d-2" }?.requests == 2)
+        #expect(try await store.totals().values.reduce(0, +) == 5)
+        #expect(try cluster.psql("SELECT COUNT(*) FROM sightings", database: database) == "4")
+        try await store.close()
     }
 
     @Test("clone detection across hosts: one CMID from a machine on each of two hosts is one cloned image (12300), reported once")

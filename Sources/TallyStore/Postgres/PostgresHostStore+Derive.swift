@@ -46,10 +46,11 @@ extension PostgresHostStore {
     }
 
     /// Derives in the background while the host serves: a round every `interval` (rounds another host is running
-    /// are left to it), and the rest once the host stops. A failed round (the store down) is retried at the next.
+    /// are left to it). Short rounds often rather than long ones seldom: a round's write-ahead log is flushed with
+    /// the next decision's commit, and a long round made that commit wait. A failed round (the store down) is retried at the next.
     struct DeriveService: Service {
         let store: PostgresHostStore
-        var interval: Duration = .milliseconds(500)
+        var interval: Duration = .milliseconds(100)
 
         func run() async throws {
             await cancelWhenGracefulShutdown {
