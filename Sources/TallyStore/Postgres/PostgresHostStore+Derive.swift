@@ -15,7 +15,12 @@ extension PostgresHostStore {
 
     /// Brings the derived tables up to date with every event committed so far (waiting for another host's round).
     public func catchUp() async throws {
-        try await pool.withMaintenanceSession("bring the client inventory up to date") { session in
+        try await catchUp(deadline: configuration.maintenanceDeadline)
+    }
+
+    /// The same within `deadline` (a host closing its store waits no longer than a request would).
+    func catchUp(deadline: Duration) async throws {
+        try await pool.withSession("bring the client inventory up to date", deadline: deadline) { session in
             while try await self.deriveRound(wait: true, session: session) >= PostgresHostStore.deriveChunk {}
         }
     }

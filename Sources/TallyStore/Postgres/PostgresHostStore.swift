@@ -96,7 +96,7 @@ public final class PostgresHostStore: HostStore {
     public func close() async throws {
         // What this host decided reaches the client inventory before it goes (a store that went away: the next
         // host's round or read derives it).
-        try? await catchUp()
+        try? await catchUp(deadline: configuration.deadline)
         await pool.close()
     }
 
