@@ -11,27 +11,6 @@ import TallyTestSupport
 /// migrated in place once, every client, count and event kept; a store from a newer Tally refused.
 @Suite("Store migration: a version 3 single-file host.sqlite migrates in place, once; a newer one is refused", .serialized)
 struct StoreMigrationTests {
-    /// The log lines of one logger, for telling whether a migration ran.
-    final class LogLines: LogHandler, @unchecked Sendable {
-        // @unchecked: `lines` is guarded by `lock`; the handler's own properties are set before use.
-        private let lock = NSLock()
-        private var lines: [String] = []
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            lock.withLock { lines.append("\(event.level): \(event.message)") }
-        }
-
-        var logger: Logger { Logger(label: "migration") { _ in self } }
-        var all: [String] { lock.withLock { lines } }
-    }
-
     /// What the old host wrote, and what the new store must show for it.
     struct OldStore {
         var clients: [String: ClientRecord] = [:]
@@ -127,7 +106,7 @@ struct StoreMigrationTests {
         #expect(try LegacyHostStore.appliedMigrations(path: path) == LegacyHostStore.migrations)
 
         let first = LogLines()
-        let store = try SQLiteHostStore(path: path, logger: first.logger)
+        let store = try SQLiteHostStore(path: path, logger: first.logger("migration"))
         #expect(first.all.contains { $0.contains("store migrated") }, "\(first.all)")
         try await Self.expectSame(store, old)
         try await store.close()
@@ -136,7 +115,7 @@ struct StoreMigrationTests {
         #expect(!FileManager.default.fileExists(atPath: SQLiteHostStore.indexPath(forLog: path) + ".building"))
 
         let second = LogLines()
-        let again = try SQLiteHostStore(path: path, logger: second.logger)
+        let again = try SQLiteHostStore(path: path, logger: second.logger("migration"))
         #expect(!second.all.contains { $0.contains("migrated") || $0.contains("index") }, "\(second.all)")
         try await Self.expectSame(again, old)
         try await again.close()

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TallyCore
 import TallyPostgresTestSupport
-import TallyStore
+@testable import TallyStore
 import TallyTestSupport
 
 /// What only a shared store does: several hosts deciding one count, the database's clock, the schema's version
@@ -245,7 +245,8 @@ struct PostgresStoreTests {
 
     @Test("a round that derives the inventory and fails (a write refused) moves nothing: decisions go on, and the next round applies every event once")
     func failedDeriveRoundMovesNothing() async throws {
-        let store = try await open("host-1")
+        let lines = LogLines()
+        let store = try await PostgresHostStore.open(try StoreKind.configuration(url, hostID: "host-1", clock: .database), site: site, logger: lines.logger("store"))
         let database = String(url.split(separator: "/").last!)
         _ = try await store.decide([input("d-1"), input("d-2")], context: context, now: Date())
         try await store.catchUp()
@@ -261,9 +262,14 @@ struct PostgresStoreTests {
         #expect(try cluster.psql("SELECT seq FROM derived", database: database) == mark)
         #expect(try cluster.psql("SELECT COUNT(*) FROM clients", database: database) == "2")
         #expect(try cluster.psql("SELECT SUM(requests) FROM request_totals", database: database) == "2")
+        // The background rounds fail too: one warning, however many rounds.
+        for _ in 0..<3 { await store.backgroundRound() }
+        #expect(lines.all.filter { $0.hasPrefix("warning: could not derive the client inventory") }.count == 1, "\(lines.all)")
         // Deciding never waited for the inventory: the count goes on.
         #expect(try await store.decide([input("d-4")], context: context, now: Date()).first?.decision.currentCount == 4)
         try cluster.psql("DROP TRIGGER refuse_sighting ON sightings", database: database)
+        await store.backgroundRound()
+        #expect(lines.all.filter { $0.hasPrefix("notice: the client inventory is derived from the event log again") }.count == 1, "\(lines.all)")
         let clients = try await store.clients(ClientQuery(limit: 10))
         #expect(clients.map(\.cmid).sorted() == ["d-1", "d-2", "d-3", "d-4"])
         #expect(clients.first { $0.cmid == "d-2" }?.requests == 2)

@@ -68,13 +68,21 @@ extension PostgresHostStore {
         }
     }
 
+    /// One background round. A failure is logged once as a warning (decisions go on; the inventory waits) and its
+    /// end once as a notice, not a line per round.
     func backgroundRound() async {
         do {
             try await pool.withMaintenanceSession("derive the client inventory") { session in
                 while try await self.deriveRound(wait: false, session: session) >= PostgresHostStore.deriveChunk {}
             }
+            if deriveFailing.withLock({ failing in defer { failing = false }; return failing }) {
+                logger.notice("the client inventory is derived from the event log again")
+            }
         } catch {
-            logger.debug("deriving the client inventory failed; retried at the next round", metadata: ["error": "\(error)"])
+            if !deriveFailing.withLock({ failing in defer { failing = true }; return failing }) {
+                logger.warning("could not derive the client inventory from the event log; activations go on, and the next rounds retry",
+                               metadata: ["error": "\(error)"])
+            }
         }
     }
 }

@@ -25,6 +25,8 @@ public final class PostgresHostStore: HostStore {
     let candidatesArrived = AsyncSignal()
     /// When this host last warned that its clock is off the database's (at most hourly).
     let skewWarned = LockedValue<Date?>(nil)
+    /// Whether the last background round of deriving the inventory failed (logged once, see ``backgroundRound()``).
+    let deriveFailing = LockedValue(false)
     /// How far the host's clock may be off the database's before it warns.
     public static let clockSkewWarning: TimeInterval = 5
 
