@@ -20,14 +20,19 @@ extension PostgresHostStore {
 
     /// The same within `deadline` (a host closing its store waits no longer than a request would).
     func catchUp(deadline: Duration) async throws {
-        try await pool.withSession("bring the client inventory up to date", deadline: deadline) { session in
-            while try await self.deriveRound(wait: true, session: session) >= PostgresHostStore.deriveChunk {}
+        try await derive("bring the client inventory up to date", wait: true, deadline: deadline)
+    }
+
+    /// Rounds on one session until one reads fewer events than a round takes (or, unless `wait`, finds another
+    /// host's round running).
+    private func derive(_ what: String, wait: Bool, deadline: Duration) async throws {
+        try await pool.withSession(what, deadline: deadline) { session in
+            while try await self.deriveRound(wait: wait, session: session) >= PostgresHostStore.deriveChunk {}
         }
     }
 
     /// One round; returns the events it read (−1: another host is running one, and `wait` is false). The clone
     /// candidates it finds go to clone detection.
-    @discardableResult
     func deriveRound(wait: Bool, session: PostgresConnection) async throws -> Int {
         var applied = 0
         var found: [CloneCandidate] = []
@@ -51,8 +56,8 @@ extension PostgresHostStore {
     }
 
     /// Derives in the background while the host serves: a round every `interval` (rounds another host is running
-    /// are left to it). Short rounds often rather than long ones seldom: a round's write-ahead log is flushed with
-    /// the next decision's commit, and a long round made that commit wait. A failed round (the store down) is retried at the next.
+    /// are left to it), so that under load a round applies a few hundred events (about 10 ms in PostgreSQL) rather
+    /// than thousands at once. A failed round (the store down) is retried at the next.
     struct DeriveService: Service {
         let store: PostgresHostStore
         var interval: Duration = .milliseconds(100)
@@ -72,9 +77,7 @@ extension PostgresHostStore {
     /// end once as a notice, not a line per round.
     func backgroundRound() async {
         do {
-            try await pool.withMaintenanceSession("derive the client inventory") { session in
-                while try await self.deriveRound(wait: false, session: session) >= PostgresHostStore.deriveChunk {}
-            }
+            try await derive("derive the client inventory", wait: false, deadline: configuration.maintenanceDeadline)
             if deriveFailing.withLock({ failing in defer { failing = false }; return failing }) {
                 logger.notice("the client inventory is derived from the event log again")
             }
