@@ -19,8 +19,9 @@ final class PostgresSessionPool: Sendable {
     let logger: Logger
     private let state: LockedValue<PoolState>
     private let connectionConfiguration: PostgresConnection.Configuration
-    /// The tasks of bounded calls run on a queue of the store's own, never on the cooperative pool: a process whose
-    /// pool threads are busy (a test with blocking sockets, an embedding application) still has its store answer.
+    /// Connecting, waiting for a session and closing one run on a queue of the store's own, never on the
+    /// cooperative pool: a process whose pool threads are busy (a test with blocking sockets, an embedding
+    /// application) still has its store answer. Work on a session runs on its event loop (``bounded``).
     private let executor = DispatchTaskExecutor(label: "tally.store.postgres", concurrent: true)
     /// Every round trip of every session, for `/metrics` and `tally bench`.
     let roundTrips = PostgresRoundTrips()
@@ -113,8 +114,12 @@ final class PostgresSessionPool: Sendable {
     /// in a task of its own, cancelled and left to finish by itself.
     ///
     /// `late` gets a value that came after the caller gave up (a session that connected too late, to be closed).
+    ///
+    /// With a session, the work runs on the session's event loop (``EventLoopTaskExecutor``) and the deadline is a
+    /// task scheduled on that loop: no thread but the loop's takes part until the outcome resumes the caller.
     func bounded<T: Sendable>(_ limit: Duration, session: PostgresConnection?, late: (@Sendable (T) -> Void)? = nil,
                               _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        if let session { return try await bounded(limit, on: session, body) }
         let executor = executor
         let outcome = FirstOutcome<T>()
         return try await withTaskCancellationHandler {
@@ -130,6 +135,28 @@ final class PostgresSessionPool: Sendable {
                     try? await Task.sleep(for: limit)
                     guard !Task.isCancelled, outcome.finish(.failure(PostgresStoreError.timedOut(limit))) else { return }
                     if let session { let _: EventLoopFuture<Void> = session.close() }
+                    work.cancel()
+                }
+                outcome.onFinish { timer.cancel() }
+            }
+        } onCancel: {
+            outcome.finish(.failure(CancellationError()))
+        }
+    }
+
+    private func bounded<T: Sendable>(_ limit: Duration, on session: PostgresConnection,
+                                      _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let loop = session.eventLoop
+        let outcome = FirstOutcome<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                outcome.start(continuation)
+                let work = Task(executorPreference: EventLoopTaskExecutor(loop)) {
+                    do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
+                }
+                let timer = loop.scheduleTask(in: .nanoseconds(limit.nanoseconds)) {
+                    guard outcome.finish(.failure(PostgresStoreError.timedOut(limit))) else { return }
+                    let _: EventLoopFuture<Void> = session.close()
                     work.cancel()
                 }
                 outcome.onFinish { timer.cancel() }
@@ -278,6 +305,12 @@ extension Duration {
     var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Whole nanoseconds.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
 
