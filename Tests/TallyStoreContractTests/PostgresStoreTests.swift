@@ -278,6 +278,38 @@ struct PostgresStoreTests {
         try await store.close()
     }
 
+    @Test("a PostgreSQL backend that stops answering mid-batch (SIGSTOP): the batch fails at the deadline with its reason, nothing is granted, and a fresh session decides the next")
+    func stoppedBackendTimesOutAtTheDeadline() async throws {
+        var configuration = try StoreKind.configuration(url, hostID: "host-stopped", clock: .database, serving: false)
+        configuration.deadline = .milliseconds(800)
+        configuration.maxConnections = 1
+        let store = try await PostgresHostStore.open(configuration, site: site)
+        let database = String(url.split(separator: "/").last!)
+        _ = try await store.decide([input("s-1")], context: context, now: Date())
+        // The pool's one session is idle now; its backend stops, as a PostgreSQL frozen by its machine would.
+        let pid = try cluster.psql("SELECT pid FROM pg_stat_activity WHERE application_name = 'tally-host host-stopped'", database: database)
+        #expect(Int32(pid) != nil, "the host's backend: \(pid)")
+        guard let backend = Int32(pid) else { return }
+        #expect(kill(backend, SIGSTOP) == 0)
+        defer { kill(backend, SIGCONT) }
+        let failure = await #expect(throws: TallyError.self) { _ = try await store.decide([input("s-2")], context: context, now: Date()) }
+        #expect(failure?.code == .storeUnavailable)
+        #expect(failure?.message.contains("did not answer within") == true, "\(String(describing: failure))")
+        // Resumed, the backend finds its client gone. It may still run and commit the batch it had been sent:
+        // that batch's outcome was unknown to the host, which is why it was answered 503 and granted nothing.
+        kill(backend, SIGCONT)
+        var gone = false
+        for _ in 0..<200 where !gone {
+            gone = try cluster.psql("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = \(backend)", database: database) == "0"
+        }
+        #expect(gone, "the stopped backend ends once its session is closed")
+        // The next batch opens a new session; s-2 is counted once whichever way the unknown batch went.
+        let next = try await store.decide([input("s-2")], context: context, now: Date())
+        #expect(next.first?.decision.currentCount == 2)
+        #expect(try cluster.psql("SELECT COUNT(DISTINCT cmid) FROM events WHERE event_id = 12290", database: database) == "2")
+        try await store.close()
+    }
+
     @Test("clone detection across hosts: one CMID from a machine on each of two hosts is one cloned image (12300), reported once")
     func clonesAcrossHosts() async throws {
         let a = try await open("host-a")

@@ -8,7 +8,8 @@ import NIOCore
 /// to the loop to send, back for the rows, to the loop for the commit's proof, back, and to the committer) and
 /// now costs two (to the loop, and back to the committer).
 ///
-/// Only non-blocking work may run here: PostgresNIO's calls and decoding a batch's rows.
+/// Only short, non-blocking work may run here: PostgresNIO's calls and decoding a batch's few rows
+/// (``PostgresSessionPool/withSession(_:deadline:onItsLoop:_:)``).
 final class EventLoopTaskExecutor: TaskExecutor {
     let eventLoop: any EventLoop
 

@@ -21,7 +21,7 @@ final class PostgresSessionPool: Sendable {
     private let connectionConfiguration: PostgresConnection.Configuration
     /// Connecting, waiting for a session and closing one run on a queue of the store's own, never on the
     /// cooperative pool: a process whose pool threads are busy (a test with blocking sockets, an embedding
-    /// application) still has its store answer. Work on a session runs on its event loop (``bounded``).
+    /// application) still has its store answer. The activation path runs on its session's event loop (``withSession``).
     private let executor = DispatchTaskExecutor(label: "tally.store.postgres", concurrent: true)
     /// Every round trip of every session, for `/metrics` and `tally bench`.
     let roundTrips = PostgresRoundTrips()
@@ -74,12 +74,18 @@ final class PostgresSessionPool: Sendable {
     }
 
     /// Runs `body` on a session, within `deadline` (the configuration's by default). A failed session is closed.
-    func withSession<T: Sendable>(_ what: String, deadline: Duration? = nil,
+    ///
+    /// `onItsLoop`: the body runs on the session's event loop (``EventLoopTaskExecutor``), its deadline a task
+    /// scheduled there, so no other thread takes part until the outcome resumes the caller. For the activation
+    /// path and the derive rounds, whose rows are few; a read that may decode many rows (clients, events) runs on
+    /// the store's queue instead, so it never holds up a batch on another session of the same loop.
+    func withSession<T: Sendable>(_ what: String, deadline: Duration? = nil, onItsLoop: Bool = false,
                                   _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let limit = deadline ?? configuration.deadline
         let session = try await acquire(what, deadline: limit)
         do {
-            let value = try await bounded(limit, session: session) { try await body(session) }
+            let work = { @Sendable in try await body(session) }
+            let value = try await onItsLoop ? bounded(limit, on: session, work) : bounded(limit, session: session, work)
             release(session, healthy: true)
             return value
         } catch {
@@ -114,12 +120,8 @@ final class PostgresSessionPool: Sendable {
     /// in a task of its own, cancelled and left to finish by itself.
     ///
     /// `late` gets a value that came after the caller gave up (a session that connected too late, to be closed).
-    ///
-    /// With a session, the work runs on the session's event loop (``EventLoopTaskExecutor``) and the deadline is a
-    /// task scheduled on that loop: no thread but the loop's takes part until the outcome resumes the caller.
     func bounded<T: Sendable>(_ limit: Duration, session: PostgresConnection?, late: (@Sendable (T) -> Void)? = nil,
                               _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        if let session { return try await bounded(limit, on: session, body) }
         let executor = executor
         let outcome = FirstOutcome<T>()
         return try await withTaskCancellationHandler {
@@ -144,6 +146,7 @@ final class PostgresSessionPool: Sendable {
         }
     }
 
+    /// The same on the session's event loop, the deadline a task scheduled there (see ``withSession``).
     private func bounded<T: Sendable>(_ limit: Duration, on session: PostgresConnection,
                                       _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let loop = session.eventLoop
