@@ -123,26 +123,20 @@ final class PostgresSessionPool: Sendable {
     func bounded<T: Sendable>(_ limit: Duration, session: PostgresConnection?, late: (@Sendable (T) -> Void)? = nil,
                               _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let executor = executor
-        let outcome = FirstOutcome<T>()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                outcome.start(continuation)
-                let work = Task(executorPreference: executor) {
-                    do {
-                        let value = try await body()
-                        if !outcome.finish(.success(value)) { late?(value) }
-                    } catch { outcome.finish(.failure(error)) }
-                }
-                let timer = Task(executorPreference: executor) {
-                    try? await Task.sleep(for: limit)
-                    guard !Task.isCancelled, outcome.finish(.failure(PostgresStoreError.timedOut(limit))) else { return }
-                    if let session { let _: EventLoopFuture<Void> = session.close() }
-                    work.cancel()
-                }
-                outcome.onFinish { timer.cancel() }
+        return try await FirstOutcome<T>.first { outcome in
+            let work = Task(executorPreference: executor) {
+                do {
+                    let value = try await body()
+                    if !outcome.finish(.success(value)) { late?(value) }
+                } catch { outcome.finish(.failure(error)) }
             }
-        } onCancel: {
-            outcome.finish(.failure(CancellationError()))
+            let timer = Task(executorPreference: executor) {
+                try? await Task.sleep(for: limit)
+                guard !Task.isCancelled, outcome.finish(.failure(PostgresStoreError.timedOut(limit))) else { return }
+                if let session { let _: EventLoopFuture<Void> = session.close() }
+                work.cancel()
+            }
+            outcome.onFinish { timer.cancel() }
         }
     }
 
@@ -150,22 +144,16 @@ final class PostgresSessionPool: Sendable {
     private func bounded<T: Sendable>(_ limit: Duration, on session: PostgresConnection,
                                       _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let loop = session.eventLoop
-        let outcome = FirstOutcome<T>()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                outcome.start(continuation)
-                let work = Task(executorPreference: EventLoopTaskExecutor(loop)) {
-                    do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
-                }
-                let timer = loop.scheduleTask(in: .nanoseconds(limit.nanoseconds)) {
-                    guard outcome.finish(.failure(PostgresStoreError.timedOut(limit))) else { return }
-                    let _: EventLoopFuture<Void> = session.close()
-                    work.cancel()
-                }
-                outcome.onFinish { timer.cancel() }
+        return try await FirstOutcome<T>.first { outcome in
+            let work = Task(executorPreference: EventLoopTaskExecutor(loop)) {
+                do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
             }
-        } onCancel: {
-            outcome.finish(.failure(CancellationError()))
+            let timer = loop.scheduleTask(in: TimeAmount(limit)) {
+                guard outcome.finish(.failure(PostgresStoreError.timedOut(limit))) else { return }
+                let _: EventLoopFuture<Void> = session.close()
+                work.cancel()
+            }
+            outcome.onFinish { timer.cancel() }
         }
     }
 
@@ -309,12 +297,6 @@ extension Duration {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
-
-    /// Whole nanoseconds.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
 }
 
 /// The first of several outcomes resumes the continuation; the rest are dropped.
@@ -327,6 +309,20 @@ final class FirstOutcome<T: Sendable>: Sendable {
     }
 
     private let state = LockedValue(State())
+
+    /// Runs `start` with a new outcome and returns the first result any of its parties finishes it with; a
+    /// cancelled caller gets `CancellationError` at once.
+    static func first(_ start: (FirstOutcome<T>) -> Void) async throws -> T {
+        let outcome = FirstOutcome<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                outcome.start(continuation)
+                start(outcome)
+            }
+        } onCancel: {
+            outcome.finish(.failure(CancellationError()))
+        }
+    }
 
     func start(_ continuation: CheckedContinuation<T, any Error>) {
         let early = state.withLock { state -> Result<T, any Error>? in
