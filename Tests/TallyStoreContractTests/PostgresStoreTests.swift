@@ -20,6 +20,8 @@ struct PostgresStoreTests {
     }
 
     var site: StoreSite { StoreSite(certificate: fixture.certificate.claims) }
+    /// The database's name, for `cluster.psql`.
+    var database: String { String(url.split(separator: "/").last!) }
 
     func open(_ hostID: String, clock: PostgresStoreConfiguration.Clock = .database, serving: Bool = true) async throws -> PostgresHostStore {
         try await PostgresHostStore.open(try StoreKind.configuration(url, hostID: hostID, clock: clock, serving: serving), site: site)
@@ -95,14 +97,13 @@ struct PostgresStoreTests {
             return opened
         }
         #expect(stores.map(\.schemaVersion) == [5, 5])
-        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: String(url.split(separator: "/").last!)) == "5")
+        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: database) == "5")
         for store in stores { try await store.close() }
     }
 
     @Test("a schema newer than this Tally knows is refused with 0xC0A70010, and left as it was")
     func newerSchemaRefused() async throws {
         try await open("host-1").close()
-        let database = String(url.split(separator: "/").last!)
         try cluster.psql("INSERT INTO tally_schema (version, name, applied) VALUES (99, 'from-the-future', 0)", database: database)
         await #expect(throws: TallyError.self) { _ = try await open("host-2") }
         do { _ = try await open("host-2") } catch let error as TallyError { #expect(error.code == .storeSchemaNewer) }
@@ -114,7 +115,6 @@ struct PostgresStoreTests {
         let store = try await open("host-1")
         _ = try await store.decide([input("c-1")], context: context, now: Date())
         try await store.close()
-        let database = String(url.split(separator: "/").last!)
         // What a store written by the first PostgreSQL version holds: no report chain, no site id.
         try cluster.psql("""
             DROP FUNCTION tally_derive; DROP TABLE machine_last; DROP TABLE derived; CREATE INDEX clients_by_cmid_class ON clients (cmid, class, last_day);
@@ -247,7 +247,6 @@ struct PostgresStoreTests {
     func failedDeriveRoundMovesNothing() async throws {
         let lines = LogLines()
         let store = try await PostgresHostStore.open(try StoreKind.configuration(url, hostID: "host-1", clock: .database), site: site, logger: lines.logger("store"))
-        let database = String(url.split(separator: "/").last!)
         _ = try await store.decide([input("d-1"), input("d-2")], context: context, now: Date())
         try await store.catchUp()
         let mark = try cluster.psql("SELECT seq FROM derived", database: database)
@@ -284,7 +283,6 @@ struct PostgresStoreTests {
         configuration.deadline = .milliseconds(800)
         configuration.maxConnections = 1
         let store = try await PostgresHostStore.open(configuration, site: site)
-        let database = String(url.split(separator: "/").last!)
         _ = try await store.decide([input("s-1")], context: context, now: Date())
         // The pool's one session is idle now; its backend stops, as a PostgreSQL frozen by its machine would.
         let pid = try cluster.psql("SELECT pid FROM pg_stat_activity WHERE application_name = 'tally-host host-stopped'", database: database)
