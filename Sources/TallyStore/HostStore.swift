@@ -105,17 +105,6 @@ public protocol HostStore: AnyObject, Sendable {
     var roundTrips: Int? { get }
 }
 
-/// A store whose commit blocks the thread that asks (SQLite: the write and its `fdatasync`): it can decide a batch
-/// on the caller's thread, with the same promise as ``HostStore/decide(_:context:now:)`` (the host's commit
-/// pipeline does so for a request that finds it idle).
-public protocol BlockingDecider: HostStore {
-    func decideOnCallingThread(_ batch: [ActivationInput], context: DecisionContext, now: Date) throws -> [StoredDecision]
-
-    /// A write that may hold the store's writer long (retention) is running: a commit now would wait for it.
-    /// (Read without holding the writer: a long write that starts just after it was read is waited for.)
-    var writerBusyLong: Bool { get }
-}
-
 extension HostStore {
     public var siteReportChain: (any SiteReportChain)? { nil }
     public var roundTrips: Int? { nil }

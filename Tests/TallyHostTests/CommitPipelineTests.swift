@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Logging
 import Testing
 import TallyCore
@@ -66,10 +65,9 @@ struct CommitPipelineTests {
         let pipeline: CommitPipeline
         let task: Task<Void, any Error>
 
-        init(store: any HostStore, fixture: ActivatedHost, clock: HostClock, settings: HostSettings = HostSettings(),
-             slowCommit: Duration? = nil) throws {
+        init(store: any HostStore, fixture: ActivatedHost, clock: HostClock, settings: HostSettings = HostSettings()) throws {
             let state = try ActivationState(settings: settings, key: fixture.host.signingKey(), certificate: fixture.certificate)
-            let pipeline = CommitPipeline(store: store, state: state, clock: clock, logger: LiveHost.quietLogger, slowCommit: slowCommit)
+            let pipeline = CommitPipeline(store: store, state: state, clock: clock, logger: LiveHost.quietLogger)
             self.pipeline = pipeline
             task = Task { try await pipeline.run() }
         }
@@ -136,32 +134,6 @@ struct CommitPipelineTests {
         await running.stop()
     }
 
-    @Test("a request that finds the pipeline idle is committed on its caller's thread: answered and durable when submit returns")
-    func committedHere() async throws {
-        let fixture = try ActivatedHost()
-        let clock = HostClock.manual(Date())
-        let store = try SQLiteHostStore(path: fixture.temp.path("s.sqlite"))
-        // A test's commit may take longer than a serving host's (``CommitQueue/slowCommit``).
-        let running = try Running(store: store, fixture: fixture, clock: clock, slowCommit: .seconds(60))
-        let answered = Mutex<(outcome: RequestOutcome, thread: pthread_t)?>(nil)
-        for expected in 1...3 {
-            let caller = pthread_self()
-            running.pipeline.submit(try Self.request(LiveHost.Machine(), clock: clock), mayCommitHere: true) { outcome in
-                answered.withLock { $0 = (outcome, pthread_self()) }
-            }
-            guard let (outcome, thread) = answered.withLock({ $0 }), case let .decided(decided) = outcome else {
-                Issue.record("request \(expected) was not answered when submit returned")
-                return
-            }
-            #expect(pthread_equal(thread, caller) != 0, "answered on another thread")
-            #expect(decided.stored.decision.currentCount == expected)
-            answered.withLock { $0 = nil }
-        }
-        #expect(try await store.eventCount() == 3)
-        #expect(running.pipeline.batchSizes() == [1: 3])
-        await running.stop()
-    }
-
     @Test("after stopAccepting a request is refused at once; what was queued is committed")
     func stopping() async throws {
         let fixture = try ActivatedHost()
@@ -191,16 +163,16 @@ struct CommitQueueTests {
         #expect(queue.submit(2) == .queued)
         #expect(queue.takeBatch(maxBatch: 1) == [1])
         #expect(queue.submit(3) == .queued)
-        queue.finishedBatch(count: 2, took: .zero)
+        queue.finishedBatch()
         #expect(queue.takeBatch(maxBatch: 10) == [2, 3])
-        queue.finishedBatch(count: 2, took: .zero)
+        queue.finishedBatch()
         #expect(queue.takeBatch(maxBatch: 10) == nil)
         #expect(queue.submit(4) == .queuedWake)
         queue.stopAccepting()
         #expect(queue.submit(5) == .refused)
         #expect(!queue.drained)
         #expect(queue.takeBatch(maxBatch: 10) == [4])
-        queue.finishedBatch(count: 2, took: .zero)
+        queue.finishedBatch()
         #expect(queue.drained)
     }
 
@@ -224,53 +196,5 @@ struct CommitQueueTests {
         queue.stopWaking()
         #expect(queue.submit(6) == .queued)
         #expect(queue.submit(7) == .queued, "woken after the wait was over")
-    }
-
-    @Test("a caller commits alone only while the host answers one at a time; what comes meanwhile waits for it, not beside it")
-    func alone() {
-        let t0 = ContinuousClock.now
-        var queue = CommitQueue<Int>()
-        #expect(queue.takeAlone(now: t0) == true)
-        #expect(queue.takeAlone(now: t0) == false, "two callers at once")
-        #expect(queue.submit(1) == .queued, "a request during the caller's commit woke the committer")
-        #expect(queue.takeBatch(maxBatch: 10) == nil, "the committer took a request while the caller committed")
-        #expect(!queue.drained)
-        #expect(queue.finishedAlone(took: .microseconds(300)) == true, "the request that waited was not handed to the committer")
-        #expect(queue.takeAlone(now: t0) == false, "alone while a request waits")
-        #expect(queue.takeBatch(maxBatch: 10) == [1])
-        queue.finishedBatch(count: 1, took: .microseconds(300))
-        #expect(queue.takeBatch(maxBatch: 10) == nil)
-        // A batch of one with nothing after it: one at a time again.
-        #expect(queue.takeAlone(now: t0) == true)
-        #expect(queue.finishedAlone(took: .microseconds(300)) == false, "woke the committer for nothing")
-
-        // Under load (a batch of two) the next request goes to the committer, until a batch of one.
-        #expect(queue.submit(2) == .queuedWake)
-        #expect(queue.submit(3) == .queued)
-        #expect(queue.takeBatch(maxBatch: 10) == [2, 3])
-        queue.finishedBatch(count: 2, took: .microseconds(300))
-        #expect(queue.takeBatch(maxBatch: 10) == nil)
-        #expect(queue.takeAlone(now: t0) == false, "alone right after a batch of two")
-        #expect(queue.submit(4) == .queuedWake)
-        #expect(queue.takeBatch(maxBatch: 10) == [4])
-        queue.finishedBatch(count: 1, took: .microseconds(300))
-        #expect(queue.takeBatch(maxBatch: 10) == nil)
-        #expect(queue.takeAlone(now: t0) == true)
-
-        // A slow commit sends the next request to the committer.
-        #expect(queue.finishedAlone(took: CommitQueue<Int>.slowCommit + .microseconds(1)) == false)
-        #expect(queue.takeAlone(now: t0) == false, "alone right after a slow commit")
-        #expect(queue.submit(5) == .queuedWake)
-        #expect(queue.takeBatch(maxBatch: 10) == [5])
-        queue.finishedBatch(count: 1, took: .microseconds(300))
-        #expect(queue.takeBatch(maxBatch: 10) == nil)
-        #expect(queue.takeAlone(now: t0) == true)
-
-        // Stopping during the caller's commit: the committer is woken to see the queue drained.
-        queue.stopAccepting()
-        #expect(!queue.drained)
-        #expect(queue.finishedAlone(took: .microseconds(300)) == true)
-        #expect(queue.drained)
-        #expect(queue.takeAlone(now: t0) == false, "alone after stopping")
     }
 }

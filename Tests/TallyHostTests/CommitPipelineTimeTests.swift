@@ -44,9 +44,9 @@ struct CommitQueueEdgeTests {
         for item in 2...6 { #expect(queue.submit(item) == .queued) }
         #expect(queue.takeMore(upTo: 2) == [2, 3])
         #expect(queue.takeMore(upTo: 0) == [])
-        queue.finishedBatch(count: 1, took: .zero)
+        queue.finishedBatch()
         #expect(queue.takeBatch(maxBatch: 0) == [4], "a batch size below one is taken as one")
-        queue.finishedBatch(count: 1, took: .zero)
+        queue.finishedBatch()
         #expect(queue.takeBatch(maxBatch: 100) == [5, 6])
     }
 
@@ -59,11 +59,11 @@ struct CommitQueueEdgeTests {
         queue.stopAccepting()
         #expect(queue.submit(3) == .refused)
         #expect(!queue.drained)
-        queue.finishedBatch(count: 1, took: .zero)
+        queue.finishedBatch()
         #expect(!queue.drained, "an item still waits")
         #expect(queue.takeBatch(maxBatch: 10) == [2])
         #expect(!queue.drained, "its batch is being committed")
-        queue.finishedBatch(count: 1, took: .zero)
+        queue.finishedBatch()
         #expect(queue.drained)
         #expect(queue.takeBatch(maxBatch: 10) == nil)
     }
@@ -74,7 +74,7 @@ struct CommitQueueEdgeTests {
         #expect(queue.submit(1) == .queuedWake)
         #expect(queue.submit(2) == .queued, "the committer was already woken")
         #expect(queue.takeBatch(maxBatch: 10) == [1, 2])
-        queue.finishedBatch(count: 1, took: .zero)
+        queue.finishedBatch()
         #expect(queue.takeBatch(maxBatch: 10) == nil)
         #expect(!queue.committing)
         #expect(queue.submit(3) == .queuedWake)

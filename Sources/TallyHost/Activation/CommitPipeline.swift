@@ -23,44 +23,25 @@ public final class CommitPipeline: Service, Sendable {
     let clock: HostClock
     let logger: Logger
     let observer: (any ActivationObserver)?
-    private let queue: NIOLockedValueBox<CommitQueue<Item>>
+    private let queue = NIOLockedValueBox(CommitQueue<Item>())
     private let wake = AsyncSignal()
     private let sizes = NIOLockedValueBox<[Int: Int]>([:])
     private let failing = NIOLockedValueBox(false)
     /// The committer runs on a queue of its own, never waiting for a thread of the cooperative pool.
     private let executor = DispatchTaskExecutor(label: "tally.commit")
-    /// The store, when its commit can run on the caller's thread.
-    private let blocking: (any BlockingDecider)?
 
-    /// - Parameter slowCommit: see ``CommitQueue/slowCommit`` (tests, whose commits are slow, set more).
-    public init(store: any HostStore, state: ActivationState, clock: HostClock, logger: Logger, observer: (any ActivationObserver)? = nil,
-                slowCommit: Duration? = nil) {
-        queue = NIOLockedValueBox(CommitQueue(slowCommit: slowCommit ?? CommitQueue<Item>.slowCommit))
+    public init(store: any HostStore, state: ActivationState, clock: HostClock, logger: Logger, observer: (any ActivationObserver)? = nil) {
         self.store = store
         self.state = state
         self.clock = clock
         self.logger = logger
         self.observer = observer
-        blocking = store as? any BlockingDecider
     }
 
     /// Queues a request; `completion` runs once, on the committer's task (or at once when the host is stopping).
     /// The HTTP handler uses this form, so a request costs no task of its own.
-    ///
-    /// With `mayCommitHere`, a request that finds the pipeline idle while it answers one request at a time
-    /// (``CommitQueue/takeAlone(now:)``), on a store whose commit blocks its thread
-    /// (``BlockingDecider``: SQLite), is committed on the caller's thread and `completion` runs there before this
-    /// returns: at one connection that saves the committer's wake-up and the hand-off back, 6–7 % of the host's CPU
-    /// per activation (`tally bench`, keep-alive ×1). The caller then waits for the commit's `fdatasync`: the
-    /// activation port's event loop, which is idle then but for other connections' requests; a commit slower than
-    /// ``CommitQueue/slowCommit`` sends the next ones to the committer until one is fast again, and so does a long write
-    /// of the store's (retention).
-    public func submit(_ request: ActivationRequest, mayCommitHere: Bool = false, completion: @escaping @Sendable (RequestOutcome) -> Void) {
+    public func submit(_ request: ActivationRequest, completion: @escaping @Sendable (RequestOutcome) -> Void) {
         let item = Item(request: request, completion: completion, received: .now)
-        if mayCommitHere, let blocking, !blocking.writerBusyLong, queue.withLockedValue({ $0.takeAlone(now: item.received) }) {
-            commitAlone(item, blocking)
-            return
-        }
         switch queue.withLockedValue({ $0.submit(item) }) {
         case .queuedWake: wake.signal()
         case .queued: break
@@ -95,23 +76,24 @@ public final class CommitPipeline: Service, Sendable {
     }
 
     private func commitLoop() async {
+        var pacing = CommitPacing()
         while true {
             let settings = state.settings
             let maxBatch = max(1, settings.groupCommitMaxBatch)
-            let minInterval = Duration.microseconds(Int64(settings.groupCommitMinIntervalMicroseconds))
-            let next = queue.withLockedValue { queue -> (batch: [Item]?, drained: Bool, due: ContinuousClock.Instant?) in
+            let next = queue.withLockedValue { queue -> (batch: [Item]?, drained: Bool) in
                 let batch = queue.takeBatch(maxBatch: maxBatch)
-                let due = batch.flatMap { queue.pacing.start(count: $0.count, maxBatch: maxBatch, minInterval: minInterval, now: .now) }
-                return (batch, queue.drained, due)
+                return (batch, queue.drained)
             }
             guard var batch = next.batch else {
                 if next.drained { return }
                 // Cancelled (the service group was cancelled, not shut down gracefully): take nothing more.
                 if Task.isCancelled { stopAccepting() }
+                pacing.wentIdle()
                 await wake.wait()
                 continue
             }
-            if let due = next.due {
+            let minInterval = Duration.microseconds(Int64(settings.groupCommitMinIntervalMicroseconds))
+            if let due = pacing.start(count: batch.count, maxBatch: maxBatch, minInterval: minInterval, now: .now) {
                 // Until `due`, or until enough requests wait to make the batch one that goes at once.
                 let needed = min(CommitPacing.enough, maxBatch) - batch.count
                 if !queue.withLockedValue({ $0.wake(whenWaiting: needed) }) { await waitForMore(until: due) }
@@ -120,14 +102,14 @@ public final class CommitPipeline: Service, Sendable {
                     return queue.takeMore(upTo: maxBatch - batch.count)
                 }
             }
-            queue.withLockedValue { $0.started(at: .now) }
+            pacing.started(at: .now)
             if settings.groupCommitMaxWaitMicroseconds > 0, batch.count < maxBatch {
                 try? await Task.sleep(for: .microseconds(settings.groupCommitMaxWaitMicroseconds))
                 let room = maxBatch - batch.count
                 batch += queue.withLockedValue { $0.takeMore(upTo: room) }
             }
-            let took = await commit(batch)
-            queue.withLockedValue { $0.finishedBatch(count: batch.count, took: took) }
+            await commit(batch)
+            queue.withLockedValue { $0.finishedBatch() }
         }
     }
 
@@ -142,39 +124,14 @@ public final class CommitPipeline: Service, Sendable {
         }
     }
 
-    /// A request that found the pipeline idle, committed on the caller's thread (``submit(_:mayCommitHere:completion:)``).
-    private func commitAlone(_ item: Item, _ blocking: any BlockingDecider) {
-        sizes.withLockedValue { $0[1, default: 0] += 1 }
-        let now = clock.now()
-        let (context, signer, _) = state.context(now: now)
-        let started = ContinuousClock.now
-        let result = Result { try blocking.decideOnCallingThread([item.request.input], context: context, now: now) }
-        let took = started.duration(to: .now)
-        answer([item], result, signer: signer, took: took)
-        if queue.withLockedValue({ $0.finishedAlone(took: took) }) { wake.signal() }
-    }
-
-    /// Returns how long the store took.
-    private func commit(_ batch: [Item]) async -> Duration {
+    private func commit(_ batch: [Item]) async {
         sizes.withLockedValue { $0[batch.count, default: 0] += 1 }
         let now = clock.now()
         let (context, signer, _) = state.context(now: now)
-        let started = ContinuousClock.now
-        let result: Result<[StoredDecision], any Error>
         do {
-            result = .success(try await store.decide(batch.map(\.request.input), context: context, now: now))
-        } catch {
-            result = .failure(error)
-        }
-        let took = started.duration(to: .now)
-        answer(batch, result, signer: signer, took: took)
-        return took
-    }
-
-    /// Answers a committed batch (or one that failed), once the observer has seen it.
-    private func answer(_ batch: [Item], _ result: Result<[StoredDecision], any Error>, signer: AnswerSigner?, took: Duration) {
-        do {
-            let stored = try result.get()
+            let started = ContinuousClock.now
+            let stored = try await store.decide(batch.map(\.request.input), context: context, now: now)
+            let took = started.duration(to: .now)
             if took > .milliseconds(500) {
                 logger.warning("the store took long to commit a batch", metadata: ["duration": "\(took)", "batch": "\(batch.count)"])
             }

@@ -88,15 +88,12 @@ final class ActivationHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let keepAlive = head.isKeepAlive
             port.requestStarted()
-            // Committed here when the pipeline is idle (the answer is then written before `submit` returns), else
-            // answered from the committer's thread through the loop.
-            pipeline.submit(request, mayCommitHere: true) { outcome in
-                let answer: @Sendable () -> Void = {
+            pipeline.submit(request) { outcome in
+                loopBound.eventLoop.execute {
                     let (handler, context) = loopBound.value
                     handler.respond(context: context, outcome: outcome, keepAlive: keepAlive)
                     handler.port.requestFinished()
                 }
-                if loopBound.eventLoop.inEventLoop { answer() } else { loopBound.eventLoop.execute(answer) }
             }
         case (.GET, "/health"):
             write(context: context, status: .ok, json: #"{"status":"ok"}"#, keepAlive: head.isKeepAlive)

@@ -4,18 +4,12 @@ import TallyCore
 
 /// The activation path: decide a batch in order, append one log row per request, commit once (synchronous=FULL),
 /// and only then let the memory of decisions know.
-extension SQLiteHostStore: BlockingDecider {
+extension SQLiteHostStore {
     /// Rows written after which the indexer is woken before its timer (their decisions, about 130 bytes each, wait
     /// in the memory until then).
     static let indexerWakeRows = 65_536
 
     public func decide(_ batch: [ActivationInput], context: DecisionContext, now: Date) async throws -> [StoredDecision] {
-        try decideOnCallingThread(batch, context: context, now: now)
-    }
-
-    public var writerBusyLong: Bool { longWrites.withLock { $0 > 0 } }
-
-    public func decideOnCallingThread(_ batch: [ActivationInput], context: DecisionContext, now: Date) throws -> [StoredDecision] {
         guard !batch.isEmpty else { return [] }
         return try commitOnCallingThread(batch, context: context, now: now)
     }

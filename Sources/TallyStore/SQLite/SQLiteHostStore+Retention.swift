@@ -13,8 +13,6 @@ extension SQLiteHostStore {
         let time = cutoff.timeIntervalSince1970
         do {
             let last = try await index.read { db in try LogDays.lastSeq(before: cutoff, db) }
-            longWrites.withLock { $0 += 1 }
-            defer { longWrites.withLock { $0 -= 1 } }
             let deleted = try await log.write { db -> Int in
                 try LogSequence.holdBeforeDeleting(db)
                 try db.execute(sql: "DELETE FROM events WHERE event_id = 12290 AND seq <= ? AND time < ?", arguments: [min(last, indexedUpTo), time])

@@ -36,9 +36,6 @@ public final class SQLiteHostStore: HostStore {
     /// Clone candidates the indexer found, until clone detection takes them.
     let candidates = LockedValue<[CloneCandidate]>([])
     let candidatesArrived = AsyncSignal()
-    /// Writes of the log's that may hold its writer long (retention's deletes) now running: a caller that must not
-    /// wait long (``BlockingDecider``) leaves its commit to the host's committer meanwhile.
-    let longWrites = LockedValue(0)
     /// Wakes the indexer when enough rows wait for it.
     let indexerWake: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
 
