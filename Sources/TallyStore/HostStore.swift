@@ -103,10 +103,16 @@ public protocol HostStore: AnyObject, Sendable {
     /// Round trips to a database server so far (queries sent and answered, sessions' startups included), for
     /// `/metrics`; `nil` for a store in the process (SQLite), which makes none.
     var roundTrips: Int? { get }
+
+    /// Where the host's committer should run, if the store has a preference: a store whose sessions live on an
+    /// event loop names it, so a batch reaches its session and comes back without a hand-off between threads.
+    /// Only short, non-blocking work runs there; `nil`: a queue of the host's own.
+    var commitExecutor: (any TaskExecutor)? { get }
 }
 
 extension HostStore {
     public var siteReportChain: (any SiteReportChain)? { nil }
     public var roundTrips: Int? { nil }
+    public var commitExecutor: (any TaskExecutor)? { nil }
     public func serving(at address: String) async throws {}
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TallyCore
+import PostgresNIO
 import TallyPostgresTestSupport
 @testable import TallyStore
 import TallyTestSupport
@@ -305,6 +306,33 @@ struct PostgresStoreTests {
         let next = try await store.decide([input("s-2")], context: context, now: Date())
         #expect(next.first?.decision.currentCount == 2)
         #expect(try cluster.psql("SELECT COUNT(DISTINCT cmid) FROM events WHERE event_id = 12290", database: database) == "2")
+        try await store.close()
+    }
+
+    @Test("the activation path's sessions are on the deciders' loop, where the host's committer runs; other uses take any session")
+    func decidersLoop() async throws {
+        let store = try await open("host-loop", serving: false)
+        let pool = store.pool
+        #expect((store.commitExecutor as? EventLoopTaskExecutor)?.eventLoop === pool.decidersLoop)
+        // Sessions for reads, held at once, so they are opened on the group's loops in turn.
+        let loops = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<3 {
+                group.addTask {
+                    try await pool.withSession("read") { session in
+                        try await Task.sleep(for: .milliseconds(200))
+                        return session.eventLoop === pool.decidersLoop
+                    }
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(loops.contains(false), "no session on another loop to choose from: \(loops)")
+        for _ in 0..<5 {
+            let onIt = try await pool.withSession("decide", onTheDecidersLoop: true) { $0.eventLoop === pool.decidersLoop }
+            #expect(onIt, "a session of the activation path on another loop, though one on the deciders' loop was idle or could be opened")
+        }
+        let decided = try await store.decide([input("l-1")], context: context, now: Date())
+        #expect(decided.first?.decision.currentCount == 1)
         try await store.close()
     }
 

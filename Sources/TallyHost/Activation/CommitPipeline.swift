@@ -27,7 +27,8 @@ public final class CommitPipeline: Service, Sendable {
     private let wake = AsyncSignal()
     private let sizes = NIOLockedValueBox<[Int: Int]>([:])
     private let failing = NIOLockedValueBox(false)
-    /// The committer runs on a queue of its own, never waiting for a thread of the cooperative pool.
+    /// The committer runs on a queue of its own, never waiting for a thread of the cooperative pool (or where the
+    /// store would have it: ``HostStore/commitExecutor``).
     private let executor = DispatchTaskExecutor(label: "tally.commit")
 
     public init(store: any HostStore, state: ActivationState, clock: HostClock, logger: Logger, observer: (any ActivationObserver)? = nil) {
@@ -60,7 +61,7 @@ public final class CommitPipeline: Service, Sendable {
     public func batchSizes() -> [Int: Int] { sizes.withLockedValue { $0 } }
 
     public func run() async throws {
-        await withTaskExecutorPreference(executor) {
+        await withTaskExecutorPreference(store.commitExecutor ?? executor) {
             await withGracefulShutdownHandler {
                 await commitLoop()
             } onGracefulShutdown: {

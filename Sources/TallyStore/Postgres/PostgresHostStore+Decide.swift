@@ -22,7 +22,7 @@ extension PostgresHostStore {
     public func decide(_ batch: [ActivationInput], context: DecisionContext, now: Date) async throws -> [StoredDecision] {
         guard !batch.isEmpty else { return [] }
         let values = decideValues(batch, context: context, now: now)
-        let decided = try await pool.withSession("commit \(batch.count) activation(s)", onItsLoop: true) { session in
+        let decided = try await pool.withSession("commit \(batch.count) activation(s)", onItsLoop: true, onTheDecidersLoop: true) { session in
             let decided = try await self.decideAndWrite(values, session: session)
             let skew = self.configuration.clock == .database ? self.skewToReport(host: now, database: decided.clock) : nil
             // The round trip that proves the commit (see above); a skew warning's event when one is due.

@@ -105,6 +105,9 @@ public final class PostgresHostStore: HostStore {
     /// Round trips to PostgreSQL of every session so far (``PostgresRoundTrips``).
     public var roundTrips: Int? { pool.roundTrips.total }
 
+    /// The event loop of the activation path's sessions (``PostgresSessionPool/decidersLoop``).
+    public var commitExecutor: (any TaskExecutor)? { pool.decidersExecutor }
+
     /// The database's time now.
     public func databaseTime() async throws -> Date {
         try await pool.withSession("read the database's clock") { [logger] session in

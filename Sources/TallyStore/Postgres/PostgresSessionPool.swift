@@ -25,6 +25,11 @@ final class PostgresSessionPool: Sendable {
     private let executor = DispatchTaskExecutor(label: "tally.store.postgres", concurrent: true)
     /// Every round trip of every session, for `/metrics` and `tally bench`.
     let roundTrips = PostgresRoundTrips()
+    /// The event loop of the activation path's sessions, and an executor on it for the host's committer
+    /// (``PostgresHostStore/commitExecutor``): a batch then goes from the committer to its session and back
+    /// without another thread.
+    let decidersLoop: any EventLoop = PostgresConnection.defaultEventLoopGroup.next()
+    let decidersExecutor: EventLoopTaskExecutor
 
     private struct PoolState {
         var idle: [PostgresConnection] = []
@@ -41,6 +46,7 @@ final class PostgresSessionPool: Sendable {
         self.configuration = configuration
         self.logger = logger
         state = LockedValue(PoolState())
+        decidersExecutor = EventLoopTaskExecutor(decidersLoop)
         let tls: PostgresConnection.Configuration.TLS
         switch configuration.sslMode {
         case .disable:
@@ -79,10 +85,12 @@ final class PostgresSessionPool: Sendable {
     /// scheduled there, so no other thread takes part until the outcome resumes the caller. For the activation
     /// path and the derive rounds, whose rows are few; a read that may decode many rows (clients, events) runs on
     /// the store's queue instead, so it never holds up a batch on another session of the same loop.
-    func withSession<T: Sendable>(_ what: String, deadline: Duration? = nil, onItsLoop: Bool = false,
+    ///
+    /// `onTheDecidersLoop`: a session on ``decidersLoop`` if one is idle or may be opened (the activation path).
+    func withSession<T: Sendable>(_ what: String, deadline: Duration? = nil, onItsLoop: Bool = false, onTheDecidersLoop: Bool = false,
                                   _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let limit = deadline ?? configuration.deadline
-        let session = try await acquire(what, deadline: limit)
+        let session = try await acquire(what, deadline: limit, on: onTheDecidersLoop ? decidersLoop : nil)
         do {
             let work = { @Sendable in try await body(session) }
             let value = try await onItsLoop ? bounded(limit, on: session, work) : bounded(limit, session: session, work)
@@ -157,16 +165,21 @@ final class PostgresSessionPool: Sendable {
         }
     }
 
-    private func acquire(_ what: String, deadline: Duration) async throws -> PostgresConnection {
+    /// A session: an idle one (on `loop` first, when given), else a new one (on `loop`), else the next released.
+    private func acquire(_ what: String, deadline: Duration, on loop: (any EventLoop)? = nil) async throws -> PostgresConnection {
         let started = ContinuousClock.now
         while true {
             enum Next { case use(PostgresConnection), open(Int), wait, closed }
             let next = state.withLock { state -> Next in
                 if state.closed { return .closed }
-                while let session = state.idle.popLast() {
-                    if !session.isClosed { return .use(session) }
+                for index in state.idle.indices.reversed() where state.idle[index].isClosed {
+                    state.idle.remove(at: index)
                     state.open -= 1
                 }
+                if let loop, let index = state.idle.lastIndex(where: { $0.eventLoop === loop }) {
+                    return .use(state.idle.remove(at: index))
+                }
+                if loop == nil || state.open >= configuration.maxConnections, let session = state.idle.popLast() { return .use(session) }
                 if state.open < configuration.maxConnections {
                     state.open += 1
                     state.nextID += 1
@@ -187,7 +200,7 @@ final class PostgresSessionPool: Sendable {
                     return try await bounded(min(deadline, configuration.connectTimeout), session: nil, late: { session in
                         let _: EventLoopFuture<Void> = session.close()
                     }) {
-                        try await Self.connect(host: host, port: port, configuration: connection, roundTrips: trips, id: id, logger: logger)
+                        try await Self.connect(host: host, port: port, on: loop, configuration: connection, roundTrips: trips, id: id, logger: logger)
                     }
                 } catch {
                     released(slot: true)
@@ -237,10 +250,11 @@ final class PostgresSessionPool: Sendable {
     }
 
     /// A session over a socket of our own making, so that ``PostgresRoundTrips`` counts its flushes; otherwise as
-    /// PostgresNIO connects (its event loops, the configuration's connect timeout, TLS and startup parameters).
-    private static func connect(host: String, port: Int, configuration: PostgresConnection.Configuration, roundTrips: PostgresRoundTrips,
-                                id: Int, logger: Logger) async throws -> PostgresConnection {
-        let channel = try await ClientBootstrap(group: PostgresConnection.defaultEventLoopGroup)
+    /// PostgresNIO connects (its event loops, `loop` when given; the configuration's connect timeout, TLS and
+    /// startup parameters).
+    private static func connect(host: String, port: Int, on loop: (any EventLoop)?, configuration: PostgresConnection.Configuration,
+                                roundTrips: PostgresRoundTrips, id: Int, logger: Logger) async throws -> PostgresConnection {
+        let channel = try await ClientBootstrap(group: loop ?? PostgresConnection.defaultEventLoopGroup.next())
             .connectTimeout(configuration.options.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
