@@ -97,8 +97,8 @@ struct PostgresStoreTests {
             for try await store in group { opened.append(store) }
             return opened
         }
-        #expect(stores.map(\.schemaVersion) == [5, 5])
-        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: database) == "5")
+        #expect(stores.map(\.schemaVersion) == [PostgresSchema.latest, PostgresSchema.latest])
+        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: database) == "\(PostgresSchema.latest)")
         for store in stores { try await store.close() }
     }
 
@@ -108,7 +108,7 @@ struct PostgresStoreTests {
         try cluster.psql("INSERT INTO tally_schema (version, name, applied) VALUES (99, 'from-the-future', 0)", database: database)
         await #expect(throws: TallyError.self) { _ = try await open("host-2") }
         do { _ = try await open("host-2") } catch let error as TallyError { #expect(error.code == .storeSchemaNewer) }
-        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: database) == "6")
+        #expect(try cluster.psql("SELECT COUNT(*) FROM tally_schema", database: database) == "\(PostgresSchema.latest + 1)")
     }
 
     @Test("a store of schema version 1 (before the site's report chain) migrates to the newest in place: its site gets an id, its count is kept")
@@ -118,14 +118,14 @@ struct PostgresStoreTests {
         try await store.close()
         // What a store written by the first PostgreSQL version holds: no report chain, no site id.
         try cluster.psql("""
-            DROP FUNCTION tally_derive; DROP TABLE machine_last; DROP TABLE derived; CREATE INDEX clients_by_cmid_class ON clients (cmid, class, last_day);
+            DROP PROCEDURE tally_decide_commit; DROP FUNCTION tally_derive; DROP TABLE machine_last; DROP TABLE derived; CREATE INDEX clients_by_cmid_class ON clients (cmid, class, last_day);
             ALTER TABLE events DROP COLUMN sku, DROP COLUMN cmid, DROP COLUMN class, DROP COLUMN fingerprint, DROP COLUMN machine, DROP COLUMN counted,
                 DROP COLUMN ticket_expires, DROP COLUMN license_status;
             DROP FUNCTION tally_decide_batch; DROP FUNCTION tally_lock_and_read; DROP TABLE usage_reports; ALTER TABLE site DROP COLUMN site_id;
             DELETE FROM tally_schema WHERE version >= 2
             """, database: database)
         let reopened = try await open("host-1")
-        #expect(reopened.schemaVersion == 5)
+        #expect(reopened.schemaVersion == PostgresSchema.latest)
         #expect(try cluster.psql("SELECT length(site_id) FROM site", database: database) == "36")
         #expect(try await reopened.counts(now: Date())["client"] == 1)
         // Version 5 decides from machine_last, made from the clients: the machine asking again is the same one.

@@ -3,17 +3,16 @@ import Logging
 import PostgresNIO
 import TallyCore
 
-/// The activation path on PostgreSQL: a batch is one statement, `tally_decide_batch` (schema migration 5), in a
-/// transaction of its own, then one more round trip that proves the commit:
+/// The activation path on PostgreSQL: a batch is one statement, `CALL tally_decide_commit` (schema migration 6),
+/// one round trip:
 ///
-/// 1. the statement takes the deciders' advisory lock (held until its transaction commits), reads the database's
-///    clock, decides the batch's requests in order by ActivationPolicy's table, writes its 12290 events and what
-///    the next decisions read (the client inventory is derived from the events behind it: ``catchUp()``), and
-///    returns the codes, counts and event numbers; its transaction commits at the protocol's
-///    Sync, durably (`synchronous_commit = on`), and only then is the lock released;
-/// 2. the session's next statement: PostgresNIO sends it only after the server's ReadyForQuery, which follows a
-///    commit that succeeded, whereas a commit that failed, or a session lost before it was known, fails it. So
-///    the answers leave only after the commit is known durable.
+/// 1. the procedure calls `tally_decide_batch` (migration 5), which takes the deciders' advisory lock, reads the
+///    database's clock, decides the batch's requests in order by ActivationPolicy's table, writes its 12290 events
+///    and what the next decisions read (the client inventory is derived from the events behind it:
+///    ``catchUp()``), and returns the codes, counts and event numbers;
+/// 2. the procedure keeps those in arrays and commits, durably (`synchronous_commit = on`), which releases the
+///    lock; only then does it return them as its one row. So a row that arrives proves the commit: a commit
+///    that failed, or a session lost before the row came, fails the call, and the batch is answered 503.
 ///
 /// No round trip to a host lies inside the lock, so the hosts sharing the store wait for each other only as long
 /// as PostgreSQL takes to decide and commit a batch. A batch whose commit is not known is answered 503 and never
@@ -24,12 +23,9 @@ extension PostgresHostStore {
         let values = decideValues(batch, context: context, now: now)
         let decided = try await pool.withSession("commit \(batch.count) activation(s)", onItsLoop: true, onTheDecidersLoop: true) { session in
             let decided = try await self.decideAndWrite(values, session: session)
-            let skew = self.configuration.clock == .database ? self.skewToReport(host: now, database: decided.clock) : nil
-            // The round trip that proves the commit (see above); a skew warning's event when one is due.
-            if let skew {
+            // A clock-skew warning's event when one is due (at most hourly), after the batch's commit.
+            if self.configuration.clock == .database, let skew = self.skewToReport(host: now, database: decided.clock) {
                 try await PostgresHostStore.insert([skew], hostID: self.configuration.hostID, session: session, logger: self.logger)
-            } else {
-                try await session.query("SELECT 1", logger: self.logger)
             }
             return decided
         }
@@ -94,18 +90,20 @@ extension PostgresHostStore {
         var rows: [Row]
     }
 
-    /// The one statement of a batch: lock, clock, decisions and writes; committed at its Sync.
+    /// The one statement of a batch: lock, clock, decisions, writes and the commit; its row comes after the commit.
     private func decideAndWrite(_ values: DecideBatch.Values, session: PostgresConnection) async throws -> DecidedBatch {
-        var clock = 0.0
-        var rows = [DecidedBatch.Row?](repeating: nil, count: values.cmids.count)
+        var decided: DecidedBatch?
         for try await row in try await session.execute(PostgresPrepared<DecideBatch>(DecideBatch.query(values)), logger: logger) {
-            let (position, code, count, seq, _, rowClock) = try row.decode((Int, Int64, Int64, Int64, String?, Double).self)
-            clock = rowClock
-            if position >= 1, position <= rows.count {
-                rows[position - 1] = DecidedBatch.Row(code: ResultCode(UInt32(truncatingIfNeeded: code)), count: Int(count), seq: seq)
+            let (codes, counts, seqs, clock) = try row.decode(([Int64]?, [Int64]?, [Int64]?, Double?).self)
+            let (c, n, q) = (codes ?? [], counts ?? [], seqs ?? [])
+            guard c.count == n.count, c.count == q.count else {
+                throw TallyError(.storeUnavailable, "the store returned \(c.count) codes, \(n.count) counts and \(q.count) event numbers")
             }
+            decided = DecidedBatch(clock: clock ?? 0, rows: c.indices.map {
+                DecidedBatch.Row(code: ResultCode(UInt32(truncatingIfNeeded: c[$0])), count: Int(n[$0]), seq: q[$0])
+            })
         }
-        return DecidedBatch(clock: clock, rows: rows.compactMap { $0 })
+        return decided ?? DecidedBatch(clock: 0, rows: [])
     }
 
     /// Event 12305 (and a warning) when the host's clock is more than 5 s off the database's, at most hourly.
@@ -124,9 +122,10 @@ extension PostgresHostStore {
         return TallyEvent(id: .storeClockSkew, time: database, fields: ["host": configuration.hostID, "seconds": String(Int(skew.rounded()))])
     }
 
-    /// `tally_decide_batch` (schema migration 5; 4 had the same arguments), prepared once per session.
+    /// `tally_decide_commit` (schema migration 6; its arguments are `tally_decide_batch`'s of versions 4 and 5),
+    /// prepared once per session.
     enum DecideBatch: PostgresPreparedText {
-        static let name = "tally_decide_batch"
+        static let name = "tally_decide_commit"
         static let sql = query(Values()).sql
 
         /// The statement's arguments, one array per request field (empty for placeholder values).
@@ -148,8 +147,7 @@ extension PostgresHostStore {
 
         static func query(_ v: Values) -> PostgresQuery {
             """
-            SELECT r_position, r_code, r_current, r_seq, r_text, r_clock
-            FROM tally_decide_batch(\(PostgresSchema.LockKey.deciders), \(v.callerTime), \(v.hostID), \(v.certificateExpires)::float8,
+            CALL tally_decide_commit(\(PostgresSchema.LockKey.deciders), \(v.callerTime), \(v.hostID), \(v.certificateExpires)::float8,
                 \(Intervals.activationValidity), \(v.skewTolerance), \(v.budget),
                 \(v.cmids)::text[], \(v.skus)::text[], \(v.classes)::text[], \(v.required)::bigint[], \(v.clientTimes)::float8[], \(v.blocks)::text[],
                 \(v.fingerprints)::text[], \(v.machines)::text[], \(v.licenseStatuses)::text[], \(v.fieldTexts)::text[],

@@ -235,6 +235,7 @@ enum PostgresSchema {
             """,
         ]),
         (5, "tables derived behind the event log", derivedBehindTheLog),
+        (6, "a batch decided and committed in one round trip", decideAndCommit),
     ]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }
