@@ -172,7 +172,8 @@ let package = Package(
         .testTarget(
             name: "TallyStoreContractTests",
             dependencies: ["TallyCore", "TallyStore", "TallyHost", "TallyTestSupport", "TallyPostgresTestSupport",
-                           .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift")],
+                           .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
