@@ -328,7 +328,7 @@ struct PostgresStoreTests {
         }
         #expect(loops.contains(false), "no session on another loop to choose from: \(loops)")
         for _ in 0..<5 {
-            let onIt = try await pool.withSession("decide", onTheDecidersLoop: true) { $0.eventLoop === pool.decidersLoop }
+            let onIt = try await pool.withSession("decide", on: .decidersLoop) { $0.eventLoop === pool.decidersLoop }
             #expect(onIt, "a session of the activation path on another loop, though one on the deciders' loop was idle or could be opened")
         }
         let decided = try await store.decide([input("l-1")], context: context, now: Date())

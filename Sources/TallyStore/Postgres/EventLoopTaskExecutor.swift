@@ -10,7 +10,7 @@ import NIOCore
 /// too (``PostgresSessionPool/decidersExecutor``, ``HostStore/commitExecutor``).
 ///
 /// Only short, non-blocking work may run here: PostgresNIO's calls, decoding a batch's few rows
-/// (``PostgresSessionPool/withSession(_:deadline:onItsLoop:onTheDecidersLoop:_:)``), and the committer's own
+/// (``PostgresSessionPool/Placement``), and the committer's own
 /// work between batches (taking a batch, building its statement's values, handing out the answers).
 final class EventLoopTaskExecutor: TaskExecutor {
     let eventLoop: any EventLoop

@@ -21,7 +21,7 @@ extension PostgresHostStore {
     public func decide(_ batch: [ActivationInput], context: DecisionContext, now: Date) async throws -> [StoredDecision] {
         guard !batch.isEmpty else { return [] }
         let values = decideValues(batch, context: context, now: now)
-        let decided = try await pool.withSession("commit \(batch.count) activation(s)", onItsLoop: true, onTheDecidersLoop: true) { session in
+        let decided = try await pool.withSession("commit \(batch.count) activation(s)", on: .decidersLoop) { session in
             let decided = try await self.decideAndWrite(values, session: session)
             // A clock-skew warning's event when one is due (at most hourly), after the batch's commit.
             if self.configuration.clock == .database, let skew = self.skewToReport(host: now, database: decided.clock) {

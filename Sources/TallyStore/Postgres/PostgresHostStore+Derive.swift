@@ -26,7 +26,7 @@ extension PostgresHostStore {
     /// Rounds on one session until one reads fewer events than a round takes (or, unless `wait`, finds another
     /// host's round running).
     private func derive(_ what: String, wait: Bool, deadline: Duration) async throws {
-        try await pool.withSession(what, deadline: deadline, onItsLoop: true) { session in
+        try await pool.withSession(what, deadline: deadline, on: .itsLoop) { session in
             while try await self.deriveRound(wait: wait, session: session) >= PostgresHostStore.deriveChunk {}
         }
     }

@@ -21,7 +21,7 @@ final class PostgresSessionPool: Sendable {
     private let connectionConfiguration: PostgresConnection.Configuration
     /// Connecting, waiting for a session and closing one run on a queue of the store's own, never on the
     /// cooperative pool: a process whose pool threads are busy (a test with blocking sockets, an embedding
-    /// application) still has its store answer. The activation path runs on its session's event loop (``withSession``).
+    /// application) still has its store answer. The activation path runs on its session's event loop (``Placement``).
     private let executor = DispatchTaskExecutor(label: "tally.store.postgres", concurrent: true)
     /// Every round trip of every session, for `/metrics` and `tally bench`.
     let roundTrips = PostgresRoundTrips()
@@ -79,21 +79,28 @@ final class PostgresSessionPool: Sendable {
         connectionConfiguration = connection
     }
 
-    /// Runs `body` on a session, within `deadline` (the configuration's by default). A failed session is closed.
-    ///
-    /// `onItsLoop`: the body runs on the session's event loop (``EventLoopTaskExecutor``), its deadline a task
-    /// scheduled there, so no other thread takes part until the outcome resumes the caller. For the activation
-    /// path and the derive rounds, whose rows are few; a read that may decode many rows (clients, events) runs on
-    /// the store's queue instead, so it never holds up a batch on another session of the same loop.
-    ///
-    /// `onTheDecidersLoop`: a session on ``decidersLoop`` if one is idle or may be opened (the activation path).
-    func withSession<T: Sendable>(_ what: String, deadline: Duration? = nil, onItsLoop: Bool = false, onTheDecidersLoop: Bool = false,
+    /// Where the work of a call on a session runs.
+    enum Placement {
+        /// The store's queue: a read that may decode many rows (clients, events), so it never holds up a batch on
+        /// another session of the same loop.
+        case storeQueue
+        /// The session's event loop (``EventLoopTaskExecutor``), its deadline a task scheduled there, so no other
+        /// thread takes part until the outcome resumes the caller: the derive rounds, whose rows are few.
+        case itsLoop
+        /// The same, on a session on ``decidersLoop`` if one is idle or may be opened: the activation path, whose
+        /// committer runs on that loop.
+        case decidersLoop
+    }
+
+    /// Runs `body` on a session, within `deadline` (the configuration's by default), where `placement` says. A
+    /// failed session is closed.
+    func withSession<T: Sendable>(_ what: String, deadline: Duration? = nil, on placement: Placement = .storeQueue,
                                   _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let limit = deadline ?? configuration.deadline
-        let session = try await acquire(what, deadline: limit, on: onTheDecidersLoop ? decidersLoop : nil)
+        let session = try await acquire(what, deadline: limit, on: placement == .decidersLoop ? decidersLoop : nil)
         do {
             let work = { @Sendable in try await body(session) }
-            let value = try await onItsLoop ? bounded(limit, on: session, work) : bounded(limit, session: session, work)
+            let value = try await placement == .storeQueue ? bounded(limit, session: session, work) : bounded(limit, on: session, work)
             release(session, healthy: true)
             return value
         } catch {
@@ -152,8 +159,9 @@ final class PostgresSessionPool: Sendable {
     private func bounded<T: Sendable>(_ limit: Duration, on session: PostgresConnection,
                                       _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let loop = session.eventLoop
+        let executor = loop === decidersLoop ? decidersExecutor : EventLoopTaskExecutor(loop)
         return try await FirstOutcome<T>.first { outcome in
-            let work = Task(executorPreference: EventLoopTaskExecutor(loop)) {
+            let work = Task(executorPreference: executor) {
                 do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
             }
             let timer = loop.scheduleTask(in: TimeAmount(limit)) {
