@@ -3,16 +3,17 @@ import Logging
 import PostgresNIO
 import TallyCore
 
-/// The activation path on PostgreSQL: a batch is one statement, `CALL tally_decide_commit` (schema migration 6),
-/// one round trip:
+/// The activation path on PostgreSQL: a batch is one statement, `CALL tally_decide_commit` (schema migrations 6
+/// and 7), one round trip:
 ///
 /// 1. the procedure calls `tally_decide_batch` (migration 5), which takes the deciders' advisory lock, reads the
 ///    database's clock, decides the batch's requests in order by ActivationPolicy's table, writes its 12290 events
 ///    and what the next decisions read (the client inventory is derived from the events behind it:
 ///    ``catchUp()``), and returns the codes, counts and event numbers;
-/// 2. the procedure keeps those in arrays and commits, durably (`synchronous_commit = on`), which releases the
-///    lock; only then does it return them as its one row. So a row that arrives proves the commit: a commit
-///    that failed, or a session lost before the row came, fails the call, and the batch is answered 503.
+/// 2. the procedure keeps those in arrays and commits, which releases the lock at once, then commits a second
+///    transaction durably (`synchronous_commit = on`), which waits for the flush past the first; only then does
+///    it return them as its one row. So a row that arrives proves the batch is on disk: a commit that failed, or
+///    a session lost before the row came, fails the call, and the batch is answered 503.
 ///
 /// No round trip to a host lies inside the lock, so the hosts sharing the store wait for each other only as long
 /// as PostgreSQL takes to decide and commit a batch. A batch whose commit is not known is answered 503 and never

@@ -10,8 +10,8 @@ import TallyCore
 /// (`CALL tally_decide_commit`, see ``decide(_:context:now:)``) that first takes the deciders' advisory lock (so the
 /// batches of every host are decided one at a time, in one order) and the database's clock (one clock), decides
 /// the batch's requests by the activation policy's table against the counts in the tables, writes their 12290
-/// events and what the next decisions read, commits with `synchronous_commit = on`, and only then returns the
-/// decisions. A batch is answered only once its commit is known; one whose commit failed (even with the outcome
+/// events and what the next decisions read, commits (which releases the lock), waits for the flush past that
+/// commit, and only then returns the decisions. A batch is answered only once its commit is known; one whose commit failed (even with the outcome
 /// unknown) is answered 503 and never granted, and the next batch reads the counts afresh, so it is decided on
 /// whatever the database holds. The client inventory (clients, sightings, fingerprints, totals) is derived from
 /// the 12290 events behind the decisions (``catchUp()``).
@@ -107,6 +107,8 @@ public final class PostgresHostStore: HostStore {
 
     /// The event loop of the activation path's sessions (``PostgresSessionPool/decidersLoop``).
     public var commitExecutor: (any TaskExecutor)? { pool.decidersExecutor }
+    /// Most of a batch's CPU, here and in PostgreSQL, is per statement, not per request.
+    public var batchesCostRoundTrips: Bool { true }
 
     /// The database's time now.
     public func databaseTime() async throws -> Date {
