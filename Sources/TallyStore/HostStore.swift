@@ -108,11 +108,17 @@ public protocol HostStore: AnyObject, Sendable {
     /// event loop names it, so a batch reaches its session and comes back without a hand-off between threads.
     /// Only short, non-blocking work runs there; `nil`: a queue of the host's own.
     var commitExecutor: (any TaskExecutor)? { get }
+
+    /// Whether a batch costs about as much whatever its size, as one round trip to a database server does: the
+    /// host's committer then lets the clients it just answered come back and join the next batch
+    /// (`group-commit-regroup-us`). `false` for SQLite, whose commit costs grow with the batch.
+    var batchesCostRoundTrips: Bool { get }
 }
 
 extension HostStore {
     public var siteReportChain: (any SiteReportChain)? { nil }
     public var roundTrips: Int? { nil }
     public var commitExecutor: (any TaskExecutor)? { nil }
+    public var batchesCostRoundTrips: Bool { false }
     public func serving(at address: String) async throws {}
 }

@@ -8,20 +8,47 @@ import TallyStore
 import TallyTestSupport
 
 /// A store that fails on demand, beside the real SQLite tests (which fill the disk and make the file read-only):
-/// it proves the pipeline answers a failed batch with an error and decides the next as if it never came.
+/// it proves the pipeline answers a failed batch with an error and decides the next as if it never came. For the
+/// regrouping test it can also say that its batches cost a round trip (as PostgreSQL's do), hold a batch until
+/// the test lets it go, and tell the size of each batch it is given.
 final class FailingStore: HostStore, @unchecked Sendable {
-    // @unchecked: `failNext` is guarded by `lock`; everything else is the wrapped store's.
+    // @unchecked: `failNext`, `holdNext` and `held` are guarded by `lock`; everything else is the wrapped store's.
     let inner: any HostStore
+    let batchesCostRoundTrips: Bool
+    /// The size of each batch, as `decide` is called.
+    let batches = AsyncStream<Int>.makeStream()
     private let lock = NSLock()
     private var failNext = false
+    private var holdNext = false
+    private var held: CheckedContinuation<Void, Never>?
 
-    init(inner: any HostStore) { self.inner = inner }
+    init(inner: any HostStore, batchesCostRoundTrips: Bool = false) {
+        self.inner = inner
+        self.batchesCostRoundTrips = batchesCostRoundTrips
+    }
 
     func failNextBatch() {
         lock.withLock { failNext = true }
     }
 
+    /// The next batch waits in `decide` until ``release()``.
+    func holdNextBatch() {
+        lock.withLock { holdNext = true }
+    }
+
+    func release() {
+        let waiting = lock.withLock { () -> CheckedContinuation<Void, Never>? in
+            defer { held = nil }
+            return held
+        }
+        waiting?.resume()
+    }
+
     func decide(_ batch: [ActivationInput], context: DecisionContext, now: Date) async throws -> [StoredDecision] {
+        batches.continuation.yield(batch.count)
+        if lock.withLock({ () -> Bool in defer { holdNext = false }; return holdNext }) {
+            await withCheckedContinuation { continuation in lock.withLock { held = continuation } }
+        }
         let fail = lock.withLock { () -> Bool in
             defer { failNext = false }
             return failNext
@@ -131,6 +158,43 @@ struct CommitPipelineTests {
         let sizes = running.pipeline.batchSizes()
         #expect(sizes.reduce(0) { $0 + $1.key * $1.value } == 32)
         #expect(sizes.keys.allSatisfy { $0 <= 8 })
+        await running.stop()
+    }
+
+    @Test("on a store whose batch costs a round trip, the clients a commit answered come back into the next batch")
+    func regroup() async throws {
+        let fixture = try ActivatedHost()
+        let clock = HostClock.manual(Date())
+        var settings = HostSettings()
+        settings.groupCommitMinIntervalMicroseconds = 0
+        // A minute (beyond the setting's range, which the file's validation enforces): however slow this machine,
+        // the batch is let go by the client that comes back, never by the end of the window.
+        settings.groupCommitRegroupMicroseconds = 60_000_000
+        let store = FailingStore(inner: try SQLiteHostStore(path: fixture.temp.path("s.sqlite")), batchesCostRoundTrips: true)
+        let running = try Running(store: store, fixture: fixture, clock: clock, settings: settings)
+        let answered = AsyncStream<Int>.makeStream()
+        let submit = { @Sendable (tag: Int) throws in
+            running.pipeline.submit(try Self.request(LiveHost.Machine(), clock: clock)) { outcome in
+                if case .decided = outcome { answered.continuation.yield(tag) }
+            }
+        }
+        var batches = store.batches.stream.makeAsyncIterator()
+        var answers = answered.stream.makeAsyncIterator()
+        store.holdNextBatch()
+        try submit(1)
+        #expect(await batches.next() == 1)
+        // Two more arrive while the first is committed (submit queues before it returns), then it is let go.
+        try submit(2)
+        try submit(3)
+        store.release()
+        #expect(await answers.next() == 1)
+        // The client answered asks again: the two that waited have waited for it, and all three go together.
+        try submit(4)
+        let second = await batches.next()
+        #expect(second == 3, "the next batch held \(second.map(String.init) ?? "nothing")")
+        var rest: Set<Int> = []
+        for _ in 0..<3 { rest.insert(await answers.next() ?? 0) }
+        #expect(rest == [2, 3, 4])
         await running.stop()
     }
 

@@ -96,11 +96,12 @@ public final class CommitPipeline: Service, Sendable {
             let minInterval = Duration.microseconds(Int64(settings.groupCommitMinIntervalMicroseconds))
             if let due = pacing.start(count: batch.count, maxBatch: maxBatch, minInterval: minInterval, now: .now) {
                 // Until `due`, or until enough requests wait to make the batch one that goes at once.
-                let needed = min(CommitPacing.enough, maxBatch) - batch.count
-                if !queue.withLockedValue({ $0.wake(whenWaiting: needed) }) { await waitForMore(until: due) }
-                batch += queue.withLockedValue { queue in
-                    queue.stopWaking()
-                    return queue.takeMore(upTo: maxBatch - batch.count)
+                batch += await gather(min(CommitPacing.enough, maxBatch) - batch.count, until: due, room: maxBatch - batch.count)
+            }
+            if store.batchesCostRoundTrips {
+                let window = Duration.microseconds(Int64(settings.groupCommitRegroupMicroseconds))
+                if let wait = pacing.regroup(count: batch.count, maxBatch: maxBatch, window: window, now: .now) {
+                    batch += await gather(wait.more, until: wait.until, room: maxBatch - batch.count)
                 }
             }
             pacing.started(at: .now)
@@ -109,8 +110,23 @@ public final class CommitPipeline: Service, Sendable {
                 let room = maxBatch - batch.count
                 batch += queue.withLockedValue { $0.takeMore(upTo: room) }
             }
-            await commit(batch)
+            let waiting = await commit(batch)
+            pacing.finished(size: batch.count, waiting: waiting, at: .now)
             queue.withLockedValue { $0.finishedBatch() }
+        }
+    }
+
+    /// What joins a batch that waits until `until`, or until `more` requests wait, whichever comes first: at most
+    /// `room` of those waiting then.
+    private func gather(_ more: Int, until: ContinuousClock.Instant, room: Int) async -> [Item] {
+        // A wake-up left from a request that came while the committer was not waiting (it took that request in its
+        // batch) would end this wait at once. None can come between here and the queue's answer: the queue is
+        // committing, so only the request that makes `more` wait wakes the committer.
+        wake.reset()
+        if !queue.withLockedValue({ $0.wake(whenWaiting: more) }) { await waitForMore(until: until) }
+        return queue.withLockedValue { queue in
+            queue.stopWaking()
+            return queue.takeMore(upTo: room)
         }
     }
 
@@ -125,7 +141,8 @@ public final class CommitPipeline: Service, Sendable {
         }
     }
 
-    private func commit(_ batch: [Item]) async {
+    /// Commits and answers `batch`; returns how many requests were queued behind it when its answers went out.
+    private func commit(_ batch: [Item]) async -> Int {
         sizes.withLockedValue { $0[batch.count, default: 0] += 1 }
         let now = clock.now()
         let (context, signer, _) = state.context(now: now)
@@ -140,6 +157,7 @@ public final class CommitPipeline: Service, Sendable {
                 logger.notice("the store takes activations again")
             }
             observe(batch, stored)
+            let waiting = queue.withLockedValue { $0.waiting.count }
             for (item, decision) in zip(batch, stored) {
                 guard let signer else {
                     item.completion(.notActivated)
@@ -147,6 +165,7 @@ public final class CommitPipeline: Service, Sendable {
                 }
                 item.completion(.decided(DecidedRequest(request: item.request, stored: decision, signer: signer)))
             }
+            return waiting
         } catch {
             let failure = (error as? TallyError) ?? TallyError(.storeUnavailable, "\(error)")
             // One line when the store starts failing, not one per batch.
@@ -157,7 +176,9 @@ public final class CommitPipeline: Service, Sendable {
             observe(batch, nil)
             let outcome = RequestOutcome.unavailable(TallyError(.storeUnavailable, "the host could not store the request: \(failure.message)",
                                                                    remedy: failure.remedy))
+            let waiting = queue.withLockedValue { $0.waiting.count }
             for item in batch { item.completion(outcome) }
+            return waiting
         }
     }
 

@@ -27,6 +27,11 @@ extension HostSettings {
                         + "fewer than \(CommitPacing.enough) requests that gathered while the previous one was committed (it starts early once "
                         + "\(CommitPacing.enough) wait); a request that finds the host idle is committed at once; 0: the next commit starts as "
                         + "soon as the previous one ends"),
+        HostSetting("group-commit-regroup-us", \.groupCommitRegroupMicroseconds, key: "groupCommitRegroupMicroseconds", .integer(0...100_000),
+                    applies: .onSIGHUP, example: "500",
+                    help: "PostgreSQL store only (a batch costs one round trip whatever its size): microseconds at most after a commit ended "
+                        + "that the next batch waits for as many requests as that commit answered, so the clients coming back join it; "
+                        + "a request to a host idle longer is committed at once; 0: never waits"),
         HostSetting("wal-checkpoint", \.walCheckpoint, .choice(["commit", "background"]),
                     applies: .atRestart, example: "background",
                     help: "no longer used: the store's logs are always copied back by a service of their own, off the commit path (kept so settings files of earlier versions load)"),

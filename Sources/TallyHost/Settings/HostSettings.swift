@@ -28,6 +28,9 @@ public struct HostSettings: Sendable, Equatable {
     /// Group commit under load: a small batch starts at least this long after the previous commit began, µs
     /// (``CommitPacing``).
     public var groupCommitMinIntervalMicroseconds = 1000
+    /// Group commit on a store whose batch costs one round trip: how long after a commit ended the next batch
+    /// waits for the clients it answered, µs (``CommitPacing/regroup(count:maxBatch:window:now:)``).
+    public var groupCommitRegroupMicroseconds = 1000
     /// Events older than this many days are deleted.
     public var eventRetentionDays = 400
     /// Clients and sightings whose last day is older than this many days are deleted; usage reports cannot reach

@@ -24,6 +24,11 @@ package final class AsyncSignal: Sendable {
         waiter?.resume()
     }
 
+    /// Forgets a signal no one waited for: what the next `wait()` returns for must come after this.
+    package func reset() {
+        state.withLock { $0.signaled = false }
+    }
+
     package func wait() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
