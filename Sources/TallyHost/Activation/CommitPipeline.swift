@@ -96,12 +96,12 @@ public final class CommitPipeline: Service, Sendable {
             let minInterval = Duration.microseconds(Int64(settings.groupCommitMinIntervalMicroseconds))
             if let due = pacing.start(count: batch.count, maxBatch: maxBatch, minInterval: minInterval, now: .now) {
                 // Until `due`, or until enough requests wait to make the batch one that goes at once.
-                batch += await gather(min(CommitPacing.enough, maxBatch) - batch.count, until: due, room: maxBatch - batch.count)
+                batch += await gather(min(CommitPacing.enough, maxBatch) - batch.count, until: due, room: maxBatch - batch.count, fresh: false)
             }
             if store.batchesCostRoundTrips {
                 let window = Duration.microseconds(Int64(settings.groupCommitRegroupMicroseconds))
                 if let wait = pacing.regroup(count: batch.count, maxBatch: maxBatch, window: window, now: .now) {
-                    batch += await gather(wait.more, until: wait.until, room: maxBatch - batch.count)
+                    batch += await gather(wait.more, until: wait.until, room: maxBatch - batch.count, fresh: true)
                 }
             }
             pacing.started(at: .now)
@@ -118,11 +118,14 @@ public final class CommitPipeline: Service, Sendable {
 
     /// What joins a batch that waits until `until`, or until `more` requests wait, whichever comes first: at most
     /// `room` of those waiting then.
-    private func gather(_ more: Int, until: ContinuousClock.Instant, room: Int) async -> [Item] {
-        // A wake-up left from a request that came while the committer was not waiting (it took that request in its
-        // batch) would end this wait at once. None can come between here and the queue's answer: the queue is
-        // committing, so only the request that makes `more` wait wakes the committer.
-        wake.reset()
+    ///
+    /// `fresh`: first forget a wake-up left from a request that came while the committer was not waiting (it took
+    /// that request in its batch), which would end the wait at once; none can come between here and the queue's
+    /// answer, since the queue is committing and only the request that makes `more` wait wakes the committer.
+    /// The paced wait (`group-commit-min-interval-us`) keeps such a wake-up, as it always has: forgetting it there
+    /// made the SQLite host's paced p99 1.37× (3.75 against 2.74 ms, one run).
+    private func gather(_ more: Int, until: ContinuousClock.Instant, room: Int, fresh: Bool) async -> [Item] {
+        if fresh { wake.reset() }
         if !queue.withLockedValue({ $0.wake(whenWaiting: more) }) { await waitForMore(until: until) }
         return queue.withLockedValue { queue in
             queue.stopWaking()
