@@ -237,6 +237,7 @@ enum PostgresSchema {
         (5, "tables derived behind the event log", derivedBehindTheLog),
         (6, "a batch decided and committed in one round trip", decideAndCommit),
         (7, "the deciders' lock released before the flush", flushAfterTheLock),
+        (8, "the procedure's statement planned once per session", planTheCallOnce),
     ]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }
