@@ -4,7 +4,7 @@ import PostgresNIO
 import TallyCore
 
 /// The activation path on PostgreSQL: a batch is one statement, `CALL tally_decide_commit` (schema migrations 6
-/// and 7), one round trip:
+/// to 8), one round trip:
 ///
 /// 1. the procedure calls `tally_decide_batch` (migration 5), which takes the deciders' advisory lock, reads the
 ///    database's clock, decides the batch's requests in order by ActivationPolicy's table, writes its 12290 events
