@@ -34,24 +34,12 @@ extension PostgresSchema {
     static func decideCommitProcedure(planOnce: Bool) -> String {
         let plan = planOnce ? "\n            PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);" : ""
         return """
-        CREATE OR REPLACE PROCEDURE tally_decide_commit(lock_key bigint, caller_time double precision, host text,
-            certificate_expires double precision, ticket_validity double precision, skew_tolerance double precision, budget bigint,
-            cmids text[], skus text[], classes text[], required bigint[], client_times double precision[], blocks text[],
-            prints text[], machine_names text[], license_statuses text[], field_texts text[],
-            codes bigint[], licensed text, window_days bigint,
-            INOUT o_codes bigint[] DEFAULT NULL, INOUT o_current bigint[] DEFAULT NULL, INOUT o_seqs bigint[] DEFAULT NULL,
-            INOUT o_clock double precision DEFAULT NULL)
+        CREATE OR REPLACE PROCEDURE \(decideCommitArguments)
         LANGUAGE plpgsql AS $$
         BEGIN
             -- This transaction only: the commit below neither waits for the flush nor holds the lock through it.
             PERFORM set_config('synchronous_commit', 'off', true);\(plan)
-            SELECT array_agg(d.r_code ORDER BY d.r_position), array_agg(d.r_current ORDER BY d.r_position),
-                   array_agg(d.r_seq ORDER BY d.r_position), max(d.r_clock)
-                INTO o_codes, o_current, o_seqs, o_clock
-                FROM tally_decide_batch(lock_key, caller_time, host, certificate_expires, ticket_validity, skew_tolerance, budget,
-                    cmids, skus, classes, required, client_times, blocks, prints, machine_names, license_statuses, field_texts,
-                    codes, licensed, window_days) AS d
-                WHERE d.r_position >= 1;
+            \(decideCommitBatch)
             COMMIT;
             -- The session's synchronous_commit (on) again: this commit returns once the log is flushed past its
             -- record, the batch's commit included.
