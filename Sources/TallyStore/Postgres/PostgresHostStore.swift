@@ -6,15 +6,15 @@ import TallyCore
 
 /// The store shared by several hosts, in PostgreSQL: one count per class, one client inventory, one event log.
 ///
-/// Unlike the SQLite store it keeps no decision memory: each batch is one statement in a transaction of its own
-/// (`CALL tally_decide_commit`, see ``decide(_:context:now:)``) that first takes the deciders' advisory lock (so the
-/// batches of every host are decided one at a time, in one order) and the database's clock (one clock), decides
-/// the batch's requests by the activation policy's table against the counts in the tables, writes their 12290
-/// events and what the next decisions read, commits (which releases the lock), waits for the flush past that
-/// commit, and only then returns the decisions. A batch is answered only once its commit is known; one whose
+/// Unlike the SQLite store it keeps no decision memory: each batch is one statement (`CALL tally_decide_commit`,
+/// see ``decide(_:context:now:)``) whose transaction first takes the deciders' advisory lock (so the batches of
+/// every host are decided one at a time, in one order) and the database's clock (one clock), decides the batch's
+/// requests by the activation policy's table against the counts in the tables, writes their 12290 events and what
+/// the next decisions read, and commits (which releases the lock); the statement then waits for the flush past
+/// that commit, and only then returns the decisions. A batch is answered only once its commit is known; one whose
 /// commit failed (even with the outcome unknown) is answered 503 and never granted, and the next batch reads the
-/// counts afresh, so it is decided on whatever the database holds. The client inventory (clients, sightings, fingerprints, totals) is derived from
-/// the 12290 events behind the decisions (``catchUp()``).
+/// counts afresh, so it is decided on whatever the database holds. The client inventory (clients, sightings,
+/// fingerprints, totals) is derived from the 12290 events behind the decisions (``catchUp()``).
 public final class PostgresHostStore: HostStore {
     public let configuration: PostgresStoreConfiguration
     /// The schema version the store had once this host opened it.
