@@ -27,7 +27,7 @@ struct StoreCLITests {
         #expect(try cli.run("host", "get", "store", "--state-dir", "h").stdout == "sqlite\n")
         #expect(try cli.run("host", "set", "store", url, "--state-dir", "h").status == 0)
         let check = try cli.run("host", "store", "check", "--state-dir", "h", "--json").json()
-        #expect(check["schemaVersion"] as? Int == 8)
+        #expect(check["schemaVersion"] as? Int == 9)
         #expect(check["clients"] as? Int == 300)
         let status = try cli.run("host", "status", "--state-dir", "h", "--json").json()
         #expect(((status["classes"] as? [String: Any])?["client"] as? [String: Any])?["currentCount"] as? Int == 300)

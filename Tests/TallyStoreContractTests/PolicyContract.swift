@@ -4,7 +4,7 @@ import TallyCore
 import TallyStore
 
 /// A store decides as ``ActivationPolicy/decide(_:certificate:intervals:counts:now:from:)`` does against counts in
-/// memory: PostgreSQL decides in its own engine (`tally_decide_batch`), so this holds it, and SQLite, to the
+/// memory: PostgreSQL decides in its own engine (`tally_decide`), so this holds it, and SQLite, to the
 /// policy's table request by request, on the cases the straight count does not reach.
 extension StoreContract {
     func decidesAsThePolicy() async throws {
@@ -19,9 +19,9 @@ extension StoreContract {
                             machine: "machine-\(cmid)", licenseStatus: "Initial grace", address: "192.0.2.10")
         }
         let steps: [(time: Date, batch: [ActivationInput])] = [
-            // Duplicates, a SKU the certificate does not cover, a client clock 5 h off, four new machines from one
-            // address (its budget is three), the refused machine again.
-            (now, [input("a"), input("b"), input("a"), other("c"), input("d", at: now.addingTimeInterval(5 * 3600)),
+            // Duplicates, a SKU the certificate does not cover, a client clock 5 h off then right (a new machine
+            // still), four new machines from one address (its budget is three), the refused machine again.
+            (now, [input("a"), input("b"), input("a"), other("c"), input("d", at: now.addingTimeInterval(5 * 3600)), input("d"),
                    input("e", address: "198.51.100.7"), input("f", address: "198.51.100.7"), input("g", address: "198.51.100.7"),
                    input("h", address: "198.51.100.7"), input("h", address: "198.51.100.7")]),
             // Two days on: machines seen before move to the later day; a new day's budget for the address.

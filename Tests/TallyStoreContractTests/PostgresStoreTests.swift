@@ -118,7 +118,7 @@ struct PostgresStoreTests {
         try await store.close()
         // What a store written by the first PostgreSQL version holds: no report chain, no site id.
         try cluster.psql("""
-            DROP PROCEDURE tally_decide_commit; DROP FUNCTION tally_derive; DROP TABLE machine_last; DROP TABLE derived; CREATE INDEX clients_by_cmid_class ON clients (cmid, class, last_day);
+            DROP PROCEDURE tally_decide_commit; DROP FUNCTION tally_decide; DROP FUNCTION tally_derive; DROP TABLE machine_last; DROP TABLE derived; CREATE INDEX clients_by_cmid_class ON clients (cmid, class, last_day);
             ALTER TABLE events DROP COLUMN sku, DROP COLUMN cmid, DROP COLUMN class, DROP COLUMN fingerprint, DROP COLUMN machine, DROP COLUMN counted,
                 DROP COLUMN ticket_expires, DROP COLUMN license_status;
             DROP FUNCTION tally_decide_batch; DROP FUNCTION tally_lock_and_read; DROP TABLE usage_reports; ALTER TABLE site DROP COLUMN site_id;

@@ -4,13 +4,13 @@ import PostgresNIO
 import TallyCore
 
 /// The activation path on PostgreSQL: a batch is one statement, `CALL tally_decide_commit` (schema migrations 6
-/// to 8), one round trip:
+/// to 9), one round trip:
 ///
-/// 1. the procedure calls `tally_decide_batch` (migration 5), which takes the deciders' advisory lock, reads the
+/// 1. the procedure calls `tally_decide` (migration 9), which takes the deciders' advisory lock, reads the
 ///    database's clock, decides the batch's requests in order by ActivationPolicy's table, writes its 12290 events
 ///    and what the next decisions read (the client inventory is derived from the events behind it:
 ///    ``catchUp()``), and returns the codes, counts and event numbers;
-/// 2. the procedure keeps those in arrays and commits, which releases the lock at once, then commits a second
+/// 2. the procedure keeps those and commits, which releases the lock at once, then commits a second
 ///    transaction durably (`synchronous_commit = on`), which waits for the flush past the first; only then does
 ///    it return them as its one row. So a row that arrives proves the batch is on disk: a commit that failed, or
 ///    a session lost before the row came, fails the call, and the batch is answered 503.
@@ -123,8 +123,8 @@ extension PostgresHostStore {
         return TallyEvent(id: .storeClockSkew, time: database, fields: ["host": configuration.hostID, "seconds": String(Int(skew.rounded()))])
     }
 
-    /// `tally_decide_commit` (schema migration 6; its arguments are `tally_decide_batch`'s of versions 4 and 5),
-    /// prepared once per session.
+    /// `tally_decide_commit` (schema migrations 6 to 9; its arguments are `tally_decide_batch`'s of versions 4 and
+    /// 5), prepared once per session.
     enum DecideBatch: PostgresPreparedText {
         static let name = "tally_decide_commit"
         static let sql = query(Values()).sql

@@ -238,6 +238,7 @@ enum PostgresSchema {
         (6, "a batch decided and committed in one round trip", decideAndCommit),
         (7, "the deciders' lock released before the flush", flushAfterTheLock),
         (8, "the procedure's statement planned once per session", planTheCallOnce),
+        (9, "each machine looked up once, only what changed written", decideOnce),
     ]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }

@@ -282,12 +282,15 @@ final class PostgresSessionPool: Sendable {
 
     private func release(_ session: PostgresConnection, healthy: Bool) {
         if healthy && !session.isClosed {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            // A session released after the pool closed (a batch in flight at close) is closed, not kept: nothing
+            // would ever take or close it again.
+            let kept = state.withLock { state -> (kept: Bool, waiter: CheckedContinuation<Void, Never>?) in
+                guard !state.closed else { return (false, nil) }
                 state.idle.append(session)
-                return state.waiters.isEmpty ? nil : state.waiters.removeFirst().continuation
+                return (true, state.waiters.isEmpty ? nil : state.waiters.removeFirst().continuation)
             }
-            waiter?.resume()
-            return
+            kept.waiter?.resume()
+            if kept.kept { return }
         }
         Task(executorPreference: executor) { try? await session.close() }
         released(slot: true)
