@@ -309,6 +309,23 @@ struct PostgresStoreTests {
         try await store.close()
     }
 
+    @Test("a session in use when its pool closes (a batch in flight as the host stops) is closed when released, not kept idle")
+    func sessionReleasedAfterClose() async throws {
+        let store = try await open("host-release", serving: false)
+        let pool = store.pool
+        let session = try await pool.withSession("read while the pool closes") { session in
+            await pool.close()
+            return session
+        }
+        var left = "1"
+        for _ in 0..<200 where left != "0" {
+            left = try cluster.psql("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'tally-host host-release'", database: database)
+        }
+        #expect(left == "0", "the host's sessions still open on the server after its pool closed")
+        #expect(session.isClosed)
+        try await store.close()
+    }
+
     @Test("the activation path's sessions are on the deciders' loop, where the host's committer runs; other uses take any session")
     func decidersLoop() async throws {
         let store = try await open("host-loop", serving: false)

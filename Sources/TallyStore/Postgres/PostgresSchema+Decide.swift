@@ -10,9 +10,9 @@
 /// - its rows went through a table, then back into the procedure's arrays, each sorted on the way.
 ///
 /// `tally_decide` decides as version 5 did (the same table; the contract tests hold both stores to it), but:
-/// - a machine's last day is found by one key (CMID and class) in two arrays, the store's rows of the batch's CMIDs
-///   and the machines the batch has moved to today so far, each searched by `array_position` in C rather than
-///   element by element in PL/pgSQL;
+/// - a machine's last day is found by one key (CMID, unit separator, class: a CMID is a UUID, so the separator
+///   cannot occur in it) in two arrays, the store's rows of the batch's CMIDs and the machines the batch has moved
+///   to today so far, each searched by `array_position` in C rather than element by element in PL/pgSQL;
 /// - each write is its own statement, run only when it has rows. A machine new to its class is a plain insert: it
 ///   was not in `machine_last` when read, and every insert there is made under the deciders' lock, held here. A
 ///   machine that moved to today is an upsert, because retention may have deleted its row since;
