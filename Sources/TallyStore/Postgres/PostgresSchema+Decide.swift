@@ -111,27 +111,22 @@ extension PostgresSchema {
         END
         $$
         """,
-        """
-        CREATE OR REPLACE PROCEDURE \(decideCommitArguments)
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            -- This transaction only: its commit neither waits for the flush nor holds the lock through it, and its
-            -- statements (tally_decide's among them) are planned once per session, never as a scan of a table.
-            PERFORM set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true),
-                set_config('enable_seqscan', 'off', true);
-            SELECT d.o_codes, d.o_current, d.o_seqs, d.o_clock INTO o_codes, o_current, o_seqs, o_clock
+        decideCommitProcedure([
+            "-- This transaction only: its commit neither waits for the flush nor holds the lock through it, and its",
+            "-- statements (tally_decide's among them) are planned once per session, never as a scan of a table.",
+            "PERFORM set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true),\n"
+                + "        set_config('enable_seqscan', 'off', true);",
+            decideCall,
+        ]),
+    ]
+
+    /// The procedure's call of `tally_decide`, its arrays kept as they are.
+    static let decideCall = """
+        SELECT d.o_codes, d.o_current, d.o_seqs, d.o_clock INTO o_codes, o_current, o_seqs, o_clock
                 FROM tally_decide(lock_key, caller_time, host, certificate_expires, ticket_validity, skew_tolerance, budget,
                     cmids, skus, classes, required, client_times, blocks, prints, machine_names, license_statuses, field_texts,
                     codes, licensed, window_days) AS d;
-            COMMIT;
-            -- The session's synchronous_commit (on) again: this commit returns once the log is flushed past its
-            -- record, the batch's commit included.
-            PERFORM pg_logical_emit_message(true, 'tally', '');
-            COMMIT;
-        END
-        $$
-        """,
-    ]
+        """
 
     /// `tally_decide`'s decisions: version 5's (``decisionLoop``), with the machine's last day found by its key in
     /// `stored_keys` and `moved_keys` instead of a search, and the machines to write split into new and moved ones.

@@ -32,14 +32,21 @@ extension PostgresSchema {
     static let planTheCallOnce: [String] = [decideCommitProcedure(planOnce: true)]
 
     static func decideCommitProcedure(planOnce: Bool) -> String {
-        let plan = planOnce ? "\n            PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);" : ""
-        return """
+        decideCommitProcedure(["-- This transaction only: the commit below neither waits for the flush nor holds the lock through it.",
+                               "PERFORM set_config('synchronous_commit', 'off', true);"]
+                              + (planOnce ? ["PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);"] : [])
+                              + [decideCommitBatch])
+    }
+
+    /// The procedure of versions 7 to 9: `prepare` (the transaction's settings, then the call that decides the
+    /// batch into the procedure's arrays), the batch's commit, then a second, durable commit that waits for the
+    /// flush past it. Each of `prepare`'s lines is a statement or comment at the body's indentation.
+    static func decideCommitProcedure(_ prepare: [String]) -> String {
+        """
         CREATE OR REPLACE PROCEDURE \(decideCommitArguments)
         LANGUAGE plpgsql AS $$
         BEGIN
-            -- This transaction only: the commit below neither waits for the flush nor holds the lock through it.
-            PERFORM set_config('synchronous_commit', 'off', true);\(plan)
-            \(decideCommitBatch)
+            \(prepare.joined(separator: "\n    "))
             COMMIT;
             -- The session's synchronous_commit (on) again: this commit returns once the log is flushed past its
             -- record, the batch's commit included.
